@@ -1,0 +1,72 @@
+// The public shapes of an ASL secure channel (spec sections 2 and 3): options for both
+// roles, the trace hook, and the session object the server and client build on.
+
+import type { Credentials, TrustStore, ValidatedPeer } from "../pki/types.ts";
+
+/** A record suite this implementation can negotiate. `DES_CBC` is never chosen. */
+export type Suite = "AES_GCM" | "AES_CBC";
+
+/** One step of a handshake, for `--verbose` and the demo; never carries keys, nonces or text. */
+export interface HandshakeTraceEvent {
+  /** `M1` … `M7`, or `ASL_ERROR`. */
+  readonly step: "M1" | "M2" | "M3" | "M4" | "M5" | "M6" | "M7" | "ASL_ERROR";
+  /** Whether this side sent or received the message. */
+  readonly direction: "sent" | "received";
+  /** The message's size on the wire in bytes, final `LF LF` included. */
+  readonly bytes: number;
+  /** A short, secret-free description (the suite chosen, the peer CN, the error code…). */
+  readonly detail: string;
+}
+
+/** Options common to both roles. */
+export interface HandshakeOptions {
+  /** Own certificate chain and private key. */
+  readonly credentials: Credentials;
+  /** CA certificates (and CRLs) the peer's chain must lead to. */
+  readonly trust: TrustStore;
+  /** Suites in preference order; default `["AES_GCM", "AES_CBC"]`. */
+  readonly suites?: readonly Suite[];
+  /** Called once per handshake step. */
+  readonly trace?: (event: HandshakeTraceEvent) => void;
+  /** Aborts the handshake (the connection is closed). */
+  readonly signal?: AbortSignal;
+}
+
+/** Server-side handshake options. */
+export interface AcceptOptions extends HandshakeOptions {
+  /** Milliseconds from accept to a finished handshake before `TIMEOUT`; default 10 000. */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Client-side handshake options. */
+export interface ConnectOptions extends HandshakeOptions {
+  /** The host name or IP literal the certificate must name (`BAD_IDENTITY` otherwise). */
+  readonly serverName: string;
+  /** Milliseconds for the whole handshake before giving up; default 10 000. */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Why a session ended. */
+export interface SessionCloseInfo {
+  /** `local` when this side called close(); `remote` when the peer closed; `error` on a protocol fault. */
+  readonly reason: "local" | "remote" | "error";
+  /** The error that ended the session, when `reason` is `error`. */
+  readonly error?: Error;
+}
+
+/**
+ * An established ASL session: one record per `send`, an async iterator of received
+ * command lines (plaintexts), and the peer's validated identity.
+ */
+export interface SecureSession extends AsyncIterable<string> {
+  /** The negotiated record suite. */
+  readonly suite: Suite;
+  /** The peer's validated certificate chain (identity = CN for clients, dialled host for servers). */
+  readonly peer: ValidatedPeer;
+  /** Seals `line` (one command line, 1–32 768 UTF-8 bytes) into a record and writes it; waits when the socket is slow. */
+  send(line: string): Promise<void>;
+  /** Closes the connection; pending sends are flushed first when possible. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once the session has ended, with the reason. */
+  readonly closed: Promise<SessionCloseInfo>;
+}

@@ -1,0 +1,27 @@
+// Errors of the certificate layer (ASL spec section 4): one class, one machine-readable code.
+
+/** The certificate failure codes of ASL section 4; each is also an `ASL_ERROR` code. */
+export type CertErrorCode =
+  | "BAD_CERTIFICATE"
+  | "UNKNOWN_CA"
+  | "CERT_EXPIRED"
+  | "CERT_REVOKED"
+  | "BAD_IDENTITY";
+
+/**
+ * A certificate or chain was rejected. `code` is the spec's code; `message` is one
+ * human line naming what was wrong.
+ *
+ * @example
+ * ```ts
+ * import { PkiError } from "./errors.ts";
+ * const err = new PkiError("UNKNOWN_CA", "the chain does not end at a trusted CA");
+ * console.log(err.code); // "UNKNOWN_CA"
+ * ```
+ */
+export class PkiError extends Error {
+  override name = "PkiError";
+  constructor(readonly code: CertErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
