@@ -29,6 +29,8 @@ export type AslErrorCode =
 export class AslError extends Error {
   override name = "AslError";
   constructor(
+    // `string & {}` keeps editor completion for the known codes while allowing unknown ones.
+    // deno-lint-ignore ban-types
     readonly code: AslErrorCode | (string & {}),
     message: string,
     options?: ErrorOptions & { remote?: boolean },

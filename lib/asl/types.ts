@@ -70,3 +70,14 @@ export interface SecureSession extends AsyncIterable<string> {
   /** Resolves once the session has ended, with the reason. */
   readonly closed: Promise<SessionCloseInfo>;
 }
+
+/**
+ * A byte stream both roles can run over: a `Deno.Conn` or an in-memory pipe end.
+ * `write` may write fewer bytes than given (like `Deno.Conn`); `closeWrite` half-closes.
+ */
+export interface Duplex {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+  closeWrite(): Promise<void>;
+}

@@ -25,3 +25,19 @@ export class PkiError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A problem with the input or files given to the certificate tools and loaders, not with a
+ * peer's chain: an unreadable or missing file, a file that would be overwritten, an
+ * invalid USERID, a private key that does not fit its certificate. Never sent on the wire.
+ *
+ * @example
+ * ```ts
+ * import { PkiInputError } from "./errors.ts";
+ * const err = new PkiInputError("certs/ca.pem already exists (use --force to replace it)");
+ * console.log(err.name); // "PkiInputError"
+ * ```
+ */
+export class PkiInputError extends Error {
+  override name = "PkiInputError";
+}

@@ -1,0 +1,294 @@
+// ASL records (spec section 3, "Cipher suites" and "Records"): one RecordCipher per suite and
+// direction (seal/open at an implicit seq), the sequence counter with its 2^23 limit, and
+// the line-level checks (strict base64, plaintext 1–32 768 bytes of valid UTF-8).
+// Two implementations pass every vector: WebCrypto (portable reference) and node:crypto
+// (the fast path the session uses by default).
+
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  timingSafeEqual,
+} from "node:crypto";
+import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
+import { buf, type Bytes, concatBytes } from "./bytes.ts";
+import { AslError } from "./errors.ts";
+import type { DirectionKeys } from "./key_schedule.ts";
+
+/** Most records one side sends (or accepts) per direction in one connection: 2^23. */
+export const MAX_RECORDS = 2 ** 23;
+/** Largest record plaintext in bytes. */
+export const MAX_PLAINTEXT_BYTES = 32_768;
+
+const TAG_BYTES = 16;
+const BLOCK = 16;
+const MAC_BYTES = 32;
+
+/** Seals and opens the records of one direction; `seq` is the record's sequence number. */
+export interface RecordCipher {
+  /** Encrypts and authenticates `plaintext` as record number `seq`; returns the record bytes. */
+  seal(plaintext: Uint8Array, seq: number): Promise<Uint8Array>;
+  /** Authenticates and decrypts record number `seq`; throws `AslError("DECRYPT_ERROR")`. */
+  open(record: Uint8Array, seq: number): Promise<Uint8Array>;
+}
+
+/** Which implementation backs a RecordCipher. */
+export type RecordImpl = "node" | "webcrypto";
+
+/** Options of `createRecordCipher`. */
+export interface RecordCipherOptions {
+  /** Default `node` (fast path). */
+  readonly impl?: RecordImpl;
+  /** Source of AES_CBC IVs; default `crypto.getRandomValues`. Tests inject recorded IVs. */
+  readonly random?: (length: number) => Uint8Array;
+}
+
+/**
+ * Owns one direction's sequence number: starts at 0, `take()` returns the next and refuses to
+ * go past `limit` (2^23 by default) with `AslError("CLOSED")`.
+ */
+export class SequenceCounter {
+  #next = 0;
+  constructor(readonly limit: number = MAX_RECORDS) {}
+  /** The number the next record will get. */
+  get value(): number {
+    return this.#next;
+  }
+  /** True when no further record may pass. */
+  get exhausted(): boolean {
+    return this.#next >= this.limit;
+  }
+  /** Returns the next sequence number and advances. */
+  take(): number {
+    if (this.#next >= this.limit) {
+      throw new AslError("CLOSED", `record limit of ${this.limit} per direction reached`);
+    }
+    return this.#next++;
+  }
+}
+
+function decryptError(cause?: unknown): AslError {
+  return new AslError("DECRYPT_ERROR", "record failed authentication", { cause });
+}
+
+function u64be(seq: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(seq));
+  return out;
+}
+
+/** GCM nonce = iv XOR (0x00000000 || u64be(seq)). */
+export function gcmNonce(iv: Uint8Array, seq: number): Bytes {
+  const nonce = new Uint8Array(iv);
+  const s = u64be(seq);
+  for (let i = 0; i < 8; i++) nonce[4 + i]! ^= s[i]!;
+  return nonce;
+}
+
+function cat(...parts: Uint8Array[]) {
+  return concatBytes(parts);
+}
+
+const defaultRandom = (length: number) => crypto.getRandomValues(new Uint8Array(length));
+
+function cbcShapeOk(record: Uint8Array): boolean {
+  const c = record.length - BLOCK - MAC_BYTES;
+  return c >= BLOCK && c % BLOCK === 0;
+}
+
+// --- node:crypto fast path ---------------------------------------------------------------
+
+function nodeGcm(key: KeyObject, iv: Uint8Array): RecordCipher {
+  return {
+    seal(plaintext, seq) {
+      const c = createCipheriv("aes-256-gcm", key, gcmNonce(iv, seq));
+      return Promise.resolve(cat(c.update(plaintext), c.final(), c.getAuthTag()));
+    },
+    open(record, seq) {
+      if (record.length < TAG_BYTES) return Promise.reject(decryptError());
+      try {
+        const d = createDecipheriv("aes-256-gcm", key, gcmNonce(iv, seq), {
+          authTagLength: TAG_BYTES,
+        });
+        d.setAuthTag(record.subarray(record.length - TAG_BYTES));
+        const head = d.update(record.subarray(0, record.length - TAG_BYTES));
+        return Promise.resolve(cat(head, d.final()));
+      } catch (err) {
+        return Promise.reject(decryptError(err));
+      }
+    },
+  };
+}
+
+function nodeCbc(
+  enc: KeyObject,
+  mac: KeyObject,
+  random: (n: number) => Uint8Array,
+): RecordCipher {
+  const tag = (seq: number, ivAndC: Uint8Array) =>
+    createHmac("sha256", mac).update(u64be(seq)).update(ivAndC).digest();
+  return {
+    seal(plaintext, seq) {
+      const iv = random(BLOCK);
+      const c = createCipheriv("aes-256-cbc", enc, iv);
+      const ivAndC = cat(iv, c.update(plaintext), c.final());
+      return Promise.resolve(cat(ivAndC, tag(seq, ivAndC)));
+    },
+    open(record, seq) {
+      if (!cbcShapeOk(record)) return Promise.reject(decryptError());
+      const ivAndC = record.subarray(0, record.length - MAC_BYTES);
+      const expected = tag(seq, ivAndC);
+      if (!timingSafeEqual(expected, record.subarray(record.length - MAC_BYTES))) {
+        return Promise.reject(decryptError());
+      }
+      try {
+        const d = createDecipheriv("aes-256-cbc", enc, ivAndC.subarray(0, BLOCK));
+        return Promise.resolve(cat(d.update(ivAndC.subarray(BLOCK)), d.final()));
+      } catch (err) {
+        return Promise.reject(decryptError(err));
+      }
+    },
+  };
+}
+
+// --- WebCrypto reference ------------------------------------------------------------------
+
+async function webGcm(rawKey: Uint8Array, iv: Uint8Array): Promise<RecordCipher> {
+  const key = await crypto.subtle.importKey("raw", buf(rawKey), "AES-GCM", false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  return {
+    async seal(plaintext, seq) {
+      const params = { name: "AES-GCM", iv: gcmNonce(iv, seq), tagLength: 128 };
+      return new Uint8Array(await crypto.subtle.encrypt(params, key, buf(plaintext)));
+    },
+    async open(record, seq) {
+      if (record.length < TAG_BYTES) throw decryptError();
+      const params = { name: "AES-GCM", iv: gcmNonce(iv, seq), tagLength: 128 };
+      try {
+        return new Uint8Array(await crypto.subtle.decrypt(params, key, buf(record)));
+      } catch (err) {
+        throw decryptError(err);
+      }
+    },
+  };
+}
+
+async function webCbc(
+  rawEnc: Uint8Array,
+  rawMac: Uint8Array,
+  random: (n: number) => Uint8Array,
+): Promise<RecordCipher> {
+  const enc = await crypto.subtle.importKey("raw", buf(rawEnc), "AES-CBC", false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const mac = await crypto.subtle.importKey(
+    "raw",
+    buf(rawMac),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  return {
+    async seal(plaintext, seq) {
+      const iv = random(BLOCK);
+      const c = new Uint8Array(
+        await crypto.subtle.encrypt({ name: "AES-CBC", iv: buf(iv) }, enc, buf(plaintext)),
+      );
+      const ivAndC = cat(iv, c);
+      const t = await crypto.subtle.sign("HMAC", mac, cat(u64be(seq), ivAndC));
+      return cat(ivAndC, new Uint8Array(t));
+    },
+    async open(record, seq) {
+      if (!cbcShapeOk(record)) throw decryptError();
+      const ivAndC = record.subarray(0, record.length - MAC_BYTES);
+      const t = record.subarray(record.length - MAC_BYTES);
+      // HMAC verify compares in constant time.
+      if (!await crypto.subtle.verify("HMAC", mac, buf(t), cat(u64be(seq), ivAndC))) {
+        throw decryptError();
+      }
+      try {
+        const params = { name: "AES-CBC", iv: buf(ivAndC.subarray(0, BLOCK)) };
+        return new Uint8Array(
+          await crypto.subtle.decrypt(params, enc, buf(ivAndC.subarray(BLOCK))),
+        );
+      } catch (err) {
+        throw decryptError(err);
+      }
+    },
+  };
+}
+
+/**
+ * Creates the RecordCipher of one direction from its HKDF keys.
+ *
+ * @example
+ * ```ts
+ * import { createRecordCipher } from "./records.ts";
+ * const keys = { suite: "AES_GCM" as const, key: new Uint8Array(32), iv: new Uint8Array(12) };
+ * const cipher = await createRecordCipher(keys);
+ * const record = await cipher.seal(new TextEncoder().encode("OK alice"), 0);
+ * console.log(new TextDecoder().decode(await cipher.open(record, 0))); // "OK alice"
+ * ```
+ */
+export function createRecordCipher(
+  keys: DirectionKeys,
+  options: RecordCipherOptions = {},
+): Promise<RecordCipher> {
+  const random = options.random ?? defaultRandom;
+  if ((options.impl ?? "node") === "node") {
+    if (keys.suite === "AES_GCM") {
+      return Promise.resolve(nodeGcm(createSecretKey(keys.key), keys.iv.slice()));
+    }
+    return Promise.resolve(nodeCbc(createSecretKey(keys.enc), createSecretKey(keys.mac), random));
+  }
+  return keys.suite === "AES_GCM"
+    ? webGcm(keys.key, keys.iv.slice())
+    : webCbc(keys.enc, keys.mac, random);
+}
+
+const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Encodes and checks a plaintext line: 1 to 32 768 UTF-8 bytes, no CR or LF. */
+export function encodePlaintext(line: string): Uint8Array {
+  if (/[\r\n]/.test(line)) throw new AslError("PROTOCOL_ERROR", "a record line holds no CR or LF");
+  const bytes = encoder.encode(line);
+  if (bytes.length === 0 || bytes.length > MAX_PLAINTEXT_BYTES) {
+    throw new AslError(
+      "PROTOCOL_ERROR",
+      `a record plaintext must be 1 to ${MAX_PLAINTEXT_BYTES} bytes`,
+    );
+  }
+  return bytes;
+}
+
+/** Seals one plaintext line as record `seq` and returns the base64 session line (no `LF`). */
+export async function sealLine(cipher: RecordCipher, line: string, seq: number): Promise<string> {
+  return encodeBase64(await cipher.seal(encodePlaintext(line), seq));
+}
+
+/**
+ * Opens one received session line as record `seq`. Throws `AslError`: `PROTOCOL_ERROR` for
+ * bad base64 or a plaintext that is empty, over 32 768 bytes or not UTF-8; `DECRYPT_ERROR`
+ * for a record that fails authentication (tampered, replayed, reordered, reflected, cut).
+ */
+export async function openLine(cipher: RecordCipher, line: string, seq: number): Promise<string> {
+  const record = decodeBase64Strict(line);
+  if (record === undefined || record.length === 0) {
+    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+  }
+  const plaintext = await cipher.open(record, seq);
+  if (plaintext.length === 0 || plaintext.length > MAX_PLAINTEXT_BYTES) {
+    throw new AslError("PROTOCOL_ERROR", "record plaintext length out of range");
+  }
+  try {
+    return strictUtf8.decode(plaintext);
+  } catch (err) {
+    throw new AslError("PROTOCOL_ERROR", "record plaintext is not valid UTF-8", { cause: err });
+  }
+}

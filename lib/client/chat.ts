@@ -1,0 +1,222 @@
+// The terminal chat's logic as a pure state machine, apart from any terminal I/O: an input
+// line becomes actions (send, print, quit); incoming messages, send results and lifecycle
+// events become lines to print. Payload limits are those of ASL spec section 5.
+
+import type { ClientEvent, ClientInfo } from "./types.ts";
+import { encodePayload, parseRecipients } from "./commands.ts";
+import { ClientError } from "./errors.ts";
+import { explainConnectError, explainReason } from "./explain.ts";
+
+/** What the terminal driver must do. */
+export type ChatAction =
+  | { readonly type: "print"; readonly text: string }
+  | {
+    readonly type: "send";
+    /** Local number of this message, quoted back in {@link Chat.sent}. */
+    readonly ref: number;
+    readonly to: readonly string[];
+    readonly text: string;
+  }
+  | { readonly type: "quit" };
+
+/** How a send ended, as reported to {@link Chat.sent}. */
+export type SendOutcome =
+  | { readonly ok: true; readonly id: string }
+  | { readonly ok: false; readonly code: string };
+
+/** Options of {@link Chat}. */
+export interface ChatOptions {
+  /** Own USERID (for the prompt). */
+  readonly user: string;
+  /** Clock for outgoing lines; default `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+/** The help text of the chat. */
+export const CHAT_HELP = [
+  "@bob hello        send 'hello' to bob",
+  "@bob,carol hi     send 'hi' to the group bob and carol",
+  "@bob              talk to bob from now on",
+  "hello             send to the last recipient",
+  "/who am i         your identity, the server, the suite and the fingerprints",
+  "/help             this text",
+  "/quit             leave (Ctrl-D and Ctrl-C too)",
+].join("\n");
+
+/** `[HH:MM]` in local time. */
+export function clock(date: Date): string {
+  const hh = String(date.getHours()).padStart(2, "0");
+  const mm = String(date.getMinutes()).padStart(2, "0");
+  return `[${hh}:${mm}]`;
+}
+
+/**
+ * Makes text safe to print on a terminal: control characters (escape sequences, CR,
+ * backspace…) become U+FFFD, so a message cannot rewrite the screen. Splits on LF.
+ */
+export function printableLines(text: string): string[] {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, "\uFFFD")
+    .split("\n");
+}
+
+/** The chat state: last recipient, outgoing message numbers, session info. */
+export class Chat {
+  readonly #user: string;
+  readonly #now: () => Date;
+  #last: readonly string[] | undefined;
+  #nextRef = 1;
+  #pending = new Map<number, readonly string[]>();
+  #info: ClientInfo | undefined;
+
+  constructor(options: ChatOptions) {
+    this.#user = options.user;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** The prompt: `alice> `, or `alice → bob> ` once there is a recipient. */
+  prompt(): string {
+    return this.#last === undefined
+      ? `${this.#user}> `
+      : `${this.#user} → ${this.#last.join(",")}> `;
+  }
+
+  /** The recipients plain lines go to, if any. */
+  get lastRecipients(): readonly string[] | undefined {
+    return this.#last;
+  }
+
+  /** Numbers of messages sent and not yet answered. */
+  get pendingRefs(): number[] {
+    return [...this.#pending.keys()];
+  }
+
+  /** Records what `/who am i` shows. */
+  setInfo(info: ClientInfo): void {
+    this.#info = info;
+  }
+
+  /** Interprets one typed line. */
+  input(raw: string): ChatAction[] {
+    const line = raw.trim();
+    if (line === "") return [];
+    if (line.startsWith("/")) return this.#command(line);
+    let to = this.#last;
+    let text = raw.trimEnd().replace(/^\s+/, "");
+    if (line.startsWith("@")) {
+      const match = /^@(\S+)(?:\s+([\s\S]*))?$/.exec(line);
+      const spec = match?.[1] ?? "";
+      try {
+        to = parseRecipients(spec);
+      } catch (err) {
+        return [this.#print(`! ${(err as Error).message}`)];
+      }
+      this.#last = to;
+      text = match?.[2] ?? "";
+      if (text === "") return [this.#print(`* talking to ${to.join(", ")} now`)];
+    }
+    if (to === undefined) {
+      return [this.#print("! no recipient yet: start with @user (for example: @bob hello)")];
+    }
+    try {
+      encodePayload(text);
+    } catch (err) {
+      const code = err instanceof ClientError ? err.code : "ERROR";
+      return [this.#print(`! not sent: ${code}: ${(err as Error).message}`)];
+    }
+    const ref = this.#nextRef++;
+    this.#pending.set(ref, to);
+    const [first = "", ...rest] = printableLines(text);
+    const actions: ChatAction[] = [
+      this.#print(`${clock(this.#now())} ${this.#user} → ${to.join(",")}: ${first}  (#${ref})`),
+    ];
+    for (const more of rest) actions.push(this.#print(`        ${more}`));
+    actions.push({ type: "send", ref, to, text });
+    return actions;
+  }
+
+  /** An incoming message to show, as `[HH:MM] bob: hello`. */
+  incoming(message: { from: string; text: string; receivedAt: Date }): ChatAction[] {
+    const [first = "", ...rest] = printableLines(message.text);
+    return [
+      this.#print(`${clock(message.receivedAt)} ${message.from}: ${first}`),
+      ...rest.map((more) => this.#print(`        ${more}`)),
+    ];
+  }
+
+  /** The fate of message `ref`: delivered to the server, or why not. */
+  sent(ref: number, outcome: SendOutcome): ChatAction[] {
+    const to = this.#pending.get(ref);
+    this.#pending.delete(ref);
+    const who = to === undefined ? "" : ` to ${to.join(",")}`;
+    if (outcome.ok) return [this.#print(`  #${ref}${who} delivered to the server`)];
+    return [this.#print(`  #${ref}${who} FAILED: ${explainReason(outcome.code)}`)];
+  }
+
+  /** A lifecycle event of the client, as a status line (or nothing). */
+  event(event: ClientEvent): ChatAction[] {
+    switch (event.type) {
+      case "connecting":
+        return event.attempt === 0
+          ? [this.#print(`* connecting to ${event.hostname}:${event.port}…`)]
+          : [];
+      case "handshake":
+        return [this.#print(`* secure channel up (${event.suite}, server ${event.server})`)];
+      case "ready":
+        return [
+          this.#print(
+            `* registered as ${event.user}` +
+              (event.resent > 0 ? `; resending ${event.resent} unanswered message(s)` : "") +
+              " — /help for help",
+          ),
+        ];
+      case "reconnecting":
+        return [
+          this.#print(
+            `* connection lost${
+              event.error ? ` (${explainConnectError(event.error)})` : ""
+            }; reconnecting in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt})`,
+          ),
+        ];
+      case "closed":
+        return event.reason === "error"
+          ? [this.#print(`* disconnected: ${explainConnectError(event.error)}`)]
+          : [];
+    }
+  }
+
+  #command(line: string): ChatAction[] {
+    const words = line.slice(1).trim().toLowerCase().split(/\s+/).join(" ");
+    switch (words) {
+      case "help":
+      case "?":
+        return [this.#print(CHAT_HELP)];
+      case "quit":
+      case "exit":
+      case "q":
+        return [{ type: "quit" }];
+      case "who am i":
+      case "whoami": {
+        const info = this.#info;
+        if (info === undefined) return [this.#print(`you are ${this.#user} (not connected)`)];
+        return [
+          this.#print(
+            [
+              `you are ${info.user}`,
+              `server       ${info.server} (${info.serverIdentity ?? "?"})`,
+              `suite        ${info.suite ?? "?"}`,
+              `your cert    SHA-256 ${info.fingerprint}`,
+              `server cert  SHA-256 ${info.serverFingerprint ?? "?"}`,
+            ].join("\n"),
+          ),
+        ];
+      }
+      default:
+        return [this.#print(`! unknown command ${line.split(/\s/)[0]}: /help lists them`)];
+    }
+  }
+
+  #print(text: string): ChatAction {
+    return { type: "print", text };
+  }
+}

@@ -1,0 +1,90 @@
+// Runs the chat: wires the pure Chat state machine to a connected client and a ChatUI.
+// Incoming messages are printed, then acknowledged (the iterator acks on the next pull);
+// typed lines become sends whose fate is printed when the server answers.
+
+import type { MessengerClient } from "./client.ts";
+import type { Chat, ChatAction } from "./chat.ts";
+import { ClientError } from "./errors.ts";
+import type { ChatUI } from "./terminal.ts";
+
+/** How a chat session ended. */
+export interface ChatEnd {
+  /** `quit`: /quit or end of input; `closed`: the client closed for good. */
+  readonly reason: "quit" | "closed";
+}
+
+/**
+ * Runs a chat until the user quits or the client closes for good. On quit it waits up to
+ * `drainMs` (default 5 000) for unanswered messages, then closes the client.
+ */
+export async function runChat(
+  client: MessengerClient,
+  chat: Chat,
+  ui: ChatUI,
+  options: { drainMs?: number } = {},
+): Promise<ChatEnd> {
+  const sends: Promise<void>[] = [];
+  const apply = (actions: readonly ChatAction[]): boolean => {
+    let quit = false;
+    for (const action of actions) {
+      if (action.type === "print") ui.print(action.text);
+      else if (action.type === "quit") quit = true;
+      else {
+        const ref = action.ref;
+        const done = client.send(action.to, action.text).then(
+          (result) => void apply(chat.sent(ref, { ok: true, id: result.id })),
+          (err) =>
+            void apply(
+              chat.sent(ref, { ok: false, code: err instanceof ClientError ? err.code : "ERROR" }),
+            ),
+        );
+        sends.push(done);
+      }
+    }
+    return quit;
+  };
+
+  chat.setInfo(client.info);
+  ui.setPrompt(chat.prompt());
+  const receiving = (async () => {
+    for await (const message of client) apply(chat.incoming(message));
+  })();
+
+  const CLOSED: unique symbol = Symbol("closed");
+  const closed: Promise<typeof CLOSED> = client.closed.then(() => CLOSED);
+  const input = ui.lines()[Symbol.asyncIterator]();
+  let reason: ChatEnd["reason"] = "quit";
+  try {
+    while (true) {
+      const next: IteratorResult<string> | typeof CLOSED = await Promise.race([
+        input.next(),
+        closed,
+      ]);
+      if (typeof next === "symbol") {
+        reason = "closed";
+        break;
+      }
+      if (next.done) break;
+      chat.setInfo(client.info);
+      const quit = apply(chat.input(next.value));
+      ui.setPrompt(chat.prompt());
+      if (quit) break;
+    }
+    if (reason === "quit" && client.pending > 0) {
+      ui.print(`* waiting for the server to answer ${client.pending} message(s)…`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled(sends),
+        new Promise((resolve) => timer = setTimeout(resolve, options.drainMs ?? 5_000)),
+      ]);
+      clearTimeout(timer);
+    }
+  } finally {
+    void input.return?.()?.catch(() => {});
+    await client.close();
+    await receiving;
+    await Promise.allSettled(sends);
+    ui.close();
+  }
+  return { reason };
+}

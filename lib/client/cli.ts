@@ -1,0 +1,472 @@
+// The client's command line: `chat` (default), `send` and `listen` (README, docs/CLIENT.md),
+// parsed with node:util parseArgs. Loads certificates (making a user's on first use from a
+// local dev CA), connects, and maps every failure to one stderr line and an exit code.
+
+import { parseArgs } from "node:util";
+import { formatTraceEvent } from "../asl/mod.ts";
+import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
+import { issueUser } from "../pki/dev_pki.ts";
+import type { Credentials, TrustStore } from "../pki/types.ts";
+import { Chat, clock, printableLines } from "./chat.ts";
+import { runChat } from "./chat_runner.ts";
+import { connect, type MessengerClient } from "./client.ts";
+import { isUserId, MAX_PAYLOAD_BYTES } from "./commands.ts";
+import { ClientError } from "./errors.ts";
+import { explainConnectError, explainReason } from "./explain.ts";
+import { PlainUI, TerminalUI } from "./terminal.ts";
+import { type ClientEvent, type ClientOptions, DEFAULT_PORT } from "./types.ts";
+
+/** Exit codes: 0 success, 1 a failure at run time (FAILED, connection), 2 a usage or setup error. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/** A usage or setup problem: one line on stderr, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Flags every subcommand takes. */
+export interface CommonFlags {
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly crl: string | undefined;
+  readonly stateDir: string;
+  /** True when --cert and --key were not given (then a missing cert may be made). */
+  readonly defaultPaths: boolean;
+  readonly verbose: boolean;
+}
+
+/** A parsed command line. */
+export type CliCommand =
+  | { readonly name: "help"; readonly text: string }
+  | { readonly name: "chat"; readonly common: CommonFlags }
+  | {
+    readonly name: "send";
+    readonly common: CommonFlags;
+    readonly to: string;
+    readonly text: string | undefined;
+    readonly timeoutMs: number;
+  }
+  | {
+    readonly name: "listen";
+    readonly common: CommonFlags;
+    readonly json: boolean;
+    readonly count: number | undefined;
+  };
+
+const COMMON_HELP = `  --user ID        your user id (required; the CN of your certificate)
+  --host NAME      server host (default localhost)
+  --port N         server port (default ${DEFAULT_PORT})
+  --ca FILE        CA certificate(s) the server must chain to (default certs/ca.pem)
+  --cert FILE      your certificate chain (default certs/<user>.pem)
+  --key FILE       your private key (default certs/<user>.key)
+  --crl FILE       a CRL to check the server's chain against (optional)
+  --state-dir DIR  where seen message ids are remembered (default .client-state)
+  --verbose        print the handshake steps on stderr
+  -h, --help       this help`;
+
+/** Help texts of the subcommands. */
+export const HELP: Record<"chat" | "send" | "listen", string> = {
+  chat: `Usage: deno task client --user ID [options]
+       deno task client send|listen --help
+
+Interactive chat. Type "@bob hello" to send to bob, "@bob,carol hi" to a group,
+a plain line to send to the last recipient, /help, /who am i, /quit.
+
+Options:
+${COMMON_HELP}`,
+  send: `Usage: deno task client send --user ID --to ID[,ID...] [options] [TEXT]
+
+Sends TEXT (or standard input when TEXT is absent) to one user or a group.
+Exits 0 when the server stored it (OK), 1 printing the reason when it FAILED.
+
+Options:
+  --to IDS         recipient, or comma-separated group (required)
+  --timeout SECS   give up after this long (default 30)
+${COMMON_HELP}`,
+  listen: `Usage: deno task client listen --user ID [--json] [--count N] [options]
+
+Prints incoming messages as they arrive and acknowledges each after printing it.
+
+Options:
+  --json           one JSON object per line: sid, from, text, received_at
+  --count N        exit after N messages
+${COMMON_HELP}`,
+};
+
+const COMMON_OPTIONS = {
+  user: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  ca: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  crl: { type: "string" },
+  "state-dir": { type: "string" },
+  verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function positiveInt(value: string, flag: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(
+      `${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
+
+/** Parses the client's arguments; throws {@link UsageError} with a one-line reason. */
+export function parseCli(args: readonly string[]): CliCommand {
+  const first = args[0];
+  const name = first === "send" || first === "listen" || first === "chat" ? first : "chat";
+  const rest = name === first ? args.slice(1) : [...args];
+  const options = name === "send"
+    ? { ...COMMON_OPTIONS, to: { type: "string" }, timeout: { type: "string" } } as const
+    : name === "listen"
+    ? { ...COMMON_OPTIONS, json: { type: "boolean" }, count: { type: "string" } } as const
+    : COMMON_OPTIONS;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: name === "send" });
+  } catch (err) {
+    const message = (err as Error).message.split("\n")[0]!.replace(/\. To specify.*$/, "");
+    throw new UsageError(
+      `${message} (see: deno task client ${name === "chat" ? "" : name + " "}--help)`,
+    );
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return { name: "help", text: HELP[name] };
+  const str = (key: string) => typeof values[key] === "string" ? values[key] as string : undefined;
+  const user = str("user");
+  if (user === undefined) throw new UsageError("--user is required (for example --user alice)");
+  if (!isUserId(user)) {
+    throw new UsageError(
+      `--user ${JSON.stringify(user)} is not a user id (1 to 111 letters and digits)`,
+    );
+  }
+  const common: CommonFlags = {
+    user,
+    host: str("host") ?? "localhost",
+    port: str("port") === undefined ? DEFAULT_PORT : positiveInt(str("port")!, "--port", 65_535),
+    ca: str("ca") ?? "certs/ca.pem",
+    cert: str("cert") ?? `certs/${user}.pem`,
+    key: str("key") ?? `certs/${user}.key`,
+    crl: str("crl"),
+    stateDir: str("state-dir") ?? ".client-state",
+    defaultPaths: str("cert") === undefined && str("key") === undefined,
+    verbose: values.verbose === true,
+  };
+  if (name === "send") {
+    const to = str("to");
+    if (to === undefined) {
+      throw new UsageError("--to is required (for example --to bob or --to bob,carol)");
+    }
+    if (parsed.positionals.length > 1) {
+      throw new UsageError("give the text as one argument (quote it), or on standard input");
+    }
+    const timeout = str("timeout");
+    return {
+      name,
+      common,
+      to,
+      text: parsed.positionals[0],
+      timeoutMs: timeout === undefined ? 30_000 : positiveInt(timeout, "--timeout", 86_400) * 1000,
+    };
+  }
+  if (name === "listen") {
+    const count = str("count");
+    return {
+      name,
+      common,
+      json: values.json === true,
+      count: count === undefined ? undefined : positiveInt(count, "--count", 1_000_000_000),
+    };
+  }
+  return { name: "chat", common };
+}
+
+/** Where the CLI reads and writes; the real process streams by default. */
+export interface CliIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly stdin: ReadableStream<Uint8Array>;
+  readonly stdinIsTerminal: boolean;
+}
+
+const encoder = new TextEncoder();
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+/** The process's own stdin, stdout and stderr. */
+export function processIO(): CliIO {
+  return {
+    stdout: (text) => writeAllSync(Deno.stdout, text),
+    stderr: (text) => writeAllSync(Deno.stderr, text),
+    stdin: Deno.stdin.readable,
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+  };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : path.slice(0, i) || "/";
+}
+
+/**
+ * Loads the user's credentials and the trust store. With the default paths, a missing
+ * user certificate is made from a local dev CA key (`certs/ca.key`) when there is one.
+ */
+export async function loadIdentity(
+  flags: CommonFlags,
+  io: CliIO,
+): Promise<{ credentials: Credentials; trust: TrustStore }> {
+  if (!exists(flags.cert) || !exists(flags.key)) {
+    const dir = dirOf(flags.cert);
+    if (flags.defaultPaths && exists(`${dir}/ca.key`) && exists(`${dir}/ca.pem`)) {
+      await issueUser({ dir, userId: flags.user, force: true });
+      io.stderr(
+        `made ${flags.cert} and ${flags.key} for ${flags.user} (first use; signed by the dev CA ${dir}/ca.key)\n`,
+      );
+    } else {
+      throw new UsageError(
+        `no certificate ${exists(flags.cert) ? flags.key : flags.cert} for ${flags.user}: run ` +
+          `"deno task certs user ${flags.user}" (or pass --cert and --key)`,
+      );
+    }
+  }
+  if (!exists(flags.ca)) {
+    throw new UsageError(`no CA file ${flags.ca}: run "deno task certs init" (or pass --ca)`);
+  }
+  try {
+    const credentials = await loadCredentials(flags.cert, flags.key);
+    const trust = await loadTrustStore(flags.ca, flags.crl);
+    return { credentials, trust };
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]!);
+  }
+}
+
+/** Client options from the flags, credentials and an event hook. */
+export function clientOptions(
+  flags: CommonFlags,
+  identity: { credentials: Credentials; trust: TrustStore },
+  io: CliIO,
+  onEvent: (event: ClientEvent) => void,
+  reconnect: ClientOptions["reconnect"] = {},
+): ClientOptions {
+  Deno.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
+  return {
+    user: flags.user,
+    hostname: flags.host,
+    port: flags.port,
+    credentials: identity.credentials,
+    trust: identity.trust,
+    seenFile: `${flags.stateDir}/${flags.user}.seen`,
+    reconnect,
+    onEvent,
+    ...(flags.verbose ? { trace: (e) => io.stderr(formatTraceEvent(e) + "\n") } : {}),
+  };
+}
+
+function statusLine(event: ClientEvent, flags: CommonFlags): string | undefined {
+  switch (event.type) {
+    case "connecting":
+      return `connecting to ${event.hostname}:${event.port} (attempt ${event.attempt})`;
+    case "handshake":
+      return `handshake done: ${event.suite}, server ${event.server} (SHA-256 ${event.fingerprint})`;
+    case "ready":
+      return `registered as ${event.user}`;
+    case "reconnecting":
+      return `connection lost; reconnecting in ${event.delayMs} ms (attempt ${event.attempt})`;
+    case "closed":
+      return event.reason === "error"
+        ? `closed: ${explainConnectError(event.error, { caPath: flags.ca })}`
+        : undefined;
+  }
+}
+
+async function readStdinText(stdin: ReadableStream<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    size += chunk.length;
+    if (size > MAX_PAYLOAD_BYTES + 2) {
+      throw new ClientError(
+        "TOO_LARGE",
+        `standard input is over ${MAX_PAYLOAD_BYTES} bytes; the payload limit is 11111 base64 characters`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(all).replace(/\r?\n$/, "");
+}
+
+async function open(
+  flags: CommonFlags,
+  io: CliIO,
+  onEvent: (event: ClientEvent) => void,
+  reconnect: ClientOptions["reconnect"] = {},
+): Promise<MessengerClient> {
+  const identity = await loadIdentity(flags, io);
+  try {
+    return await connect(clientOptions(flags, identity, io, onEvent, reconnect));
+  } catch (err) {
+    throw new RunError(
+      explainConnectError(err, { caPath: flags.ca, server: `${flags.host}:${flags.port}` }),
+    );
+  }
+}
+
+/** A failure at run time: one line on stderr, exit code 1. */
+class RunError extends Error {}
+
+async function runSend(cmd: Extract<CliCommand, { name: "send" }>, io: CliIO): Promise<number> {
+  if (cmd.text === undefined && io.stdinIsTerminal) {
+    throw new UsageError("give the text as an argument, or pipe it on standard input");
+  }
+  const text = cmd.text ?? await readStdinText(io.stdin);
+  const flags = cmd.common;
+  const log = (e: ClientEvent) => {
+    const line = flags.verbose ? statusLine(e, flags) : undefined;
+    if (line !== undefined) io.stderr(line + "\n");
+  };
+  const client = await open(flags, io, log, { maxAttempts: 5 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const result = await Promise.race([
+      client.send(cmd.to, text),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ClientError("TIMEOUT", `no answer within ${cmd.timeoutMs / 1000} s`)),
+          cmd.timeoutMs,
+        );
+      }),
+    ]);
+    io.stdout(`OK ${result.id}\n`);
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof ClientError) {
+      io.stderr(
+        `FAILED: ${err.remote ? explainReason(err.code) : `${err.code}: ${err.message}`}\n`,
+      );
+      return EXIT.FAILED;
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+  }
+}
+
+async function runListen(cmd: Extract<CliCommand, { name: "listen" }>, io: CliIO): Promise<number> {
+  const flags = cmd.common;
+  let failure: string | undefined;
+  const log = (e: ClientEvent) => {
+    const line = statusLine(e, flags);
+    if (e.type === "closed" && e.reason === "error") failure = line;
+    else if (line !== undefined && flags.verbose) io.stderr(line + "\n");
+  };
+  const client = await open(flags, io, log);
+  const stop = () => void client.close();
+  Deno.addSignalListener("SIGINT", stop);
+  let count = 0;
+  try {
+    for await (const message of client) {
+      if (cmd.json) {
+        io.stdout(
+          JSON.stringify({
+            sid: message.sid,
+            from: message.from,
+            text: message.text,
+            received_at: message.receivedAt.toISOString(),
+          }) + "\n",
+        );
+      } else {
+        const [first = "", ...more] = printableLines(message.text);
+        io.stdout(
+          `${clock(message.receivedAt)} ${message.from}: ${first}\n` +
+            more.map((l) => `        ${l}\n`).join(""),
+        );
+      }
+      count++;
+      if (cmd.count !== undefined && count >= cmd.count) break;
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    await client.close();
+  }
+  if (failure !== undefined) {
+    io.stderr(failure + "\n");
+    return EXIT.FAILED;
+  }
+  return EXIT.OK;
+}
+
+async function runChatCommand(
+  cmd: Extract<CliCommand, { name: "chat" }>,
+  io: CliIO,
+): Promise<number> {
+  const flags = cmd.common;
+  const chat = new Chat({ user: flags.user });
+  const ui = io.stdinIsTerminal && Deno.stdout.isTerminal()
+    ? new TerminalUI()
+    : new PlainUI(io.stdin, io.stdout);
+  const onEvent = (event: ClientEvent) => {
+    for (const action of chat.event(event)) if (action.type === "print") ui.print(action.text);
+  };
+  const client = await open(flags, io, onEvent);
+  const end = await runChat(client, chat, ui);
+  return end.reason === "quit" ? EXIT.OK : EXIT.FAILED;
+}
+
+/** Runs the client with `args`; returns the exit code. Never throws. */
+export async function main(args: readonly string[], io: CliIO = processIO()): Promise<number> {
+  try {
+    const cmd = parseCli(args);
+    switch (cmd.name) {
+      case "help":
+        io.stdout(cmd.text + "\n");
+        return EXIT.OK;
+      case "send":
+        return await runSend(cmd, io);
+      case "listen":
+        return await runListen(cmd, io);
+      case "chat":
+        return await runChatCommand(cmd, io);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (err instanceof RunError || err instanceof ClientError) {
+      io.stderr(`error: ${err instanceof ClientError ? `${err.code}: ` : ""}${err.message}\n`);
+      return EXIT.FAILED;
+    }
+    io.stderr(`error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    return EXIT.FAILED;
+  }
+}

@@ -1,0 +1,64 @@
+// Errors of the client layer (ASL spec section 5, REASON codes): one class carrying the
+// server's FAILED reason, or a local code for what the client refuses or cannot do.
+
+/** The REASON codes a server sends in `FAILED <id> <REASON>` (spec section 5). */
+export type FailedReason =
+  | "MALFORMED"
+  | "NOT_REGISTERED"
+  | "NOT_YOUR_ID"
+  | "ALREADY_REGISTERED"
+  | "UNKNOWN_USER"
+  | "TOO_LARGE"
+  | "TOO_MANY_RECIPIENTS"
+  | "DUPLICATE_ID"
+  | "QUEUE_FULL"
+  | "RATE_LIMITED"
+  | "INTERNAL";
+
+/**
+ * Codes of a {@link ClientError}: a server `FAILED` reason (then `remote` is true), or one
+ * of the client's own: `EMPTY_MESSAGE` and `TOO_LARGE` (refused before sending),
+ * `BAD_RECIPIENT` (not a USERID or group), `CLOSED` (the client was closed or gave up
+ * reconnecting), `TIMEOUT`, `PROTOCOL` (the server broke the command protocol).
+ */
+export type ClientErrorCode =
+  | FailedReason
+  | "EMPTY_MESSAGE"
+  | "BAD_RECIPIENT"
+  | "CLOSED"
+  | "TIMEOUT"
+  | "PROTOCOL"
+  | (string & Record<never, never>);
+
+/**
+ * A command the client could not complete. `code` is machine-readable; `remote` is true
+ * when the server answered `FAILED` with `code` as its reason.
+ *
+ * @example
+ * ```ts
+ * import { ClientError } from "./errors.ts";
+ * const err = new ClientError("UNKNOWN_USER", "bob is not known to the server", { remote: true });
+ * console.log(err.code, err.remote); // "UNKNOWN_USER" true
+ * ```
+ */
+export class ClientError extends Error {
+  /** Always `ClientError`. */
+  override name = "ClientError";
+  /** True when the server sent this code in a `FAILED` reply. */
+  readonly remote: boolean;
+  /** The machine-readable code. */
+  readonly code: ClientErrorCode;
+  /**
+   * Creates the error; `options.remote` marks a server `FAILED` reason, `options.cause`
+   * the underlying error.
+   */
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options?: ErrorOptions & { remote?: boolean },
+  ) {
+    super(message, options);
+    this.code = code;
+    this.remote = options?.remote ?? false;
+  }
+}

@@ -1,0 +1,225 @@
+// The shapes of the library client (ASL spec section 5 as a program sees it): options,
+// lifecycle events, incoming messages and send results. Implemented by client.ts.
+
+import type { HandshakeTraceEvent, Suite } from "../asl/types.ts";
+import type { Credentials, TrustStore } from "../pki/types.ts";
+import type { BackoffOptions } from "./retry.ts";
+
+/**
+ * Where the client's diagnostics go; `createLogger()` of lib/log.ts fits. Events are
+ * short names with fields; never keys, nonces or message text.
+ *
+ * @example
+ * ```ts
+ * import type { ClientLogger } from "@netsec/msg";
+ * const lines: string[] = [];
+ * const logger: ClientLogger = {
+ *   debug: () => {},
+ *   info: (event) => lines.push(event),
+ *   warn: (event) => lines.push(event),
+ *   error: (event) => lines.push(event),
+ * };
+ * ```
+ */
+export interface ClientLogger {
+  /** Detail for debugging. */
+  debug(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  /** Normal events (disconnects, reconnects). */
+  info(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  /** Something unexpected from the server, handled. */
+  warn(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  /** A failure. */
+  error(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
+}
+
+/** The default server port. */
+export const DEFAULT_PORT = 4287;
+
+/**
+ * Where a client is: `connecting` (also while reconnecting), `ready`, or `closed`.
+ *
+ * @example
+ * ```ts
+ * import type { ClientState } from "@netsec/msg";
+ * const usable = (state: ClientState) => state === "ready";
+ * ```
+ */
+export type ClientState = "connecting" | "ready" | "closed";
+
+/**
+ * How the client reconnects after a connection drops: backoff with jitter, optionally a
+ * limit on attempts.
+ *
+ * @example
+ * ```ts
+ * import type { ReconnectOptions } from "@netsec/msg";
+ * const policy: ReconnectOptions = { initialMs: 100, maxMs: 5_000, maxAttempts: 10 };
+ * ```
+ */
+export interface ReconnectOptions extends BackoffOptions {
+  /** Attempts before giving up (the client then closes with the last error); default unlimited. */
+  readonly maxAttempts?: number;
+}
+
+/** Options of `connect`: who, where, with which certificates, and the hooks.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "@netsec/msg";
+ * const base: Omit<ClientOptions, "credentials" | "trust"> = {
+ *   user: "alice",
+ *   hostname: "localhost",
+ *   port: 4287,
+ *   seenFile: ".client-state/alice.seen",
+ *   onEvent: (event) => console.log(event.type),
+ * };
+ * ```
+ */
+export interface ClientOptions {
+  /** The USERID to register; must be the CN of `credentials`' certificate. */
+  readonly user: string;
+  /** Server host name or IP literal; default `localhost`. */
+  readonly hostname?: string;
+  /** Server port; default 4287. */
+  readonly port?: number;
+  /** Name the server certificate must carry; default `hostname`. */
+  readonly serverName?: string;
+  /** Own certificate chain and keys (see `loadCredentials`). */
+  readonly credentials: Credentials;
+  /** The CA(s) the server's certificate must lead to (see `loadTrustStore`). */
+  readonly trust: TrustStore;
+  /** Record suites to offer, in preference order. */
+  readonly suites?: readonly Suite[];
+  /** Reconnect settings, or `false` to close when the connection drops; default on. */
+  readonly reconnect?: false | ReconnectOptions;
+  /** File remembering the sids already shown (bounded); default: memory only. */
+  readonly seenFile?: string;
+  /** Most sids remembered; default 10 000. */
+  readonly seenLimit?: number;
+  /** Milliseconds allowed for the handshake and for the REGISTER reply; default 10 000. */
+  readonly timeoutMs?: number;
+  /** Called on every lifecycle event. */
+  readonly onEvent?: (event: ClientEvent) => void;
+  /** Called on every handshake step (sizes and names, never secrets). */
+  readonly trace?: (event: HandshakeTraceEvent) => void;
+  /** Where diagnostics go; default silent. */
+  readonly logger?: ClientLogger;
+}
+
+/** The client's lifecycle, as typed events: connecting, handshake, ready, reconnecting, closed.
+ *
+ * @example
+ * ```ts
+ * import type { ClientEvent } from "@netsec/msg";
+ * const show = (e: ClientEvent): string =>
+ *   e.type === "reconnecting" ? `retrying in ${e.delayMs} ms` : e.type;
+ * ```
+ */
+export type ClientEvent =
+  | {
+    readonly type: "connecting";
+    readonly hostname: string;
+    readonly port: number;
+    readonly attempt: number;
+  }
+  | {
+    readonly type: "handshake";
+    readonly suite: Suite;
+    readonly server: string;
+    readonly fingerprint: string;
+  }
+  | { readonly type: "ready"; readonly user: string; readonly resent: number }
+  | {
+    readonly type: "reconnecting";
+    readonly attempt: number;
+    readonly delayMs: number;
+    readonly error?: Error;
+  }
+  | { readonly type: "closed"; readonly reason: "local" | "error"; readonly error?: Error };
+
+/** A message delivered to this user.
+ *
+ * @example
+ * ```ts
+ * import type { IncomingMessage } from "@netsec/msg";
+ * const line = (m: IncomingMessage) => `${m.receivedAt.toISOString()} ${m.from}: ${m.text}`;
+ * ```
+ */
+export interface IncomingMessage {
+  /** The server's id for this delivery (unique server-wide). */
+  readonly sid: string;
+  /** The sender's USERID. */
+  readonly from: string;
+  /** The payload as sent. */
+  readonly bytes: Uint8Array;
+  /** The payload decoded as UTF-8. */
+  readonly text: string;
+  /** When this client received it. */
+  readonly receivedAt: Date;
+}
+
+/** The server's answer to a sent message: stored for every recipient.
+ *
+ * @example
+ * ```ts
+ * import type { SendResult } from "@netsec/msg";
+ * const show = (r: SendResult) => `${r.id} stored for ${r.to.join(", ")}`;
+ * ```
+ */
+export interface SendResult {
+  /** The MESSAGEID used. */
+  readonly id: string;
+  /** The recipients. */
+  readonly to: readonly string[];
+}
+
+/** Options of `MessengerClient.send`.
+ *
+ * @example
+ * ```ts
+ * import type { SendOptions } from "@netsec/msg";
+ * const options: SendOptions = { id: "order-42" };
+ * ```
+ */
+export interface SendOptions {
+  /** The MESSAGEID to use (for an application's own retries); default a fresh unique one. */
+  readonly id?: string;
+}
+
+/** What `/who am i` shows: identity, server, suite and fingerprints.
+ *
+ * @example
+ * ```ts
+ * import type { ClientInfo } from "@netsec/msg";
+ * const show = (i: ClientInfo) => `${i.user} at ${i.server} over ${i.suite}`;
+ * ```
+ */
+export interface ClientInfo {
+  /** Own USERID. */
+  readonly user: string;
+  /** `host:port` dialled. */
+  readonly server: string;
+  /** The suite of the current (or last) session. */
+  readonly suite: Suite | undefined;
+  /** The server certificate's identity (the host it names). */
+  readonly serverIdentity: string | undefined;
+  /** The server certificate's SHA-256 fingerprint. */
+  readonly serverFingerprint: string | undefined;
+  /** SHA-256 fingerprint of own certificate, `ab:cd:…`. */
+  readonly fingerprint: string;
+}
+
+/** Why the client closed.
+ *
+ * @example
+ * ```ts
+ * import type { ClientCloseInfo } from "@netsec/msg";
+ * const show = (c: ClientCloseInfo) => c.reason === "error" ? c.error?.message : "closed";
+ * ```
+ */
+export interface ClientCloseInfo {
+  /** `local`: `close()` was called; `error`: the connection failed for good. */
+  readonly reason: "local" | "error";
+  /** The error that ended the client, when `reason` is `error`. */
+  readonly error?: Error;
+}

@@ -1,0 +1,275 @@
+// One X.509 certificate parsed once into the facts ASL spec section 4 checks: strict DER,
+// v3, inner = outer signature algorithm, names as DER bytes, validity, key, and the
+// understood extensions (basicConstraints, keyUsage, extendedKeyUsage, subjectAltName,
+// subjectKeyIdentifier, authorityKeyIdentifier). Parsed results are cached (bounded).
+
+import {
+  AsnConvert,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  bytesEqual,
+  Certificate,
+  ExtendedKeyUsage,
+  KeyUsage,
+  SubjectAlternativeName,
+  SubjectKeyIdentifier,
+  toHex,
+  u8,
+} from "./_asn1.ts";
+import {
+  type AlgorithmVerdict,
+  classifySignatureAlgorithm,
+  describeKey,
+  type KeyInfo,
+} from "./algorithms.ts";
+import { PkiError } from "./errors.ts";
+import { parseIpAddress } from "./names.ts";
+
+/** OIDs of the extensions section 4 understands. */
+export const EXT = {
+  basicConstraints: "2.5.29.19",
+  keyUsage: "2.5.29.15",
+  extendedKeyUsage: "2.5.29.37",
+  subjectAltName: "2.5.29.17",
+  subjectKeyIdentifier: "2.5.29.14",
+  authorityKeyIdentifier: "2.5.29.35",
+} as const;
+
+/** Extended key usage OIDs. */
+export const EKU = {
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  anyExtendedKeyUsage: "2.5.29.37.0",
+} as const;
+
+/** keyUsage bits as asn1-x509 numbers them (bit 0 = digitalSignature = 1). */
+export const KU = {
+  digitalSignature: 1,
+  nonRepudiation: 2,
+  keyEncipherment: 4,
+  dataEncipherment: 8,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+  encipherOnly: 128,
+  decipherOnly: 256,
+} as const;
+
+const COMMON_NAME = "2.5.4.3";
+const UNDERSTOOD = new Set<string>(Object.values(EXT));
+
+/** A certificate reduced to what validation needs; immutable and time-independent. */
+export interface ParsedCertificate {
+  /** The certificate's exact DER. */
+  readonly der: Uint8Array;
+  /** The exact signed bytes (the TBSCertificate DER). */
+  readonly tbs: Uint8Array;
+  /** The signature value bytes. */
+  readonly signature: Uint8Array;
+  /** The verdict on the (outer = inner) signature algorithm. */
+  readonly sigAlg: AlgorithmVerdict;
+  /** Issuer and subject Name DER, and their hex (for map lookups). */
+  readonly issuerDer: Uint8Array;
+  readonly subjectDer: Uint8Array;
+  readonly issuerHex: string;
+  readonly subjectHex: string;
+  /** Serial number, unsigned big-endian hex without leading zero bytes. */
+  readonly serialHex: string;
+  /** Validity bounds, milliseconds since the epoch. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** SubjectPublicKeyInfo DER and what it holds. */
+  readonly spki: Uint8Array;
+  readonly key: KeyInfo;
+  /** basicConstraints, when present. */
+  readonly basicConstraints?: { readonly ca: boolean; readonly pathLen?: number };
+  /** keyUsage bits (see `KU`), when present. */
+  readonly keyUsage?: number;
+  /** extendedKeyUsage OIDs, when present. */
+  readonly extKeyUsage?: readonly string[];
+  /** subjectAltName dNSNames (as written) and iPAddresses (4 or 16 bytes). */
+  readonly sanDns: readonly string[];
+  readonly sanIp: readonly Uint8Array[];
+  /** OIDs of critical extensions this implementation does not understand. */
+  readonly unknownCritical: readonly string[];
+  /** Every subject CN value, in order. */
+  readonly subjectCommonNames: readonly string[];
+  /** The parsed ASN.1 (for display). */
+  readonly asn: Certificate;
+}
+
+const CACHE_LIMIT = 1024;
+const cache = new Map<string, ParsedCertificate>();
+
+/**
+ * Parses one DER certificate, or throws `PkiError("BAD_CERTIFICATE")` when it is not
+ * strict-DER X.509 v3 with matching inner and outer signature algorithms, has a
+ * duplicated or malformed understood extension, or an unreadable key. Results are cached.
+ *
+ * @example
+ * ```ts
+ * import { parseCertificate } from "./certificate.ts";
+ * try {
+ *   parseCertificate(new Uint8Array([0x30, 0x00]));
+ * } catch (e) {
+ *   console.log((e as { code: string }).code); // "BAD_CERTIFICATE"
+ * }
+ * ```
+ */
+export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  const cacheKey = der.toBase64();
+  const hit = cache.get(cacheKey);
+  if (hit) {
+    cache.delete(cacheKey);
+    cache.set(cacheKey, hit);
+    return hit;
+  }
+  const parsed = parseUncached(der.slice());
+  cache.set(cacheKey, parsed);
+  if (cache.size > CACHE_LIMIT) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return parsed;
+}
+
+function bad(message: string, cause?: unknown): PkiError {
+  return new PkiError("BAD_CERTIFICATE", message, cause === undefined ? undefined : { cause });
+}
+
+function parseUncached(der: Uint8Array): ParsedCertificate {
+  let asn: Certificate;
+  try {
+    asn = AsnConvert.parse(der, Certificate);
+  } catch (e) {
+    throw bad("not a DER X.509 certificate", e);
+  }
+  let reencoded: Uint8Array;
+  try {
+    reencoded = u8(AsnConvert.serialize(asn));
+  } catch (e) {
+    throw bad("not a DER X.509 certificate", e);
+  }
+  if (!bytesEqual(reencoded, der)) {
+    throw bad("certificate is not strict DER (trailing or non-canonical bytes)");
+  }
+  const tbsC = asn.tbsCertificate;
+  if (tbsC.version !== 2) throw bad("certificate is not X.509 v3");
+  const tbs = asn.tbsCertificateRaw ? u8(asn.tbsCertificateRaw) : u8(AsnConvert.serialize(tbsC));
+  const outerAlg = u8(AsnConvert.serialize(asn.signatureAlgorithm));
+  const innerAlg = u8(AsnConvert.serialize(tbsC.signature));
+  if (!bytesEqual(outerAlg, innerAlg)) {
+    throw bad("the signature algorithm inside the signed part differs from the outer one");
+  }
+  const issuerDer = u8(AsnConvert.serialize(tbsC.issuer));
+  const subjectDer = u8(AsnConvert.serialize(tbsC.subject));
+  const spkiAsn = tbsC.subjectPublicKeyInfo;
+  let key: KeyInfo;
+  try {
+    key = describeKey(
+      spkiAsn.algorithm.algorithm,
+      spkiAsn.algorithm.parameters,
+      spkiAsn.subjectPublicKey,
+    );
+  } catch (e) {
+    throw bad("the certificate's public key cannot be read", e);
+  }
+  let notBefore: number;
+  let notAfter: number;
+  try {
+    notBefore = tbsC.validity.notBefore.getTime().getTime();
+    notAfter = tbsC.validity.notAfter.getTime().getTime();
+  } catch (e) {
+    throw bad("the certificate's validity cannot be read", e);
+  }
+  if (Number.isNaN(notBefore) || Number.isNaN(notAfter)) {
+    throw bad("the certificate's validity cannot be read");
+  }
+
+  const ext = readExtensions(asn);
+  const subjectCommonNames: string[] = [];
+  for (const rdn of tbsC.subject) {
+    for (const atv of rdn) {
+      if (atv.type === COMMON_NAME) subjectCommonNames.push(atv.value.toString());
+    }
+  }
+  const serial = u8(tbsC.serialNumber);
+  let start = 0;
+  while (start < serial.length - 1 && serial[start] === 0) start++;
+  return {
+    der,
+    tbs,
+    signature: u8(asn.signatureValue),
+    sigAlg: classifySignatureAlgorithm(asn.signatureAlgorithm),
+    issuerDer,
+    subjectDer,
+    issuerHex: toHex(issuerDer),
+    subjectHex: toHex(subjectDer),
+    serialHex: toHex(serial.subarray(start)),
+    notBefore,
+    notAfter,
+    spki: u8(AsnConvert.serialize(spkiAsn)),
+    key,
+    ...ext,
+    subjectCommonNames,
+    asn,
+  };
+}
+
+interface ExtensionFacts {
+  basicConstraints?: { ca: boolean; pathLen?: number };
+  keyUsage?: number;
+  extKeyUsage?: string[];
+  sanDns: string[];
+  sanIp: Uint8Array[];
+  unknownCritical: string[];
+}
+
+function readExtensions(asn: Certificate): ExtensionFacts {
+  const facts: ExtensionFacts = { sanDns: [], sanIp: [], unknownCritical: [] };
+  const seen = new Set<string>();
+  for (const e of asn.tbsCertificate.extensions ?? []) {
+    if (seen.has(e.extnID)) throw bad(`extension ${e.extnID} appears twice`);
+    seen.add(e.extnID);
+    if (!UNDERSTOOD.has(e.extnID)) {
+      if (e.critical) facts.unknownCritical.push(e.extnID);
+      continue;
+    }
+    const value = e.extnValue.buffer;
+    try {
+      switch (e.extnID) {
+        case EXT.basicConstraints: {
+          const bc = AsnConvert.parse(value, BasicConstraints);
+          facts.basicConstraints = bc.pathLenConstraint === undefined
+            ? { ca: bc.cA }
+            : { ca: bc.cA, pathLen: bc.pathLenConstraint };
+          break;
+        }
+        case EXT.keyUsage:
+          facts.keyUsage = AsnConvert.parse(value, KeyUsage).toNumber();
+          break;
+        case EXT.extendedKeyUsage:
+          facts.extKeyUsage = [...AsnConvert.parse(value, ExtendedKeyUsage)];
+          break;
+        case EXT.subjectAltName:
+          for (const name of AsnConvert.parse(value, SubjectAlternativeName)) {
+            if (name.dNSName !== undefined) facts.sanDns.push(name.dNSName);
+            if (name.iPAddress !== undefined) {
+              const ip = parseIpAddress(name.iPAddress);
+              if (ip) facts.sanIp.push(ip);
+            }
+          }
+          break;
+        case EXT.subjectKeyIdentifier:
+          AsnConvert.parse(value, SubjectKeyIdentifier);
+          break;
+        case EXT.authorityKeyIdentifier:
+          AsnConvert.parse(value, AuthorityKeyIdentifier);
+          break;
+      }
+    } catch (err) {
+      throw bad(`extension ${e.extnID} is malformed`, err);
+    }
+  }
+  return facts;
+}

@@ -1,0 +1,118 @@
+// Group commit for the store (ASL spec section 5: `OK` only after a durable commit):
+// operations submitted while a transaction is being committed are gathered and committed
+// together in the next one, so many messages share one disk flush; a lone operation is
+// committed at once (no timer), which keeps latency low when the server is quiet.
+
+import type { Store, StoreOp, StoreResult } from "./store.ts";
+
+/** Called with the op's result after its transaction committed, or with the error. */
+export type CommitCallback = (result: StoreResult | undefined, error?: Error) => void;
+
+/** Most operations in one transaction; the rest wait for the next. */
+export const MAX_BATCH_OPS = 4096;
+
+/**
+ * Orders operations into batches and owns the durable sid counter.
+ *
+ * @example
+ * ```ts
+ * import { GroupCommitter } from "./committer.ts";
+ * import { MemoryStore } from "./store_memory.ts";
+ * const committer = new GroupCommitter(new MemoryStore(), 1);
+ * committer.submit({ kind: "user", userId: "bob", at: Date.now() }, (result) => {
+ *   console.log(result?.kind); // "user"
+ * });
+ * await committer.idle();
+ * ```
+ */
+export class GroupCommitter {
+  #ops: StoreOp[] = [];
+  #callbacks: CommitCallback[] = [];
+  #busy = false;
+  #scheduled = false;
+  #nextSid: number;
+  #idleWaiters: (() => void)[] = [];
+  /** Transactions committed so far, and operations in them (for logs and tests). */
+  batches = 0;
+  committedOps = 0;
+
+  constructor(private readonly store: Store, nextSid: number) {
+    this.#nextSid = nextSid;
+  }
+
+  /** Reserves `count` consecutive sids (never handed out again, even after a restart). */
+  allocateSids(count: number): number {
+    const first = this.#nextSid;
+    this.#nextSid += count;
+    return first;
+  }
+
+  /** Operations waiting for a transaction. */
+  get queued(): number {
+    return this.#ops.length;
+  }
+
+  /** Queues `op` for the next transaction; `done` runs after it committed (or failed). */
+  submit(op: StoreOp, done: CommitCallback): void {
+    this.#ops.push(op);
+    this.#callbacks.push(done);
+    if (!this.#busy && !this.#scheduled) {
+      this.#scheduled = true;
+      // A microtask, not a timer: everything submitted by the current burst of work joins.
+      queueMicrotask(() => this.#run());
+    }
+  }
+
+  /** Resolves once nothing is queued or being committed. */
+  idle(): Promise<void> {
+    if (!this.#busy && !this.#scheduled && this.#ops.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #run(): void {
+    this.#scheduled = false;
+    if (this.#busy) return;
+    if (this.#ops.length === 0) {
+      this.#wakeIdle();
+      return;
+    }
+    const take = Math.min(this.#ops.length, MAX_BATCH_OPS);
+    const ops = this.#ops.splice(0, take);
+    const callbacks = this.#callbacks.splice(0, take);
+    this.#busy = true;
+    this.store.apply(ops, this.#nextSid).then(
+      (results) => {
+        this.batches++;
+        this.committedOps += ops.length;
+        this.#busy = false;
+        for (let i = 0; i < callbacks.length; i++) safely(callbacks[i], results[i]);
+        this.#run();
+      },
+      (error: unknown) => {
+        const err = error instanceof Error ? error : new Error(String(error));
+        this.#busy = false;
+        for (const callback of callbacks) safely(callback, undefined, err);
+        this.#run();
+      },
+    );
+  }
+
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function safely(
+  callback: CommitCallback | undefined,
+  result: StoreResult | undefined,
+  error?: Error,
+): void {
+  try {
+    if (error === undefined) callback?.(result);
+    else callback?.(undefined, error);
+  } catch {
+    // A callback's fault must not stop the commit loop; callbacks handle their own errors.
+  }
+}

@@ -1,0 +1,134 @@
+// Ordered output of one client session (ASL spec section 5): replies leave in the order the
+// commands arrived even when some wait for a commit, deliveries queue behind them, and the
+// bytes the peer has not yet taken are counted so the server can stop reading from a session
+// that does not read (the 1 MiB unread-output bound).
+
+/** Where the outbox writes: one record per line; the promise settles once it is written. */
+export type LineWriter = (line: string) => Promise<void>;
+
+/** A reply whose text is not known yet (its command waits for a commit). */
+export interface Slot {
+  line: string | undefined;
+  readonly cost: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * import { Outbox } from "./outbox.ts";
+ * const sent: string[] = [];
+ * const out = new Outbox((line) => { sent.push(line); return Promise.resolve(); }, 1 << 20);
+ * const slot = out.reserve(10);
+ * out.push("MESSAGE 7 bob aGk=");
+ * out.fill(slot, "OK m1");
+ * console.log(sent); // ["OK m1", "MESSAGE 7 bob aGk="]
+ * ```
+ */
+export class Outbox {
+  #slots: Slot[] = [];
+  #head = 0;
+  #pendingBytes = 0;
+  #closed = false;
+  #drainWaiters: (() => void)[] = [];
+
+  #wasOver = false;
+
+  /**
+   * `write` sends one line; `maxPendingBytes` is the unread-output bound; `onDrained` runs
+   * each time the pending bytes fall back to half the bound after having passed it.
+   */
+  constructor(
+    private readonly write: LineWriter,
+    private readonly maxPendingBytes: number,
+    private readonly onDrained?: () => void,
+  ) {}
+
+  /** Bytes reserved for unanswered commands plus bytes written but not yet taken by the socket. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** True when reading from this session must pause until the output drains. */
+  get overLimit(): boolean {
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+    return this.#wasOver;
+  }
+
+  /** Sends `line` now, or behind replies still waiting. */
+  push(line: string): void {
+    if (this.#closed) return;
+    if (this.#head === this.#slots.length) this.#write(line);
+    else this.#slots.push({ line, cost: 0 });
+  }
+
+  /** Keeps a place for a reply; `cost` (bytes) counts against the bound until it is filled. */
+  reserve(cost: number): Slot {
+    const slot: Slot = { line: undefined, cost };
+    this.#pendingBytes += cost;
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  /** Fills a reserved place and sends everything that is now in order. */
+  fill(slot: Slot, line: string): void {
+    if (slot.line !== undefined) return;
+    slot.line = line;
+    this.#pendingBytes -= slot.cost;
+    if (this.#closed) return;
+    while (this.#head < this.#slots.length) {
+      const next = this.#slots[this.#head];
+      if (next === undefined || next.line === undefined) break;
+      this.#head++;
+      this.#write(next.line);
+    }
+    if (this.#head === this.#slots.length) {
+      this.#slots = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#slots = this.#slots.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#wakeIfDrained();
+  }
+
+  /** Resolves once the pending bytes fell to half the bound (or the outbox closed). */
+  drained(): Promise<void> {
+    if (!this.overLimit || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Drops everything still waiting; later pushes are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#slots = [];
+    this.#head = 0;
+    this.#wake();
+  }
+
+  #write(line: string): void {
+    const size = line.length;
+    this.#pendingBytes += size;
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+    const settle = () => {
+      this.#pendingBytes -= size;
+      this.#wakeIfDrained();
+    };
+    this.write(line).then(settle, settle);
+  }
+
+  #wakeIfDrained(): void {
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+    if (this.#wasOver && this.#pendingBytes <= this.maxPendingBytes / 2) {
+      this.#wasOver = false;
+      this.#wake();
+      if (!this.#closed) this.onDrained?.();
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,340 @@
+// The server's network edge (ASL spec sections 2 and 5): listens on TCP, bounds concurrent
+// connections and handshakes, runs the ASL handshake on each connection, feeds the decrypted
+// command lines to the router and pauses reading from a session whose output is not read.
+// Graceful shutdown: stop accepting, finish commits in flight, close sessions, close the store.
+
+import { accept, AslError, type SecureSession, type Suite } from "../asl/mod.ts";
+import { listen } from "../asl/transport.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import type { Credentials, TrustStore } from "../pki/types.ts";
+import { ServerError } from "./errors.ts";
+import { Router, type RouterOptions, type RouterStats } from "./router.ts";
+import type { Store } from "./store.ts";
+import { WorkerStore } from "./store_threaded.ts";
+
+/** Options of `serve`. Router limits (inflight, queues, rate, timeouts) pass through. */
+export interface ServeOptions extends RouterOptions {
+  /** Address to listen on; default 127.0.0.1. */
+  readonly hostname?: string;
+  /** TCP port; default 4287, 0 picks a free port. */
+  readonly port?: number;
+  /** The server's certificate chain and key. */
+  readonly credentials: Credentials;
+  /** CA certificates (and CRLs) client chains must lead to. */
+  readonly trust: TrustStore;
+  /** A store to use (e.g. a MemoryStore in tests); otherwise `dataPath` is opened. */
+  readonly store?: Store;
+  /** SQLite file, opened in a worker thread; default `data/netsec-msg.db`. */
+  readonly dataPath?: string;
+  /** Record suites in preference order. */
+  readonly suites?: readonly Suite[];
+  /** Milliseconds from accept to a finished handshake (default 10 000). */
+  readonly handshakeTimeoutMs?: number;
+  /** Concurrent connections; more are closed at once (default 20 000). */
+  readonly maxConnections?: number;
+  /** Concurrent handshakes; more wait for a slot within their handshake time (default 64). */
+  readonly maxHandshakes?: number;
+  /** Log each handshake step at debug level (`--verbose`). */
+  readonly traceHandshakes?: boolean;
+  /** Aborting it shuts the server down like `close()`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running server. */
+export interface ServerHandle {
+  /** The address it listens on (the real port when 0 was asked). */
+  readonly addr: Deno.NetAddr;
+  /** Graceful shutdown; resolves when everything is closed. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once the server has shut down (by `close()` or the signal). */
+  readonly finished: Promise<void>;
+  /** Live counters. */
+  stats(): RouterStats & { readonly connections: number; readonly handshakes: number };
+}
+
+const DEFAULT_PORT = 4287;
+
+/**
+ * Starts the messenger server. Throws `ServerError("LISTEN")` when the address cannot be
+ * bound and `ServerError("STORE")` when the database cannot be opened.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "./serve.ts";
+ * const server = await serve({ port: 0, credentials, trust, dataPath: "data/test.db" });
+ * console.log(server.addr.port);
+ * await server.close();
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<ServerHandle> {
+  const log = options.logger ?? silentLogger;
+  let listener: Deno.TcpListener;
+  try {
+    listener = listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? DEFAULT_PORT,
+    });
+  } catch (err) {
+    const what = `${options.hostname ?? "127.0.0.1"}:${options.port ?? DEFAULT_PORT}`;
+    const why = err instanceof Deno.errors.AddrInUse
+      ? "the address is already in use"
+      : (err as Error).message;
+    throw new ServerError("LISTEN", `cannot listen on ${what}: ${why}`, { cause: err });
+  }
+  let store = options.store;
+  let router: Router;
+  try {
+    if (store === undefined) {
+      const path = options.dataPath ?? "data/netsec-msg.db";
+      try {
+        store = await WorkerStore.open(path);
+      } catch (err) {
+        throw new ServerError(
+          "STORE",
+          `cannot open the database ${path}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    router = await Router.create(store, options);
+  } catch (err) {
+    listener.close();
+    await store?.close().catch(() => {});
+    throw err;
+  }
+  return new Server(listener, router, options, log).handle;
+}
+
+class Server {
+  readonly handle: ServerHandle;
+  readonly #listener: Deno.TcpListener;
+  readonly #router: Router;
+  readonly #options: ServeOptions;
+  readonly #log: Logger;
+  readonly #abort = new AbortController();
+  readonly #sessions = new Set<SecureSession>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #maxConnections: number;
+  readonly #maxHandshakes: number;
+  readonly #handshakeTimeoutMs: number;
+  #connections = 0;
+  #handshakes = 0;
+  #handshakeWaiters: (() => void)[] = [];
+  #stopping = false;
+  #closing: Promise<void> | undefined;
+  #nextConn = 1;
+  readonly #finished = Promise.withResolvers<void>();
+
+  constructor(listener: Deno.TcpListener, router: Router, options: ServeOptions, log: Logger) {
+    this.#listener = listener;
+    this.#router = router;
+    this.#options = options;
+    this.#log = log;
+    this.#maxConnections = options.maxConnections ?? 20_000;
+    this.#maxHandshakes = options.maxHandshakes ?? 64;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    const addr = listener.addr;
+    this.handle = {
+      addr,
+      close: () => this.close(),
+      finished: this.#finished.promise,
+      stats: () => ({
+        ...this.#router.stats,
+        connections: this.#connections,
+        handshakes: this.#handshakes,
+      }),
+    };
+    options.signal?.addEventListener("abort", () => void this.close(), { once: true });
+    if (options.signal?.aborted) void this.close();
+    log.info("listening", { addr: `${addr.hostname}:${addr.port}` });
+    this.#acceptLoop();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#stopping) return;
+        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) {
+          return;
+        }
+        // Transient (e.g. out of file descriptors): log, back off a little, go on.
+        this.#log.error("accept_failed", { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (this.#stopping) {
+        conn.close();
+        return;
+      }
+      const connId = this.#nextConn++;
+      const remote = conn.remoteAddr;
+      const from = `${remote.hostname}:${remote.port}`;
+      if (this.#connections >= this.#maxConnections) {
+        this.#log.warn("connection_refused", { conn: connId, from, reason: "max-connections" });
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+        continue;
+      }
+      this.#connections++;
+      this.#log.info("connect", { conn: connId, from });
+      const task = this.#serveConn(conn, connId).catch((err) => {
+        this.#log.error("connection_failed", { conn: connId, error: (err as Error).message });
+      }).finally(() => {
+        this.#connections--;
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+  }
+
+  async #serveConn(conn: Deno.TcpConn, connId: number): Promise<void> {
+    const started = Date.now();
+    const gotSlot = await this.#handshakeSlot(started);
+    if (!gotSlot) {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    let session: SecureSession;
+    try {
+      const remaining = Math.max(1, this.#handshakeTimeoutMs - (Date.now() - started));
+      const log = this.#log;
+      session = await accept(conn, {
+        credentials: this.#options.credentials,
+        trust: this.#options.trust,
+        handshakeTimeoutMs: remaining,
+        signal: this.#abort.signal,
+        ...(this.#options.suites ? { suites: this.#options.suites } : {}),
+        ...(this.#options.traceHandshakes
+          ? {
+            trace: (e) =>
+              log.debug("handshake_step", {
+                conn: connId,
+                step: e.step,
+                dir: e.direction,
+                bytes: e.bytes,
+                detail: e.detail,
+              }),
+          }
+          : {}),
+      });
+    } catch (err) {
+      const code = err instanceof AslError ? err.code : "INTERNAL_ERROR";
+      this.#log.info("handshake_failed", {
+        conn: connId,
+        code,
+        remote: err instanceof AslError ? err.remote : undefined,
+      });
+      return;
+    } finally {
+      this.#releaseHandshake();
+    }
+    this.#log.info("handshake", {
+      conn: connId,
+      cn: session.peer.identity,
+      suite: session.suite,
+      ms: Date.now() - started,
+    });
+    if (this.#stopping) {
+      await session.close();
+      return;
+    }
+    this.#sessions.add(session);
+    const client = this.#router.open({
+      identity: session.peer.identity,
+      send: (line) => session.send(line),
+      close: () => void session.close(),
+    });
+    try {
+      for await (const line of session) {
+        if (this.#stopping) break;
+        client.receive(line);
+        if (client.mustPause) await client.drained();
+      }
+    } finally {
+      client.end();
+      this.#sessions.delete(session);
+      await session.close();
+      const info = await session.closed;
+      this.#log.info("disconnect", {
+        conn: connId,
+        user: client.userId,
+        reason: info.reason,
+        error: info.error instanceof AslError ? info.error.code : info.error?.message,
+      });
+    }
+  }
+
+  /** Waits for a handshake slot until the handshake time is up; false when it was not granted. */
+  async #handshakeSlot(started: number): Promise<boolean> {
+    while (this.#handshakes >= this.#maxHandshakes) {
+      const left = this.#handshakeTimeoutMs - (Date.now() - started);
+      if (left <= 0 || this.#stopping) return false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake!: () => void;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        this.#handshakeWaiters.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      const i = this.#handshakeWaiters.indexOf(wake);
+      if (i >= 0) this.#handshakeWaiters.splice(i, 1);
+    }
+    if (this.#stopping) return false;
+    this.#handshakes++;
+    return true;
+  }
+
+  #releaseHandshake(): void {
+    this.#handshakes--;
+    this.#handshakeWaiters.shift()?.();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopping = true;
+    this.#log.info("shutdown", { sessions: this.#sessions.size });
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    this.#abort.abort(new Error("server shutting down"));
+    for (const wake of this.#handshakeWaiters.splice(0)) wake();
+    try {
+      // Commands already read get their replies; then sessions flush and close.
+      await this.#router.idle();
+      await Promise.all([...this.#sessions].map((s) => s.close()));
+      await Promise.allSettled([...this.#tasks]);
+      await this.#router.close();
+      const stats = this.#router.stats;
+      this.#log.info("stopped", {
+        accepted: stats.accepted,
+        delivered: stats.delivered,
+        acked: stats.acked,
+        batches: stats.batches,
+      });
+    } catch (err) {
+      this.#log.error("shutdown_failed", { error: (err as Error).message });
+    } finally {
+      this.#finished.resolve();
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// Turns a ServerConfig (config.ts) into a running server: creates the development PKI when
+// the default certificate paths are all missing, loads credentials, the CA file and CRL
+// (ASL spec section 4), prepares the database directory and calls `serve`. Every failure
+// is a ServerError with a one-line message.
+
+import "reflect-metadata"; // @peculiar/x509 (used by lib/pki) needs it loaded first.
+import { dirname } from "node:path";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
+import { initPki } from "../pki/dev_pki.ts";
+import type { ServerConfig } from "./config.ts";
+import { ServerError } from "./errors.ts";
+import { serve, type ServerHandle } from "./serve.ts";
+
+/** A started server and what `server.ts` prints about it. */
+export interface Started {
+  readonly server: ServerHandle;
+  /** SHA-256 of the server certificate (DER), lowercase hex with colons. */
+  readonly fingerprint: string;
+  /** The directory where the development PKI was created, when it was. */
+  readonly createdPki?: string;
+}
+
+/**
+ * Starts the server described by `config`.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseServerConfig } from "./config.ts";
+ * import { startServer } from "./startup.ts";
+ * const config = parseServerConfig(Deno.args, Deno.env.toObject());
+ * if (config !== "help") {
+ *   const { server, fingerprint } = await startServer(config);
+ * }
+ * ```
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = silentLogger,
+  signal?: AbortSignal,
+): Promise<Started> {
+  let createdPki: string | undefined;
+  if (config.defaultCertPaths) {
+    const present = await Promise.all([config.ca, config.cert, config.key].map(exists));
+    if (present.every((p) => !p)) {
+      const dir = dirname(config.cert);
+      try {
+        await initPki({ dir });
+      } catch (err) {
+        throw new ServerError(
+          "FILE",
+          `cannot create the development PKI in ${dir}/: ${(err as Error).message}`,
+        );
+      }
+      createdPki = dir;
+      logger.info("dev_pki_created", { dir });
+    }
+  }
+  for (
+    const [what, path] of [["CA file", config.ca], ["certificate", config.cert], [
+      "key",
+      config.key,
+    ]]
+  ) {
+    await readable(what ?? "", path ?? "");
+  }
+  const useCrl = config.crlRequired || await exists(config.crl);
+  if (useCrl) await readable("CRL file", config.crl);
+
+  let credentials;
+  let trust;
+  try {
+    credentials = await loadCredentials(config.cert, config.key);
+  } catch (err) {
+    throw new ServerError("CREDENTIALS", `bad server credentials: ${(err as Error).message}`);
+  }
+  try {
+    trust = await loadTrustStore(config.ca, useCrl ? config.crl : undefined);
+  } catch (err) {
+    throw new ServerError("CREDENTIALS", `bad CA or CRL file: ${(err as Error).message}`);
+  }
+  const leaf = credentials.chain[0];
+  if (leaf === undefined) {
+    throw new ServerError("CREDENTIALS", `${config.cert} holds no certificate`);
+  }
+  const fingerprint = await sha256Fingerprint(leaf);
+
+  try {
+    await Deno.mkdir(dirname(config.data), { recursive: true });
+  } catch (err) {
+    throw new ServerError(
+      "FILE",
+      `cannot create the directory of ${config.data}: ${(err as Error).message}`,
+    );
+  }
+  const server = await serve({
+    hostname: config.host,
+    port: config.port,
+    credentials,
+    trust,
+    dataPath: config.data,
+    suites: config.suites,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    registerTimeoutMs: config.registerTimeoutMs,
+    inflight: config.inflight,
+    queueMax: config.queueMax,
+    senderQueueMax: config.senderQueueMax,
+    rate: { rate: config.rate, burst: config.burst },
+    maxConnections: config.maxConnections,
+    maxHandshakes: config.maxHandshakes,
+    traceHandshakes: config.logLevel === "debug",
+    logger,
+    ...(signal ? { signal } : {}),
+  });
+  return createdPki === undefined ? { server, fingerprint } : { server, fingerprint, createdPki };
+}
+
+/** SHA-256 of `der` as lowercase hex pairs joined by colons. */
+export async function sha256Fingerprint(der: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(der)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    return true; // present but not inspectable: reading it will report why
+  }
+}
+
+async function readable(what: string, path: string): Promise<void> {
+  try {
+    const file = await Deno.open(path, { read: true });
+    file.close();
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
+    throw new ServerError("FILE", `cannot read the ${what} ${path}: ${why}`);
+  }
+}

@@ -1,0 +1,133 @@
+// The storage contract of the server (ASL spec section 5, store-and-forward): users ever
+// registered, per-recipient queues keyed by server-unique sids, and each sender's MESSAGEID
+// memory. Routing code talks only to this interface, in ordered batches (one batch = one
+// transaction), so that an engine can be in-process, in a worker or across a network.
+
+/**
+ * Accept a message: remember `sender`+`messageId` and queue one copy per recipient, with
+ * sid `firstSid + i` for `recipients[i]`, all in the batch's transaction.
+ *
+ * `precheck` is the router's in-memory verdict on the recipients (known users, queue caps),
+ * which the spec ranks after the MESSAGEID check: the store checks the MESSAGEID memory
+ * first and only then applies a failing precheck.
+ */
+export interface AcceptOp {
+  readonly kind: "accept";
+  readonly sender: string;
+  readonly messageId: string;
+  /** Distinct recipients, sorted. */
+  readonly recipients: readonly string[];
+  readonly payload: string;
+  readonly firstSid: number;
+  readonly precheck: "pass" | "UNKNOWN_USER" | "QUEUE_FULL";
+  /** Acceptance time, ms since the epoch (for the 24-hour MESSAGEID memory). */
+  readonly at: number;
+}
+
+/**
+ * Remove the queued message `sid` if it is held for `recipient`. `sender`, when the router
+ * already knows it (a delivery in flight), saves the store reading it back.
+ */
+export interface AckOp {
+  readonly kind: "ack";
+  readonly recipient: string;
+  readonly sid: number;
+  readonly sender?: string;
+}
+
+/** Remember a USERID as registered (idempotent). */
+export interface AddUserOp {
+  readonly kind: "user";
+  readonly userId: string;
+  readonly at: number;
+}
+
+/** Read up to `limit` queued messages of `recipient` with sid greater than `afterSid`, in order. */
+export interface FetchOp {
+  readonly kind: "fetch";
+  readonly recipient: string;
+  readonly afterSid: number;
+  readonly limit: number;
+}
+
+/** Forget MESSAGEIDs accepted before `before` (ms since the epoch). */
+export interface PruneOp {
+  readonly kind: "prune";
+  readonly before: number;
+}
+
+/** One operation of a batch. */
+export type StoreOp = AcceptOp | AckOp | AddUserOp | FetchOp | PruneOp;
+
+/** Outcome of an AcceptOp. `same` = a retry of an accepted message (answer OK, queue nothing). */
+export type AcceptOutcome = "accepted" | "same" | "DUPLICATE_ID" | "UNKNOWN_USER" | "QUEUE_FULL";
+
+/** A queued message as read back by a FetchOp. */
+export interface QueuedMessage {
+  readonly sid: number;
+  readonly sender: string;
+  readonly payload: string;
+}
+
+/** Results, index for index with the batch's ops. */
+export type StoreResult =
+  | { readonly kind: "accept"; readonly outcome: AcceptOutcome }
+  | { readonly kind: "ack"; readonly removed: boolean; readonly sender?: string }
+  | { readonly kind: "user" }
+  | { readonly kind: "fetch"; readonly messages: readonly QueuedMessage[] }
+  | { readonly kind: "prune"; readonly pruned: number };
+
+/** What the router loads at start: enough to answer most checks from memory. */
+export interface StoreSnapshot {
+  /** Every USERID ever registered. */
+  readonly users: readonly string[];
+  /** Undelivered message counts per recipient and sender. */
+  readonly queues: readonly { recipient: string; sender: string; count: number }[];
+  /** The next sid to hand out; sids below it are never reused. */
+  readonly nextSid: number;
+}
+
+/**
+ * A storage engine. `apply` runs a batch in ONE transaction, durably committed before
+ * its promise resolves, and persists `nextSid` (the durable sid counter) with it. If the
+ * transaction fails, nothing of the batch is kept and the promise rejects.
+ */
+export interface Store {
+  load(): Promise<StoreSnapshot>;
+  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]>;
+  close(): Promise<void>;
+}
+
+/** Canonical contents up to this many characters are remembered as they are, not hashed. */
+export const INLINE_CONTENT_CHARS = 512;
+
+const encoder = new TextEncoder();
+
+/**
+ * The identity of a message for idempotent retries: equal keys = same recipient set and
+ * same payload. Short contents (the common case) are kept as their canonical text, tagged
+ * `R:`, which costs no hashing; longer ones as `H:` + SHA-256 of that text.
+ */
+export async function messageDigest(
+  recipients: readonly string[],
+  payload: string,
+): Promise<Uint8Array> {
+  const text = `${recipients.join(",")} ${payload}`;
+  if (text.length <= INLINE_CONTENT_CHARS) return encoder.encode(`R:${text}`);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  const key = new Uint8Array(2 + hash.length);
+  key.set(encoder.encode("H:"));
+  key.set(hash, 2);
+  return key;
+}
+
+/** Constant-shape byte comparison of two digests. */
+export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/** How long MESSAGEIDs are remembered (section 5: at least 24 hours). */
+export const MESSAGE_ID_MEMORY_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,249 @@
+// The durable Store (lib/server/store.ts) on node:sqlite, for ASL spec section 5's
+// store-and-forward: WAL mode, synchronous=FULL, one transaction per batch (group commit),
+// prepared statements reused, schema versioned with PRAGMA user_version and migrated here.
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  type AcceptOp,
+  type AcceptOutcome,
+  messageDigest,
+  type QueuedMessage,
+  sameDigest,
+  type Store,
+  type StoreOp,
+  type StoreResult,
+  type StoreSnapshot,
+} from "./store.ts";
+
+/** The schema version this code writes (PRAGMA user_version). */
+export const SCHEMA_VERSION = 1;
+
+/** Migrations: entry `i` takes a database from version `i` to `i + 1`. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('next_sid', 1);
+  CREATE TABLE users (
+    user_id TEXT PRIMARY KEY,
+    registered_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE queue (
+    sid INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL
+  );
+  CREATE INDEX queue_by_recipient ON queue (recipient, sid);
+  CREATE TABLE message_ids (
+    sender TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    PRIMARY KEY (sender, message_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX message_ids_by_time ON message_ids (accepted_at);
+  `,
+];
+
+/** Thrown for a database this version cannot use (e.g. written by a newer version). */
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(readonly code: "SCHEMA_TOO_NEW" | "CLOSED", message: string) {
+    super(message);
+  }
+}
+
+interface Statements {
+  rememberId: StatementSync;
+  recalledId: StatementSync;
+  enqueue: StatementSync;
+  dequeue: StatementSync;
+  dequeueKnown: StatementSync;
+  addUser: StatementSync;
+  fetch: StatementSync;
+  prune: StatementSync;
+  setNextSid: StatementSync;
+}
+
+/**
+ * A Store in one SQLite file. Synchronous inside (node:sqlite); `apply` is async only to
+ * hash payloads with WebCrypto before its transaction. Run it in a worker
+ * (store_worker.ts) to keep disk flushes off the network thread.
+ *
+ * @example
+ * ```ts ignore
+ * import { SqliteStore } from "./store_sqlite.ts";
+ * const store = new SqliteStore("data/netsec-msg.db");
+ * const snapshot = await store.load();
+ * ```
+ */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #st: Statements;
+  #closed = false;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    try {
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = FULL");
+      this.#db.exec("PRAGMA busy_timeout = 5000");
+      migrate(this.#db);
+      this.#st = prepare(this.#db);
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
+  }
+
+  load(): Promise<StoreSnapshot> {
+    this.#open();
+    const users = this.#db.prepare("SELECT user_id FROM users").all()
+      .map((row) => String(row.user_id));
+    const queues = this.#db.prepare(
+      "SELECT recipient, sender, count(*) AS n FROM queue GROUP BY recipient, sender",
+    ).all().map((row) => ({
+      recipient: String(row.recipient),
+      sender: String(row.sender),
+      count: Number(row.n),
+    }));
+    const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_sid'").get();
+    const maxRow = this.#db.prepare("SELECT max(sid) AS m FROM queue").get();
+    const nextSid = Math.max(Number(meta?.value ?? 1), Number(maxRow?.m ?? 0) + 1);
+    return Promise.resolve({ users, queues, nextSid });
+  }
+
+  async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    this.#open();
+    const digests = await Promise.all(
+      ops.map((op) => op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined),
+    );
+    this.#open(); // closed while hashing?
+    const db = this.#db;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const results = ops.map((op, i) => this.#applyOne(op, digests[i]));
+      this.#st.setNextSid.run(nextSid, nextSid);
+      db.exec("COMMIT");
+      return results;
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  #applyOne(op: StoreOp, digest: Uint8Array | undefined): StoreResult {
+    const st = this.#st;
+    switch (op.kind) {
+      case "accept":
+        return { kind: "accept", outcome: this.#accept(op, digest ?? new Uint8Array()) };
+      case "ack": {
+        if (op.sender !== undefined) {
+          const removed = Number(st.dequeueKnown.run(op.sid, op.recipient).changes) === 1;
+          return removed ? { kind: "ack", removed, sender: op.sender } : { kind: "ack", removed };
+        }
+        const row = st.dequeue.get(op.sid, op.recipient);
+        return row === undefined
+          ? { kind: "ack", removed: false }
+          : { kind: "ack", removed: true, sender: String(row.sender) };
+      }
+      case "user":
+        st.addUser.run(op.userId, op.at);
+        return { kind: "user" };
+      case "fetch": {
+        const messages: QueuedMessage[] = st.fetch.all(op.recipient, op.afterSid, op.limit).map((
+          row,
+        ) => ({ sid: Number(row.sid), sender: String(row.sender), payload: String(row.payload) }));
+        return { kind: "fetch", messages };
+      }
+      case "prune":
+        return { kind: "prune", pruned: Number(st.prune.run(op.before).changes) };
+    }
+  }
+
+  #accept(op: AcceptOp, digest: Uint8Array): AcceptOutcome {
+    const st = this.#st;
+    if (op.precheck === "pass") {
+      // The common case costs one statement: remember the id unless it is already known.
+      const inserted = st.rememberId.run(op.sender, op.messageId, digest, op.at).changes;
+      if (Number(inserted) === 1) {
+        for (let i = 0; i < op.recipients.length; i++) {
+          st.enqueue.run(op.firstSid + i, op.recipients[i] ?? "", op.sender, op.payload, op.at);
+        }
+        return "accepted";
+      }
+    }
+    const row = st.recalledId.get(op.sender, op.messageId);
+    if (row !== undefined) {
+      return sameDigest(row.digest as Uint8Array, digest) ? "same" : "DUPLICATE_ID";
+    }
+    if (op.precheck === "pass") throw new Error("message id neither inserted nor found");
+    return op.precheck;
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreError("CLOSED", "the store is closed");
+  }
+}
+
+function migrate(db: DatabaseSync): void {
+  const row = db.prepare("PRAGMA user_version").get();
+  let version = Number(row?.user_version ?? 0);
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      "SCHEMA_TOO_NEW",
+      `the database has schema version ${version}; this server knows up to ${SCHEMA_VERSION}`,
+    );
+  }
+  while (version < SCHEMA_VERSION) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[version] ?? "");
+      version++;
+      db.exec(`PRAGMA user_version = ${version}`);
+      db.exec("COMMIT");
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+}
+
+function prepare(db: DatabaseSync): Statements {
+  return {
+    rememberId: db.prepare(
+      "INSERT INTO message_ids (sender, message_id, digest, accepted_at) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT DO NOTHING",
+    ),
+    recalledId: db.prepare(
+      "SELECT digest FROM message_ids WHERE sender = ? AND message_id = ?",
+    ),
+    enqueue: db.prepare(
+      "INSERT INTO queue (sid, recipient, sender, payload, accepted_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    dequeue: db.prepare("DELETE FROM queue WHERE sid = ? AND recipient = ? RETURNING sender"),
+    dequeueKnown: db.prepare("DELETE FROM queue WHERE sid = ? AND recipient = ?"),
+    addUser: db.prepare(
+      "INSERT INTO users (user_id, registered_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    ),
+    fetch: db.prepare(
+      "SELECT sid, sender, payload FROM queue WHERE recipient = ? AND sid > ? ORDER BY sid LIMIT ?",
+    ),
+    prune: db.prepare("DELETE FROM message_ids WHERE accepted_at < ?"),
+    setNextSid: db.prepare(
+      "UPDATE meta SET value = max(value, ?) WHERE key = 'next_sid' AND value < ?",
+    ),
+  };
+}

@@ -1,0 +1,174 @@
+// Tests of lib/asl/framing.ts (spec section 1): byte-at-a-time parsing, chunk splits,
+// printable-ASCII and spacing rules, and the limits enforced while reading.
+
+import assert from "node:assert/strict";
+import { AslError } from "../lib/asl/errors.ts";
+import {
+  FrameParser,
+  FrameReader,
+  HANDSHAKE_LIMITS,
+  MAX_HANDSHAKE_MESSAGE_BYTES,
+  MAX_RECORD_LINE_CHARS,
+  RECORD_LIMITS,
+} from "../lib/asl/framing.ts";
+import { createPipe } from "../lib/asl/pipe.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function isCode(code: string) {
+  return (err: unknown) => err instanceof AslError && err.code === code;
+}
+
+/** Feeds `bytes` one byte at a time and collects every message. */
+function parseByteByByte(bytes: Uint8Array, parser = new FrameParser()) {
+  const out: string[][] = [];
+  for (const b of bytes) {
+    parser.push(Uint8Array.of(b));
+    for (let f = parser.next(); f; f = parser.next()) out.push([...f.lines]);
+  }
+  return out;
+}
+
+Deno.test("framing: messages one byte at a time", () => {
+  const text = "SALAAM_ASL\n\nASYMCRYPO AES_GCM AES_CBC\n-----BEGIN X-----\nAAAA\n\nLETS_TALK\n\n";
+  assert.deepEqual(parseByteByByte(enc.encode(text)), [
+    ["SALAAM_ASL"],
+    ["ASYMCRYPO AES_GCM AES_CBC", "-----BEGIN X-----", "AAAA"],
+    ["LETS_TALK"],
+  ]);
+});
+
+Deno.test("framing: every split of a message into two chunks gives the same frame", () => {
+  const text = enc.encode("A B\nCC DD\n\nNEXT\n\n");
+  for (let cut = 0; cut <= text.length; cut++) {
+    const parser = new FrameParser();
+    parser.push(text.subarray(0, cut));
+    parser.push(text.subarray(cut));
+    const first = parser.next();
+    assert.ok(first);
+    assert.deepEqual(first.lines, ["A B", "CC DD"]);
+    assert.equal(dec.decode(first.bytes), "A B\nCC DD\n\n");
+    assert.deepEqual(parser.next()?.lines, ["NEXT"]);
+    assert.equal(parser.next(), undefined);
+  }
+});
+
+Deno.test("framing: the exact bytes of each message are kept (transcript input)", () => {
+  const parser = new FrameParser();
+  parser.push(enc.encode("X Y\n\nZ\n\n"));
+  assert.equal(dec.decode(parser.next()!.bytes), "X Y\n\n");
+  assert.equal(dec.decode(parser.next()!.bytes), "Z\n\n");
+});
+
+Deno.test("framing: forbidden bytes and spacing are PROTOCOL_ERROR", () => {
+  const bad: [string, Uint8Array][] = [
+    ["CR", enc.encode("SALAAM_ASL\r\n\n")],
+    ["tab", enc.encode("A\tB\n\n")],
+    ["NUL", Uint8Array.of(0x41, 0x00, 0x0a, 0x0a)],
+    ["DEL", Uint8Array.of(0x41, 0x7f, 0x0a, 0x0a)],
+    ["non-ASCII", enc.encode("SALAAM_ASL é\n\n")],
+    ["byte 0x80", Uint8Array.of(0x41, 0x80, 0x0a, 0x0a)],
+    ["leading space", enc.encode(" A\n\n")],
+    ["trailing space", enc.encode("A \n\n")],
+    ["double space", enc.encode("A  B\n\n")],
+    ["empty message", enc.encode("\n")],
+  ];
+  for (const [name, bytes] of bad) {
+    assert.throws(() => parseByteByByte(bytes), isCode("PROTOCOL_ERROR"), name);
+    const whole = new FrameParser();
+    whole.push(bytes);
+    assert.throws(() => whole.next(), isCode("PROTOCOL_ERROR"), `${name} (one chunk)`);
+  }
+});
+
+Deno.test("framing: a failed parser stays failed", () => {
+  const parser = new FrameParser();
+  parser.push(enc.encode("A\tB\n\n"));
+  assert.throws(() => parser.next(), isCode("PROTOCOL_ERROR"));
+  parser.push(enc.encode("OK\n\n"));
+  assert.throws(() => parser.next(), isCode("PROTOCOL_ERROR"));
+});
+
+Deno.test("framing: a handshake message of exactly 32 768 bytes passes, one more fails", () => {
+  const ok = "A".repeat(MAX_HANDSHAKE_MESSAGE_BYTES - 2) + "\n\n";
+  const parser = new FrameParser(HANDSHAKE_LIMITS);
+  parser.push(enc.encode(ok));
+  assert.equal(parser.next()?.bytes.length, MAX_HANDSHAKE_MESSAGE_BYTES);
+  const over = "A".repeat(MAX_HANDSHAKE_MESSAGE_BYTES - 1) + "\n\n";
+  const p2 = new FrameParser(HANDSHAKE_LIMITS);
+  p2.push(enc.encode(over));
+  assert.throws(() => p2.next(), isCode("PROTOCOL_ERROR"));
+});
+
+Deno.test("framing: the limit fails as soon as it is passed, before the message ends", () => {
+  // No LF ever arrives: the parser must fail at byte 32 769, not wait for more.
+  const parser = new FrameParser(HANDSHAKE_LIMITS);
+  const chunk = enc.encode("B".repeat(1024));
+  let fedBytes = 0;
+  assert.throws(() => {
+    for (let i = 0; i < 64; i++) {
+      parser.push(chunk);
+      fedBytes += chunk.length;
+      parser.next();
+    }
+  }, isCode("PROTOCOL_ERROR"));
+  assert.equal(fedBytes, MAX_HANDSHAKE_MESSAGE_BYTES + 1024);
+});
+
+Deno.test("framing: record lines of 65 536 characters pass, 65 537 fail", () => {
+  const parser = new FrameParser(RECORD_LIMITS);
+  parser.push(enc.encode("A".repeat(MAX_RECORD_LINE_CHARS) + "\n\n"));
+  assert.equal(parser.next()?.lines[0]?.length, MAX_RECORD_LINE_CHARS);
+  const p2 = new FrameParser(RECORD_LIMITS);
+  p2.push(enc.encode("A".repeat(MAX_RECORD_LINE_CHARS + 1)));
+  assert.throws(() => p2.next(), isCode("PROTOCOL_ERROR"));
+});
+
+Deno.test("framing: a session message of more than one line is PROTOCOL_ERROR", () => {
+  const parser = new FrameParser(RECORD_LIMITS);
+  parser.push(enc.encode("AAAA\nBBBB\n\n"));
+  assert.throws(() => parser.next(), isCode("PROTOCOL_ERROR"));
+});
+
+Deno.test("framing: limits switch between messages (handshake, then records)", () => {
+  const parser = new FrameParser(HANDSHAKE_LIMITS);
+  parser.push(enc.encode("LETS_TALK\n\nAAAA\n\nBBBB\n\n"));
+  assert.deepEqual(parser.next()?.lines, ["LETS_TALK"]);
+  parser.limits = RECORD_LIMITS;
+  assert.deepEqual(parser.next()?.lines, ["AAAA"]);
+  assert.deepEqual(parser.next()?.lines, ["BBBB"]);
+  assert.equal(parser.inMessage, false);
+});
+
+Deno.test("framing reader: reads messages from a pipe, EOF inside a message is CLOSED", async () => {
+  const [a, b] = createPipe();
+  try {
+    const reader = new FrameReader(b);
+    await a.write(enc.encode("ONE\n\nTW"));
+    assert.deepEqual((await reader.next())?.lines, ["ONE"]);
+    await a.write(enc.encode("O\n\n"));
+    assert.deepEqual((await reader.next())?.lines, ["TWO"]);
+    await a.write(enc.encode("PART"));
+    await a.closeWrite();
+    await assert.rejects(reader.next(), isCode("CLOSED"));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("framing reader: a clean EOF between messages gives null", async () => {
+  const [a, b] = createPipe();
+  try {
+    const reader = new FrameReader(b);
+    await a.write(enc.encode("ONE\n\n"));
+    await a.closeWrite();
+    assert.deepEqual((await reader.next())?.lines, ["ONE"]);
+    assert.equal(await reader.next(), null);
+    assert.equal(reader.eof, true);
+  } finally {
+    a.close();
+    b.close();
+  }
+});

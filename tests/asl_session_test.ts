@@ -1,0 +1,313 @@
+// Tests of lib/asl/session.ts (spec section 3, "Records"): records through a man in the
+// middle (tampered, replayed, reordered, truncated, reflected, oversize, multi-line) end the
+// session at once with nothing sent back; back-pressure, coalesced writes, the record limit.
+
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts";
+import { AslError } from "../lib/asl/errors.ts";
+import { createPipe } from "../lib/asl/pipe.ts";
+import type { Duplex, SecureSession } from "../lib/asl/types.ts";
+import {
+  manInTheMiddle,
+  type Rewrite,
+  type StreamPair,
+  streamPair,
+  vectorCredentials,
+  vectorTrust,
+} from "./helpers/asl.ts";
+
+const serverCreds = await vectorCredentials("server");
+const clientCreds = await vectorCredentials("client");
+const trust = await vectorTrust();
+
+async function sessions(
+  pair: StreamPair,
+  internals: { server?: EndpointInternals; client?: EndpointInternals } = {},
+  suite: "AES_GCM" | "AES_CBC" = "AES_GCM",
+): Promise<[SecureSession, SecureSession]> {
+  return await Promise.all([
+    accept(pair.server, { credentials: serverCreds, trust }, internals.server),
+    connect(
+      pair.client,
+      { credentials: clientCreds, trust, serverName: "localhost", suites: [suite] },
+      internals.client,
+    ),
+  ]);
+}
+
+/** Collects what a session receives until it ends. */
+async function drainLines(session: SecureSession): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of session) out.push(line);
+  return out;
+}
+
+const HANDSHAKE_C2S = 4; // M1, M3, M5, M7
+const HANDSHAKE_S2C = 3; // M2, M4, M6
+
+/** Record index `n` in the c2s direction (after the handshake messages). */
+const rec = (i: number) => i - HANDSHAKE_C2S;
+
+type Attack = [string, (s2cRecords: string[]) => Rewrite, string];
+const attacks: Attack[] = [
+  ["a tampered record", () => (i, m) => [rec(i) === 1 ? tamper(m) : m], "DECRYPT_ERROR"],
+  ["a replayed record", () => {
+    let first = "";
+    return (i, m) => {
+      if (rec(i) === 0) first = m;
+      return rec(i) === 1 ? [first] : [m];
+    };
+  }, "DECRYPT_ERROR"],
+  ["reordered records", () => {
+    let held = "";
+    return (i, m) => {
+      if (rec(i) === 0) {
+        held = m;
+        return [];
+      }
+      return rec(i) === 1 ? [m, held] : [m];
+    };
+  }, "DECRYPT_ERROR"],
+  ["a dropped record", () => (i, m) => (rec(i) === 0 ? [] : [m]), "DECRYPT_ERROR"],
+  ["a truncated record", () => (i, m) => [rec(i) === 1 ? truncate(m) : m], "DECRYPT_ERROR"],
+  ["a reflected record", (s2c) => (i, m) => [rec(i) === 1 ? s2c[0]! : m], "DECRYPT_ERROR"],
+  ["bad base64", () => (i, m) => [rec(i) === 1 ? "****\n\n" : m], "PROTOCOL_ERROR"],
+  [
+    "a two-line session message",
+    () => (i, m) => [rec(i) === 1 ? m.replace("\n\n", "\nQUFB\n\n") : m],
+    "PROTOCOL_ERROR",
+  ],
+  [
+    "an oversize record line",
+    () => (i, m) => [rec(i) === 1 ? "A".repeat(70_000) + "\n\n" : m],
+    "PROTOCOL_ERROR",
+  ],
+  [
+    "a CR in a record line",
+    () => (i, m) => [rec(i) === 1 ? m.replace("\n\n", "\r\n\n") : m],
+    "PROTOCOL_ERROR",
+  ],
+];
+
+function tamper(message: string): string {
+  const bytes = Uint8Array.fromBase64(message.trimEnd());
+  bytes[0]! ^= 0x80;
+  return bytes.toBase64() + "\n\n";
+}
+function truncate(message: string): string {
+  const bytes = Uint8Array.fromBase64(message.trimEnd());
+  return bytes.subarray(0, bytes.length - 1).toBase64() + "\n\n";
+}
+
+for (
+  const [transport, suite] of [["pipe", "AES_GCM"], ["pipe", "AES_CBC"], ["tcp", "AES_GCM"], [
+    "tcp",
+    "AES_CBC",
+  ]] as const
+) {
+  for (const [name, makeRewrite, code] of attacks) {
+    Deno.test(`session ${transport} ${suite}: ${name} ends the session with ${code}, nothing sent back`, async () => {
+      const s2cRecords: string[] = [];
+      const s2cAfterAttack: string[] = [];
+      let attacked = false;
+      const c2s = makeRewrite(s2cRecords);
+      const mitm = await manInTheMiddle({
+        c2s: (i, m) => {
+          if (rec(i) >= 1) attacked = true;
+          return c2s(i, m);
+        },
+        s2c: (i, m) => {
+          if (i >= HANDSHAKE_S2C) (attacked ? s2cAfterAttack : s2cRecords).push(m);
+          return [m];
+        },
+      }, transport);
+      try {
+        const [server, client] = await sessions(mitm, {}, suite);
+        // One s2c record first (the reflection needs it), then two c2s records.
+        await server.send("OK hello");
+        const clientLines = client[Symbol.asyncIterator]();
+        assert.deepEqual(await clientLines.next(), { value: "OK hello", done: false });
+        const serverLines = drainLines(server);
+        await client.send("REGISTER alice");
+        await client.send("MESSAGE m1 alice aGVsbG8=");
+        const got = await serverLines;
+        const info = await server.closed;
+        assert.equal(info.reason, "error");
+        assert.ok(info.error instanceof AslError);
+        assert.equal(info.error.code, code, info.error.message);
+        assert.ok(got.length <= 1, `at most the record before the attack: ${got}`);
+        assert.equal((await client.closed).reason, "remote");
+        assert.deepEqual(s2cAfterAttack, [], "the server sends nothing back");
+      } finally {
+        mitm.close();
+        await mitm.done;
+      }
+    });
+  }
+}
+
+Deno.test("session: records pipelined in both directions arrive in order", async () => {
+  const pair = await streamPair("tcp");
+  try {
+    const [server, client] = await sessions(pair);
+    const n = 500;
+    const sends = Array.from({ length: n }, (_, i) => client.send(`MESSAGE m${i} bob aGk=`));
+    const echo = (async () => {
+      let count = 0;
+      for await (const line of server) {
+        await server.send(`OK ${line.split(" ")[1]}`);
+        if (++count === n) break;
+      }
+    })();
+    const replies: string[] = [];
+    for await (const line of client) {
+      replies.push(line);
+      if (replies.length === n) break;
+    }
+    await Promise.all(sends);
+    await echo;
+    assert.deepEqual(replies, Array.from({ length: n }, (_, i) => `OK m${i}`));
+  } finally {
+    pair.close();
+  }
+});
+
+/** Wraps a duplex and counts write calls. */
+function countingWrites(conn: Duplex): { conn: Duplex; writes: () => number } {
+  let writes = 0;
+  return {
+    conn: {
+      read: (p) => conn.read(p),
+      write: (p) => (writes++, conn.write(p)),
+      close: () => conn.close(),
+      closeWrite: () => conn.closeWrite(),
+    },
+    writes: () => writes,
+  };
+}
+
+Deno.test("session: queued sends are coalesced into few writes", async () => {
+  const [a, b] = createPipe(1 << 20);
+  const counted = countingWrites(b);
+  try {
+    const [server, client] = await sessions({ server: a, client: counted.conn, close() {} });
+    const before = counted.writes();
+    const n = 100;
+    const received = (async () => {
+      const out: string[] = [];
+      for await (const line of server) {
+        out.push(line);
+        if (out.length === n) break;
+      }
+      return out;
+    })();
+    await Promise.all(Array.from({ length: n }, (_, i) => client.send(`line ${i}`)));
+    assert.equal((await received).length, n);
+    const writes = counted.writes() - before;
+    assert.ok(writes < n / 4, `${n} records took ${writes} writes`);
+    await client.close();
+  } finally {
+    try {
+      a.close();
+    } catch { /* closed */ }
+    try {
+      b.close();
+    } catch { /* closed */ }
+  }
+});
+
+Deno.test("session: send waits when the peer does not read (back-pressure)", async () => {
+  const [a, b] = createPipe(4096);
+  try {
+    const [server, client] = await sessions({ server: a, client: b, close() {} }, {
+      client: { session: { maxQueuedSends: 4 } },
+      server: { session: { maxInbox: 2 } },
+    });
+    const line = "z".repeat(1000);
+    let settled = 0;
+    const sends = Array.from({ length: 40 }, () => client.send(line).then(() => settled++));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(settled < 40, `only what fits was written (${settled} of 40)`);
+    // Reading on the server side releases the senders.
+    let count = 0;
+    for await (const _ of server) if (++count === 40) break;
+    await Promise.all(sends);
+    assert.equal(settled, 40);
+    await client.close();
+  } finally {
+    try {
+      a.close();
+    } catch { /* closed */ }
+    try {
+      b.close();
+    } catch { /* closed */ }
+  }
+});
+
+Deno.test("session: the sender closes before passing its record limit", async () => {
+  const pair = await streamPair("pipe");
+  try {
+    const [server, client] = await sessions(pair, { client: { session: { maxRecords: 3 } } });
+    for (let i = 0; i < 3; i++) await client.send(`line ${i}`);
+    await assert.rejects(
+      client.send("line 3"),
+      (e) => e instanceof AslError && e.code === "CLOSED",
+    );
+    const info = await client.closed;
+    assert.equal(info.reason, "error");
+    assert.equal((info.error as AslError).code, "CLOSED");
+    assert.deepEqual(await drainLines(server), ["line 0", "line 1", "line 2"]);
+  } finally {
+    pair.close();
+  }
+});
+
+Deno.test("session: a receiver closes when the peer passes the record limit", async () => {
+  const pair = await streamPair("pipe");
+  try {
+    const [server, client] = await sessions(pair, { server: { session: { maxRecords: 2 } } });
+    for (let i = 0; i < 3; i++) await client.send(`line ${i}`);
+    assert.deepEqual(await drainLines(server), ["line 0", "line 1"]);
+    const info = await server.closed;
+    assert.equal(info.reason, "error");
+    assert.equal((info.error as AslError).code, "PROTOCOL_ERROR");
+  } finally {
+    pair.close();
+  }
+});
+
+Deno.test("session: send rejects empty, oversize and multi-line plaintexts", async () => {
+  const pair = await streamPair("pipe");
+  try {
+    const [server, client] = await sessions(pair);
+    for (const bad of ["", "x".repeat(32_769), "a\nb", "a\rb", "é".repeat(16_385)]) {
+      await assert.rejects(
+        client.send(bad),
+        (e) => e instanceof AslError && e.code === "PROTOCOL_ERROR",
+      );
+    }
+    await client.send("still open");
+    const it = server[Symbol.asyncIterator]();
+    assert.deepEqual(await it.next(), { value: "still open", done: false });
+    await client.close();
+    await server.close();
+  } finally {
+    pair.close();
+  }
+});
+
+Deno.test("session: close flushes pending sends and is idempotent", async () => {
+  const pair = await streamPair("tcp");
+  try {
+    const [server, client] = await sessions(pair);
+    const sends = [client.send("one"), client.send("two"), client.send("three")];
+    await Promise.all([client.close(), client.close()]);
+    await Promise.all(sends);
+    assert.deepEqual(await drainLines(server), ["one", "two", "three"]);
+    assert.deepEqual(await client.closed, { reason: "local" });
+    assert.deepEqual(await server.closed, { reason: "remote" });
+  } finally {
+    pair.close();
+  }
+});

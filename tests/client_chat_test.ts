@@ -1,0 +1,144 @@
+// Tests lib/client/chat.ts: the chat's logic as a pure state machine (input line → actions,
+// incoming events → lines), with no terminal and no network.
+
+import assert from "node:assert/strict";
+import { Chat, type ChatAction, clock, printableLines } from "../lib/client/chat.ts";
+import { MAX_PAYLOAD_BYTES } from "../lib/client/commands.ts";
+
+const at = new Date(2026, 0, 2, 9, 5, 30);
+
+function chat(): Chat {
+  return new Chat({ user: "alice", now: () => at });
+}
+
+function prints(actions: ChatAction[]): string[] {
+  return actions.flatMap((a) => a.type === "print" ? [a.text] : []);
+}
+
+function sends(actions: ChatAction[]) {
+  return actions.flatMap((a) => a.type === "send" ? [a] : []);
+}
+
+Deno.test("clock shows local HH:MM", () => {
+  assert.equal(clock(at), "[09:05]");
+  assert.equal(clock(new Date(2026, 0, 2, 23, 59)), "[23:59]");
+});
+
+Deno.test("@bob hello sends to one user and sets the last recipient", () => {
+  const c = chat();
+  const actions = c.input("@bob hello");
+  assert.deepEqual(sends(actions), [{ type: "send", ref: 1, to: ["bob"], text: "hello" }]);
+  assert.deepEqual(prints(actions), ["[09:05] alice → bob: hello  (#1)"]);
+  assert.deepEqual(c.lastRecipients, ["bob"]);
+  assert.equal(c.prompt(), "alice → bob> ");
+  assert.deepEqual(c.pendingRefs, [1]);
+});
+
+Deno.test("@bob,carol hi sends to a group; plain lines go to the last recipient", () => {
+  const c = chat();
+  assert.deepEqual(sends(c.input("@bob,carol hi all")), [
+    { type: "send", ref: 1, to: ["bob", "carol"], text: "hi all" },
+  ]);
+  assert.deepEqual(sends(c.input("and again")), [
+    { type: "send", ref: 2, to: ["bob", "carol"], text: "and again" },
+  ]);
+  assert.deepEqual(sends(c.input("@dave")), []);
+  assert.deepEqual(sends(c.input("only dave")), [
+    { type: "send", ref: 3, to: ["dave"], text: "only dave" },
+  ]);
+});
+
+Deno.test("a plain line with no recipient yet, bad recipients and empty lines send nothing", () => {
+  const c = chat();
+  const first = c.input("hello?");
+  assert.deepEqual(sends(first), []);
+  assert.match(prints(first)[0]!, /no recipient yet/);
+  assert.deepEqual(c.input("   "), []);
+  const bad = c.input("@bob_x hi");
+  assert.deepEqual(sends(bad), []);
+  assert.match(prints(bad)[0]!, /not a user id/);
+  const dup = c.input("@bob,bob hi");
+  assert.deepEqual(sends(dup), []);
+  assert.match(prints(dup)[0]!, /named twice/);
+  assert.equal(c.lastRecipients, undefined);
+});
+
+Deno.test("text over the payload limit is refused before sending, naming the limit", () => {
+  const c = chat();
+  const fits = c.input("@bob " + "x".repeat(MAX_PAYLOAD_BYTES));
+  assert.equal(sends(fits).length, 1);
+  const big = c.input("@bob " + "x".repeat(MAX_PAYLOAD_BYTES + 1));
+  assert.deepEqual(sends(big), []);
+  assert.match(prints(big)[0]!, /^! not sent: TOO_LARGE: .*11111 characters/);
+});
+
+Deno.test("/help, /who am i, /quit and unknown commands", () => {
+  const c = chat();
+  assert.match(prints(c.input("/help"))[0]!, /@bob,carol hi/);
+  assert.match(prints(c.input("/who am i"))[0]!, /not connected/);
+  c.setInfo({
+    user: "alice",
+    server: "localhost:4287",
+    suite: "AES_GCM",
+    serverIdentity: "localhost",
+    serverFingerprint: "aa:bb",
+    fingerprint: "cc:dd",
+  });
+  const who = prints(c.input("/who  am I"))[0]!;
+  assert.match(who, /you are alice/);
+  assert.match(who, /localhost:4287/);
+  assert.match(who, /AES_GCM/);
+  assert.match(who, /aa:bb/);
+  assert.match(who, /cc:dd/);
+  assert.deepEqual(c.input("/quit"), [{ type: "quit" }]);
+  assert.match(prints(c.input("/frobnicate now"))[0]!, /unknown command \/frobnicate/);
+});
+
+Deno.test("incoming messages print as [HH:MM] from: text, made safe for the terminal", () => {
+  const c = chat();
+  assert.deepEqual(prints(c.incoming({ from: "bob", text: "hello", receivedAt: at })), [
+    "[09:05] bob: hello",
+  ]);
+  const hostile = prints(c.incoming({ from: "bob", text: "a\x1b[2Jb\rc\nsecond", receivedAt: at }));
+  assert.deepEqual(hostile, ["[09:05] bob: a\uFFFD[2Jb\uFFFDc", "        second"]);
+  assert.deepEqual(printableLines("x\u0007y"), ["x\uFFFDy"]);
+});
+
+Deno.test("outgoing messages show their fate: OK or the FAILED reason", () => {
+  const c = chat();
+  c.input("@bob one");
+  c.input("@zed two");
+  assert.deepEqual(prints(c.sent(1, { ok: true, id: "m1" })), [
+    "  #1 to bob delivered to the server",
+  ]);
+  assert.deepEqual(prints(c.sent(2, { ok: false, code: "UNKNOWN_USER" })), [
+    "  #2 to zed FAILED: UNKNOWN_USER: a recipient is not known to the server",
+  ]);
+  assert.deepEqual(c.pendingRefs, []);
+});
+
+Deno.test("lifecycle events become status lines", () => {
+  const c = chat();
+  assert.match(
+    prints(c.event({ type: "connecting", hostname: "localhost", port: 1, attempt: 0 }))[0]!,
+    /connecting to localhost:1/,
+  );
+  assert.deepEqual(c.event({ type: "connecting", hostname: "localhost", port: 1, attempt: 2 }), []);
+  assert.match(
+    prints(
+      c.event({ type: "handshake", suite: "AES_CBC", server: "localhost", fingerprint: "x" }),
+    )[0]!,
+    /AES_CBC/,
+  );
+  assert.match(prints(c.event({ type: "ready", user: "alice", resent: 2 }))[0]!, /resending 2/);
+  assert.match(
+    prints(c.event({ type: "reconnecting", attempt: 3, delayMs: 1500 }))[0]!,
+    /reconnecting in 1\.5 s \(attempt 3\)/,
+  );
+  assert.deepEqual(c.event({ type: "closed", reason: "local" }), []);
+  const err = Object.assign(new Error("x"), { code: "UNKNOWN_CA" });
+  assert.match(
+    prints(c.event({ type: "closed", reason: "error", error: err }))[0]!,
+    /UNKNOWN_CA: the server's certificate is not signed by/,
+  );
+});

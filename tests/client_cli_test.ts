@@ -1,0 +1,283 @@
+// Tests lib/client/cli.ts: argument parsing and help per subcommand, then `client.ts send`,
+// `listen` and the chat (piped stdin) as child processes against a real server on loopback:
+// exit codes, one-line errors, JSON output, acks, first-use certificates, handshake codes.
+
+import assert from "node:assert/strict";
+import { EXIT, HELP, parseCli, UsageError } from "../lib/client/cli.ts";
+import { connect } from "../lib/client/client.ts";
+import { serve } from "../lib/server/serve.ts";
+import { makeTestPki } from "./helpers/pki.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const CLIENT_TS = `${ROOT}client.ts`;
+const CONFIG = `${ROOT}deno.json`;
+const VECTOR_CA = `${ROOT}tests/fixtures/asl-vectors/ca.crt`;
+
+function usage(args: string[]): string {
+  try {
+    parseCli(args);
+  } catch (err) {
+    assert.ok(err instanceof UsageError, String(err));
+    return err.message;
+  }
+  assert.fail(`expected a usage error for ${args.join(" ")}`);
+}
+
+Deno.test("parseCli: subcommands, defaults and flags", () => {
+  const chat = parseCli(["--user", "alice"]);
+  assert.equal(chat.name, "chat");
+  if (chat.name === "chat") {
+    assert.equal(chat.common.host, "localhost");
+    assert.equal(chat.common.port, 4287);
+    assert.equal(chat.common.ca, "certs/ca.pem");
+    assert.equal(chat.common.cert, "certs/alice.pem");
+    assert.equal(chat.common.key, "certs/alice.key");
+    assert.equal(chat.common.stateDir, ".client-state");
+    assert.equal(chat.common.defaultPaths, true);
+  }
+  const send = parseCli([
+    "send",
+    "--user",
+    "alice",
+    "--to",
+    "bob,carol",
+    "--port",
+    "7000",
+    "hi there",
+  ]);
+  assert.equal(send.name, "send");
+  if (send.name === "send") {
+    assert.equal(send.to, "bob,carol");
+    assert.equal(send.text, "hi there");
+    assert.equal(send.common.port, 7000);
+    assert.equal(send.timeoutMs, 30_000);
+  }
+  const listen = parseCli(["listen", "--user", "bob", "--json", "--count", "3", "--cert", "x.pem"]);
+  assert.equal(listen.name, "listen");
+  if (listen.name === "listen") {
+    assert.equal(listen.json, true);
+    assert.equal(listen.count, 3);
+    assert.equal(listen.common.defaultPaths, false);
+  }
+});
+
+Deno.test("parseCli: --help for each subcommand, without other flags", () => {
+  assert.deepEqual(parseCli(["--help"]), { name: "help", text: HELP.chat });
+  assert.deepEqual(parseCli(["send", "-h"]), { name: "help", text: HELP.send });
+  assert.deepEqual(parseCli(["listen", "--help"]), { name: "help", text: HELP.listen });
+});
+
+Deno.test("parseCli: every usage error is one line naming the problem", () => {
+  assert.match(usage([]), /--user is required/);
+  assert.match(usage(["--user", "al_ice"]), /not a user id/);
+  assert.match(usage(["--user", "alice", "--port", "70000"]), /--port must be a whole number/);
+  assert.match(usage(["--user", "alice", "--port", "x"]), /--port/);
+  assert.match(usage(["--user", "alice", "--bogus"]), /bogus/);
+  assert.match(usage(["send", "--user", "alice", "hi"]), /--to is required/);
+  assert.match(usage(["send", "--user", "alice", "--to", "bob", "a", "b"]), /one argument/);
+  assert.match(usage(["listen", "--user", "bob", "--count", "0"]), /--count/);
+  assert.match(usage(["listen", "--user", "bob", "stray"]), /stray|positional/i);
+  for (
+    const args of [[], ["--user", "alice", "--bogus"], ["listen", "--user", "b", "--count", "-1"]]
+  ) {
+    assert.ok(!usage(args).includes("\n"));
+  }
+});
+
+// ---------------------------------------------------------------- child processes
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(cwd: string, args: string[], stdin?: string): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG,
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      CLIENT_TS,
+      ...args,
+    ],
+    cwd,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("client.ts: send, listen and chat against a real server", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki(`${dir}/certs`, { users: ["alice", "bob", "carol"] });
+  const server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    credentials: await pki.credentials("server"),
+    trust: pki.trust,
+    dataPath: `${dir}/db.sqlite`,
+  });
+  const port = String(server.addr.port);
+  const net = ["--host", "localhost", "--port", port];
+  try {
+    // bob and carol become known users.
+    for (const name of ["bob", "carol"]) {
+      const c = await connect({
+        user: name,
+        port: server.addr.port,
+        credentials: await pki.credentials(name),
+        trust: pki.trust,
+      });
+      await c.close();
+    }
+
+    await t.step("--help of each subcommand exits 0", async () => {
+      for (const args of [["--help"], ["send", "--help"], ["listen", "--help"]]) {
+        const r = await run(dir, args);
+        assert.equal(r.code, EXIT.OK);
+        assert.match(r.stdout, /^Usage: deno task client/);
+      }
+    });
+
+    await t.step("send: OK exits 0, from an argument and from stdin, to a group", async () => {
+      const one = await run(dir, ["send", "--user", "alice", "--to", "bob", ...net, "hello bob"]);
+      assert.equal(one.code, EXIT.OK, one.stderr);
+      assert.match(one.stdout, /^OK [A-Za-z0-9_-]+\n$/);
+      const two = await run(
+        dir,
+        ["send", "--user", "alice", "--to", "bob,carol", ...net],
+        "hi both\n",
+      );
+      assert.equal(two.code, EXIT.OK, two.stderr);
+    });
+
+    await t.step("send: FAILED exits 1 with the reason on one line", async () => {
+      const r = await run(dir, ["send", "--user", "alice", "--to", "nobody", ...net, "x"]);
+      assert.equal(r.code, EXIT.FAILED);
+      assert.equal(r.stderr, "FAILED: UNKNOWN_USER: a recipient is not known to the server\n");
+      const big = await run(dir, [
+        "send",
+        "--user",
+        "alice",
+        "--to",
+        "bob",
+        ...net,
+        "x".repeat(9000),
+      ]);
+      assert.equal(big.code, EXIT.FAILED);
+      assert.match(big.stderr, /^FAILED: TOO_LARGE: .*11111 characters/);
+      assert.equal(big.stderr.trim().split("\n").length, 1);
+    });
+
+    await t.step("listen --json --count: prints, acks, exits", async () => {
+      const r = await run(dir, ["listen", "--user", "bob", "--json", "--count", "2", ...net]);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines.map((l) => [l.from, l.text]), [["alice", "hello bob"], [
+        "alice",
+        "hi both",
+      ]]);
+      for (const l of lines) {
+        assert.match(l.sid, /^[A-Za-z0-9_-]+$/);
+        assert.ok(!Number.isNaN(Date.parse(l.received_at)));
+      }
+      // Both were acknowledged: the next listen starts with a new message.
+      const sent = await run(dir, ["send", "--user", "alice", "--to", "bob", ...net, "third"]);
+      assert.equal(sent.code, EXIT.OK);
+      const next = await run(dir, ["listen", "--user", "bob", "--count", "1", ...net]);
+      assert.equal(next.code, EXIT.OK, next.stderr);
+      assert.match(next.stdout, /^\[\d\d:\d\d\] alice: third\n$/);
+    });
+
+    await t.step("chat with piped stdin: send, fate, /who am i, incoming, /quit", async () => {
+      const r = await run(dir, ["--user", "carol", ...net], "@bob from chat\n/who am i\n/quit\n");
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      assert.match(r.stdout, /\[\d\d:\d\d\] alice: hi both\n/); // queued for carol earlier
+      assert.match(r.stdout, /carol → bob: from chat {2}\(#1\)/);
+      assert.match(r.stdout, /#1 to bob delivered to the server/);
+      assert.match(r.stdout, /you are carol/);
+      assert.match(r.stdout, /suite {8}AES_GCM/);
+    });
+
+    await t.step("a user certificate is made on first use from the local dev CA", async () => {
+      const r = await run(dir, ["send", "--user", "erin", "--to", "bob", ...net, "new here"]);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      assert.match(r.stderr, /made certs\/erin\.pem and certs\/erin\.key for erin/);
+      assert.ok((await Deno.stat(`${dir}/certs/erin.pem`)).isFile);
+    });
+
+    await t.step(
+      "a missing certificate elsewhere is one line saying what to run (exit 2)",
+      async () => {
+        const r = await run(dir, [
+          "send",
+          "--user",
+          "frank",
+          "--cert",
+          "nowhere/frank.pem",
+          "--key",
+          "nowhere/frank.key",
+          "--to",
+          "bob",
+          ...net,
+          "x",
+        ]);
+        assert.equal(r.code, EXIT.USAGE);
+        assert.equal(
+          r.stderr,
+          `error: no certificate nowhere/frank.pem for frank: run "deno task certs user frank" (or pass --cert and --key)\n`,
+        );
+      },
+    );
+
+    await t.step(
+      "handshake failures: the ASL code and a one-line explanation (exit 1)",
+      async () => {
+        const r = await run(dir, [
+          "send",
+          "--user",
+          "alice",
+          "--to",
+          "bob",
+          "--ca",
+          VECTOR_CA,
+          ...net,
+          "x",
+        ]);
+        assert.equal(r.code, EXIT.FAILED);
+        assert.equal(
+          r.stderr,
+          `error: UNKNOWN_CA: the server's certificate is not signed by ${VECTOR_CA}\n`,
+        );
+      },
+    );
+  } finally {
+    await server.close();
+  }
+  try {
+    const refused = await run(dir, ["send", "--user", "alice", "--to", "bob", ...net, "x"]);
+    assert.equal(refused.code, EXIT.FAILED);
+    assert.match(
+      refused.stderr,
+      /^error: CONNECTION_REFUSED: nothing is listening on localhost:\d+/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,53 @@
+// Tests tools/demo.ts through `deno task demo`, as the README's first command runs it: exit 0,
+// the seven handshake steps in order with sizes, the acks, the offline delivery, cleanup.
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+Deno.test("deno task demo runs the whole story and cleans up", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "demo"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => child.kill(), 120_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+
+  const steps = [...stdout.matchAll(/^ {3}(->|<-) (M[1-7]) (\S+) \((\d+) B\)/gm)];
+  assert.deepEqual(steps.map((m) => m[2]), ["M1", "M2", "M3", "M4", "M5", "M6", "M7"]);
+  assert.deepEqual(steps.map((m) => m[1]), ["->", "<-", "->", "<-", "->", "<-", "->"]);
+  assert.deepEqual(steps.map((m) => m[3]), [
+    "SALAAM_ASL",
+    "ASL_SALAAM",
+    "ASYMCRYPO",
+    "ASYMCRYPOOK",
+    "SESSIONKEY",
+    "SESSIONKEYOK",
+    "LETS_TALK",
+  ]);
+  assert.equal(Number(steps[0]![4]), "SALAAM_ASL\n\n".length);
+  for (const m of steps) assert.ok(Number(m[4]) > 0);
+
+  const oneToOne = /alice → server {2}MESSAGE (\S+) bob aGVsbG8gYm9i\n {3}server → alice {2}OK \1 /;
+  assert.match(stdout, oneToOne);
+  assert.match(
+    stdout,
+    /server → bob {4}MESSAGE (\S+) alice aGVsbG8gYm9i\n.*\n {3}bob → server {4}OK \1 /,
+  );
+  assert.match(stdout, /MESSAGE (\S+) \{bob,carol\} \S+\n {3}server → alice {2}OK \1\n/);
+  assert.match(stdout, /bob shows: lunch at noon\?/);
+  assert.match(stdout, /carol shows: lunch at noon\?/);
+  assert.match(stdout, /queued for carol, who is offline/);
+  assert.match(stdout, /carol shows: see you tomorrow/);
+  assert.doesNotMatch(stdout, /PRIVATE KEY|BEGIN CERTIFICATE/);
+
+  const tmp = /^== 1\. A throwaway PKI in (\S+)$/m.exec(stdout)?.[1];
+  assert.ok(tmp !== undefined);
+  await assert.rejects(Deno.stat(tmp), Deno.errors.NotFound);
+});

@@ -1,0 +1,88 @@
+// Tests of tools/load/args.ts: defaults, --quick, --server/--pki, and every usage error.
+
+import assert from "node:assert/strict";
+import { parseHostPort, parseLoadArgs, UsageError } from "../tools/load/args.ts";
+
+Deno.test("defaults describe a full run against a spawned server", () => {
+  const o = parseLoadArgs([]);
+  assert.equal(o.quick, false);
+  assert.equal(o.faults, false);
+  assert.deepEqual(o.server, { kind: "spawn" });
+  assert.equal(o.pairs, 50);
+  assert.equal(o.payloadBytes, 75);
+  assert.deepEqual(o.idleCounts, [1000, 10_000]);
+  assert.equal(o.relaySeconds, 15);
+  assert.equal(o.outDir, "bench/results");
+  assert.equal(o.jsonPath, undefined);
+  assert.deepEqual([...o.phases], ["rsa", "handshakes", "relay", "baseline", "memory", "idle"]);
+});
+
+Deno.test("--phases and --cpu-prof select what runs and how", () => {
+  const o = parseLoadArgs(["--phases", "relay,baseline", "--cpu-prof", "/tmp/prof"]);
+  assert.deepEqual([...o.phases], ["relay", "baseline"]);
+  assert.equal(o.cpuProfDir, "/tmp/prof");
+});
+
+Deno.test("--quick shortens phases and measures 1 000 idle sessions only", () => {
+  const o = parseLoadArgs(["--quick", "--faults", "--json", "out.json"]);
+  assert.equal(o.quick, true);
+  assert.equal(o.faults, true);
+  assert.deepEqual(o.idleCounts, [1000]);
+  assert.equal(o.relaySeconds, 4);
+  assert.equal(o.jsonPath, "out.json");
+});
+
+Deno.test("explicit values override the defaults", () => {
+  const o = parseLoadArgs([
+    "--pairs",
+    "10",
+    "--seconds",
+    "0.5",
+    "--idle",
+    "20,100",
+    "--payload",
+    "300",
+    "--no-baseline",
+  ]);
+  assert.equal(o.pairs, 10);
+  assert.equal(o.relaySeconds, 0.5);
+  assert.deepEqual(o.idleCounts, [20, 100]);
+  assert.equal(o.payloadBytes, 300);
+  assert.equal(o.noBaseline, true);
+});
+
+Deno.test("--server HOST:PORT attaches and needs --pki", () => {
+  const o = parseLoadArgs(["--server", "127.0.0.1:4287", "--pki", "certs", "--server-pid", "99"]);
+  assert.deepEqual(o.server, { kind: "attach", hostname: "127.0.0.1", port: 4287 });
+  assert.equal(o.pkiDir, "certs");
+  assert.equal(o.serverPid, 99);
+  assert.deepEqual(parseHostPort("[::1]:80"), { hostname: "::1", port: 80 });
+  assert.deepEqual(parseHostPort("localhost:1"), { hostname: "localhost", port: 1 });
+});
+
+Deno.test("bad command lines are UsageErrors naming the problem", () => {
+  const bad: [string[], RegExp][] = [
+    [["--bogus"], /bogus/],
+    [["extra"], /argument/i],
+    [["--pairs", "0"], /--pairs must be between 1 and 500/],
+    [["--pairs", "abc"], /--pairs needs a whole number/],
+    [["--pairs", "501"], /--pairs must be between/],
+    [["--seconds=-1"], /--seconds needs seconds/],
+    [["--seconds", "-1"], /ambiguous/],
+    [["--seconds", "0"], /--seconds needs seconds/],
+    [["--idle", "10,x"], /--idle needs a whole number/],
+    [["--server", "nohost"], /--server needs HOST:PORT/],
+    [["--server", "h:70000", "--pki", "d"], /--server needs HOST:PORT/],
+    [["--server", "127.0.0.1:1"], /--server needs --pki/],
+    [["--pki", "certs"], /only make sense with --server/],
+    [["--phases", "relay,warp"], /--phases: unknown phase "warp"/],
+    [["--server-pid", "5"], /only make sense with --server/],
+  ];
+  for (const [argv, message] of bad) {
+    assert.throws(() => parseLoadArgs(argv), (err: unknown) => {
+      assert.ok(err instanceof UsageError, `${argv.join(" ")}: ${String(err)}`);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+});

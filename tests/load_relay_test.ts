@@ -1,0 +1,135 @@
+// Tests of tools/load/relay.ts and tls_relay.ts: payload round trip, and the relay workload
+// driven through the Deno-TLS baseline relay (in-process, 127.0.0.1 port 0, an openssl
+// throwaway certificate): every message counted once, latencies recorded, errors counted.
+
+import assert from "node:assert/strict";
+import { makePayload, readPayload, runRelay } from "../tools/load/relay.ts";
+import { startTlsRelay } from "../tools/load/tls_relay.ts";
+import { TextLineChannel } from "../tools/load/channel.ts";
+import { isBase64Shape } from "../lib/base64.ts";
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+async function makeCert(dir: string): Promise<{ cert: string; key: string; ca: string }> {
+  await openssl(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
+      .concat(["-days", "1", "-subj", "/CN=load test CA"]),
+    dir,
+  );
+  await openssl(
+    ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr"]
+      .concat(["-subj", "/CN=localhost"]),
+    dir,
+  );
+  await Deno.writeTextFile(
+    `${dir}/ext`,
+    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+  );
+  await openssl(
+    ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"]
+      .concat(["-out", "server.pem", "-days", "1", "-extfile", "ext"]),
+    dir,
+  );
+  return {
+    cert: await Deno.readTextFile(`${dir}/server.pem`),
+    key: await Deno.readTextFile(`${dir}/server.key`),
+    ca: await Deno.readTextFile(`${dir}/ca.pem`),
+  };
+}
+
+Deno.test("payloads are strict base64 of the requested size and read back", () => {
+  const p = makePayload("tag1", 7, 12345, 75);
+  assert.equal(p.length, 100);
+  assert.ok(isBase64Shape(p));
+  assert.deepEqual(readPayload(p), ["tag1", 7, 12345]);
+  assert.equal(makePayload("t", 0, 0, 300).length, 400);
+  assert.equal(readPayload("not base64!"), undefined);
+  assert.equal(readPayload(btoa("no colons here at all")), undefined);
+});
+
+Deno.test("runRelay through the TLS baseline completes messages without errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
+  let relay: ReturnType<typeof startTlsRelay> | undefined;
+  try {
+    const pki = await makeCert(dir);
+    relay = startTlsRelay({ cert: pki.cert, key: pki.key });
+    const port = relay.port;
+    let progressCalls = 0;
+    let measureStarted = 0;
+    const outcome = await runRelay({
+      senders: ["s0", "s1", "s2"],
+      recipients: ["r0", "r1", "r2"],
+      window: 4,
+      warmupSeconds: 0.2,
+      seconds: 0.6,
+      payloadBytes: 75,
+      open: async () => {
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+        tcp.setNoDelay(true);
+        return new TextLineChannel(
+          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
+        );
+      },
+      onProgress: () => progressCalls++,
+      onMeasureStart: () => measureStarted++,
+    });
+    assert.equal(outcome.errors, 0, outcome.errorSamples.join("; "));
+    assert.ok(outcome.messages > 10, `only ${outcome.messages} messages`);
+    assert.ok(outcome.latencies.length > 0 && outcome.latencies.length <= outcome.messages);
+    assert.ok(outcome.latencies.every((ms) => ms >= 0 && ms < 60_000));
+    assert.ok(outcome.seconds >= 0.5 && outcome.seconds < 5);
+    assert.equal(measureStarted, 1);
+    assert.ok(progressCalls >= 1);
+  } finally {
+    relay?.close();
+    await relay?.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runRelay counts FAILED replies as errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
+  let relay: ReturnType<typeof startTlsRelay> | undefined;
+  try {
+    const pki = await makeCert(dir);
+    relay = startTlsRelay({ cert: pki.cert, key: pki.key });
+    const port = relay.port;
+    const outcome = await runRelay({
+      senders: ["s0"],
+      recipients: ["r0"],
+      window: 2,
+      warmupSeconds: 0,
+      seconds: 0.3,
+      payloadBytes: 75,
+      drainSeconds: 0.2,
+      open: async (user) => {
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+        const ch = new TextLineChannel(
+          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
+        );
+        // The recipient registers under another name, so every MESSAGE fails UNKNOWN_USER.
+        if (user === "r0") {
+          return {
+            send: (line: string) => ch.send(line.replace("REGISTER r0", "REGISTER elsewhere")),
+            close: () => ch.close(),
+            async *[Symbol.asyncIterator]() {
+              for await (const line of ch) yield line === "OK elsewhere" ? "OK r0" : line;
+            },
+          };
+        }
+        return ch;
+      },
+    });
+    assert.equal(outcome.messages, 0);
+    assert.ok(outcome.errors > 0);
+    assert.match(outcome.errorSamples[0] ?? "", /FAILED \S+ UNKNOWN_USER/);
+  } finally {
+    relay?.close();
+    await relay?.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { GroupCommitter } from "../lib/server/committer.ts";
+import type { StoreOp, StoreResult } from "../lib/server/store.ts";
+import { MemoryStore } from "../lib/server/store_memory.ts";
+
+/** A MemoryStore that records batch sizes and commits only when released. */
+class GatedStore extends MemoryStore {
+  batches: number[] = [];
+  #gate: (() => void)[] = [];
+  gated = true;
+  override async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    this.batches.push(ops.length);
+    if (this.gated) await new Promise<void>((resolve) => this.#gate.push(resolve));
+    return super.apply(ops, nextSid);
+  }
+  release(): void {
+    for (const r of this.#gate.splice(0)) r();
+  }
+}
+
+const user = (userId: string): StoreOp => ({ kind: "user", userId, at: 0 });
+
+Deno.test("committer: a lone op commits at once; ops arriving meanwhile share the next batch", async () => {
+  const store = new GatedStore();
+  const committer = new GroupCommitter(store, 1);
+  const done: string[] = [];
+  committer.submit(user("a"), () => done.push("a"));
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual(store.batches, [1]); // committing without waiting for company
+  for (const u of ["b", "c", "d"]) committer.submit(user(u), () => done.push(u));
+  assert.equal(committer.queued, 3);
+  store.release();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(store.batches, [1, 3]);
+  store.gated = false;
+  store.release();
+  await committer.idle();
+  assert.deepEqual(done, ["a", "b", "c", "d"]); // callbacks in submission order
+  assert.equal(committer.batches, 2);
+  assert.equal(committer.committedOps, 4);
+});
+
+Deno.test("committer: sids are consecutive and persisted as the counter", async () => {
+  const store = new MemoryStore();
+  const committer = new GroupCommitter(store, 40);
+  assert.equal(committer.allocateSids(3), 40);
+  assert.equal(committer.allocateSids(1), 43);
+  committer.submit(user("a"), () => {});
+  await committer.idle();
+  assert.equal((await store.load()).nextSid, 44);
+});
+
+Deno.test("committer: a failing batch reports the error to each op and the loop goes on", async () => {
+  let fail = true;
+  const store = new (class extends MemoryStore {
+    override apply(ops: readonly StoreOp[], nextSid: number) {
+      return fail ? Promise.reject(new Error("boom")) : super.apply(ops, nextSid);
+    }
+  })();
+  const committer = new GroupCommitter(store, 1);
+  const errors: string[] = [];
+  committer.submit(user("a"), (_r, err) => errors.push(err?.message ?? "ok"));
+  committer.submit(user("b"), (_r, err) => errors.push(err?.message ?? "ok"));
+  await committer.idle();
+  fail = false;
+  committer.submit(user("c"), (_r, err) => errors.push(err?.message ?? "ok"));
+  await committer.idle();
+  assert.deepEqual(errors, ["boom", "boom", "ok"]);
+});

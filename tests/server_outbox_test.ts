@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { Outbox } from "../lib/server/outbox.ts";
+
+Deno.test("outbox: replies leave in command order, deliveries queue behind pending replies", () => {
+  const sent: string[] = [];
+  const out = new Outbox((line) => (sent.push(line), Promise.resolve()), 1 << 20);
+  out.push("OK now");
+  const a = out.reserve(10);
+  const b = out.reserve(10);
+  out.push("MESSAGE 1 x aGk=");
+  out.fill(b, "OK b");
+  assert.deepEqual(sent, ["OK now"]);
+  out.fill(a, "OK a");
+  assert.deepEqual(sent, ["OK now", "OK a", "OK b", "MESSAGE 1 x aGk="]);
+  out.fill(a, "again"); // a slot is filled once
+  assert.equal(sent.length, 4);
+});
+
+Deno.test("outbox: counts unread bytes, reports over-limit until half drained, calls onDrained", async () => {
+  const release: (() => void)[] = [];
+  let drained = 0;
+  const out = new Outbox(
+    () => new Promise<void>((resolve) => release.push(resolve)),
+    100,
+    () => drained++,
+  );
+  out.push("x".repeat(60));
+  assert.equal(out.overLimit, false);
+  const slot = out.reserve(50);
+  assert.equal(out.pendingBytes, 110);
+  assert.equal(out.overLimit, true);
+  let woke = false;
+  const wait = out.drained().then(() => (woke = true));
+  out.fill(slot, "y".repeat(5)); // 65 pending: under the bound but above half
+  await Promise.resolve();
+  assert.equal(out.overLimit, true);
+  assert.equal(woke, false);
+  release.shift()?.(); // the 60-byte line was written
+  await wait;
+  assert.equal(out.pendingBytes, 5);
+  assert.equal(out.overLimit, false);
+  assert.equal(drained, 1);
+  release.shift()?.();
+});
+
+Deno.test("outbox: a closed outbox drops pending lines and releases waiters", async () => {
+  const sent: string[] = [];
+  const out = new Outbox((line) => (sent.push(line), new Promise<void>(() => {})), 10);
+  const slot = out.reserve(100);
+  const wait = out.drained();
+  out.close();
+  await wait;
+  out.fill(slot, "OK late");
+  out.push("MESSAGE 1 a aGk=");
+  assert.deepEqual(sent, []);
+});

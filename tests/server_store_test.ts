@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import type { Store, StoreOp, StoreResult } from "../lib/server/store.ts";
+import { MemoryStore } from "../lib/server/store_memory.ts";
+import { SCHEMA_VERSION, SqliteStore, StoreError } from "../lib/server/store_sqlite.ts";
+import { WorkerStore } from "../lib/server/store_threaded.ts";
+
+const P1 = "aGVsbG8=";
+const P2 = "d29ybGQ=";
+const T0 = 1_700_000_000_000;
+
+function accept(
+  sender: string,
+  messageId: string,
+  recipients: string[],
+  payload: string,
+  firstSid: number,
+  precheck: "pass" | "UNKNOWN_USER" | "QUEUE_FULL" = "pass",
+  at = T0,
+): StoreOp {
+  return { kind: "accept", sender, messageId, recipients, payload, firstSid, precheck, at };
+}
+
+function outcomes(results: StoreResult[]): string[] {
+  return results.map((r) => r.kind === "accept" ? r.outcome : r.kind);
+}
+
+type Maker = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const engines: [string, Maker][] = [
+  ["memory", () => Promise.resolve({ store: new MemoryStore(), cleanup: () => Promise.resolve() })],
+  ["sqlite", async () => {
+    const dir = await Deno.makeTempDir();
+    return {
+      store: new SqliteStore(`${dir}/t.db`),
+      cleanup: () => Deno.remove(dir, { recursive: true }),
+    };
+  }],
+  ["worker", async () => {
+    const dir = await Deno.makeTempDir();
+    return {
+      store: await WorkerStore.open(`${dir}/t.db`),
+      cleanup: () => Deno.remove(dir, { recursive: true }),
+    };
+  }],
+];
+
+for (const [name, make] of engines) {
+  Deno.test(`store(${name}): accept, retry, DUPLICATE_ID, and failed ids stay reusable`, async () => {
+    const { store, cleanup } = await make();
+    try {
+      const r = await store.apply([
+        { kind: "user", userId: "alice", at: T0 },
+        { kind: "user", userId: "bob", at: T0 },
+        accept("alice", "m1", ["bob"], P1, 1),
+        accept("alice", "m1", ["bob"], P1, 2), // same content: a retry
+        accept("alice", "m1", ["bob"], P2, 3), // other payload
+        accept("alice", "m1", ["alice", "bob"], P1, 4), // other recipients
+        accept("alice", "m2", ["zed"], P1, 0, "UNKNOWN_USER"),
+        accept("alice", "m1", ["zed"], P2, 0, "UNKNOWN_USER"), // DUPLICATE_ID wins
+        accept("alice", "m1", ["bob"], P1, 0, "QUEUE_FULL"), // a retry is still OK
+        accept("alice", "m2", ["bob"], P1, 6), // m2 failed before: usable
+        accept("bob", "m1", ["alice"], P1, 7), // ids are per sender
+      ], 8);
+      assert.deepEqual(outcomes(r), [
+        "user",
+        "user",
+        "accepted",
+        "same",
+        "DUPLICATE_ID",
+        "DUPLICATE_ID",
+        "UNKNOWN_USER",
+        "DUPLICATE_ID",
+        "same",
+        "accepted",
+        "accepted",
+      ]);
+      const snap = await store.load();
+      assert.deepEqual([...snap.users].sort(), ["alice", "bob"]);
+      assert.deepEqual(
+        [...snap.queues].sort((a, b) => a.recipient.localeCompare(b.recipient)),
+        [{ recipient: "alice", sender: "bob", count: 1 }, {
+          recipient: "bob",
+          sender: "alice",
+          count: 2,
+        }],
+      );
+      assert.ok(snap.nextSid >= 8);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`store(${name}): fetch in sid order after a cursor; ack only for the holder`, async () => {
+    const { store, cleanup } = await make();
+    try {
+      await store.apply([
+        accept("a", "x1", ["bob", "carol"], P1, 10),
+        accept("a", "x2", ["bob"], P2, 12),
+        accept("c", "x1", ["bob"], P1, 13),
+      ], 14);
+      const [all, after, limited] = await store.apply([
+        { kind: "fetch", recipient: "bob", afterSid: 0, limit: 100 },
+        { kind: "fetch", recipient: "bob", afterSid: 10, limit: 100 },
+        { kind: "fetch", recipient: "bob", afterSid: 0, limit: 2 },
+      ], 14);
+      const sids = (r: StoreResult | undefined) =>
+        r?.kind === "fetch" ? r.messages.map((m) => m.sid) : [];
+      assert.deepEqual(sids(all), [10, 12, 13]);
+      assert.deepEqual(sids(after), [12, 13]);
+      assert.deepEqual(sids(limited), [10, 12]);
+      assert.deepEqual(all?.kind === "fetch" && all.messages[1], {
+        sid: 12,
+        sender: "a",
+        payload: P2,
+      });
+      const acks = await store.apply([
+        { kind: "ack", recipient: "carol", sid: 10 }, // not carol's
+        { kind: "ack", recipient: "bob", sid: 10 },
+        { kind: "ack", recipient: "bob", sid: 10 }, // already gone
+        { kind: "ack", recipient: "bob", sid: 999 },
+        { kind: "fetch", recipient: "bob", afterSid: 0, limit: 100 },
+      ], 14);
+      assert.deepEqual(acks.slice(0, 4), [
+        { kind: "ack", removed: false },
+        { kind: "ack", removed: true, sender: "a" },
+        { kind: "ack", removed: false },
+        { kind: "ack", removed: false },
+      ]);
+      assert.deepEqual(sids(acks[4]), [12, 13]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`store(${name}): MESSAGEIDs are pruned after their time`, async () => {
+    const { store, cleanup } = await make();
+    try {
+      await store.apply([
+        accept("a", "old", ["b"], P1, 1, "pass", T0),
+        accept("a", "new", ["b"], P1, 2, "pass", T0 + 5000),
+      ], 3);
+      const [pruned] = await store.apply([{ kind: "prune", before: T0 + 1 }], 3);
+      assert.deepEqual(pruned, { kind: "prune", pruned: 1 });
+      const r = await store.apply([
+        accept("a", "old", ["b"], P2, 3), // forgotten: accepted anew
+        accept("a", "new", ["b"], P2, 4), // remembered
+      ], 5);
+      assert.deepEqual(outcomes(r), ["accepted", "DUPLICATE_ID"]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+}
+
+Deno.test("store(sqlite): durable across reopen; sid counter never goes back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.db`;
+    let store = new SqliteStore(path);
+    await store.apply([
+      { kind: "user", userId: "bob", at: T0 },
+      accept("a", "m1", ["bob"], P1, 41),
+    ], 42);
+    await store.apply([{ kind: "ack", recipient: "bob", sid: 41 }], 500);
+    await store.close();
+    store = new SqliteStore(path);
+    const snap = await store.load();
+    assert.deepEqual(snap.users, ["bob"]);
+    assert.deepEqual(snap.queues, []);
+    assert.equal(snap.nextSid, 500);
+    // A smaller counter never lowers the stored one.
+    await store.apply([], 7);
+    assert.equal((await store.load()).nextSid, 500);
+    const r = await store.apply([accept("a", "m1", ["bob"], P1, 500)], 501);
+    assert.deepEqual(outcomes(r), ["same"]);
+    await store.close();
+    const db = new DatabaseSync(path);
+    try {
+      assert.equal(Number(db.prepare("PRAGMA user_version").get()?.user_version), SCHEMA_VERSION);
+      assert.equal(String(db.prepare("PRAGMA journal_mode").get()?.journal_mode), "wal");
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store(sqlite): a failing batch is rolled back as a whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new SqliteStore(`${dir}/t.db`);
+    await store.apply([accept("a", "m1", ["bob"], P1, 1)], 2);
+    // sid 1 is taken: the second accept violates the primary key, so m2 is not kept either.
+    await assert.rejects(() =>
+      store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)], 3)
+    );
+    const r = await store.apply([
+      accept("a", "m2", ["bob"], P2, 5),
+      { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
+    ], 6);
+    assert.deepEqual(outcomes(r), ["accepted", "fetch"]);
+    assert.deepEqual(r[1]?.kind === "fetch" && r[1].messages.map((m) => m.sid), [1, 5]);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store(sqlite): a database from a newer schema is refused with SCHEMA_TOO_NEW", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/t.db`);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(
+      () => new SqliteStore(`${dir}/t.db`),
+      (err) => err instanceof StoreError && err.code === "SCHEMA_TOO_NEW",
+    );
+    await assert.rejects(
+      () => WorkerStore.open(`${dir}/t.db`),
+      (err) => (err as { code?: string }).code === "SCHEMA_TOO_NEW",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

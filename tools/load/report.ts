@@ -1,0 +1,121 @@
+// The human-readable summary of a load-tool run (issue #6): a plain-text table for stdout,
+// NetSec-MSG next to the Deno-TLS baseline, then the targets. Pure: results in, text out.
+
+import type { LoadResults, RelayFigure } from "./results.ts";
+import { round } from "./stats.ts";
+
+function cell(value: number | null | undefined, digits = 0): string {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? "-"
+    : round(value, digits).toLocaleString("en-US");
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+}
+
+function relayRow(label: string, f: RelayFigure | undefined, base: RelayFigure | undefined) {
+  const r = f !== undefined && base !== undefined && base.msgs_per_s > 0
+    ? `${round(f.msgs_per_s / base.msgs_per_s, 2)}x`
+    : "-";
+  return [
+    label,
+    cell(f?.msgs_per_s),
+    cell(f?.p50_ms, 2),
+    cell(f?.p99_ms, 2),
+    cell(f?.max_ms, 1),
+    cell(f?.errors),
+    r,
+  ];
+}
+
+/**
+ * Formats the results as the table the tool prints at the end of a run.
+ *
+ * @example
+ * ```ts
+ * import { formatReport } from "./report.ts";
+ * import { emptyResults, evaluate } from "./results.ts";
+ * const text = formatReport(evaluate(emptyResults({
+ *   date: "2026-01-01T00:00:00Z", nproc: 2, cpu_model: "cpu", kernel: "6", deno: "2",
+ *   quick: true, pairs: 50, payload_chars: 100, relay_seconds: 4, server: "spawn", notes: [],
+ * })));
+ * text.includes("relay"); // true
+ * ```
+ */
+export function formatReport(results: LoadResults): string {
+  const { meta, asl, baseline_tls: tls } = results;
+  const out: string[] = [];
+  out.push(
+    `NetSec-MSG load run ${meta.date}${
+      meta.quick ? " (quick)" : ""
+    } — ${meta.nproc} CPU ${meta.cpu_model}, Deno ${meta.deno}`,
+    "",
+  );
+  const hsRows = Object.entries(asl.handshakes).map(([k, h]) => [
+    `${k} connector${k === "1" ? "" : "s"}`,
+    cell(h.per_s),
+    cell(h.per_server_cpu_s),
+    cell(h.p50_ms, 1),
+    cell(h.p99_ms, 1),
+  ]);
+  hsRows.push([
+    "RSA bound",
+    "-",
+    cell(asl.rsa_bound_handshakes_per_server_cpu_s),
+    "-",
+    "-",
+  ]);
+  out.push(
+    "ASL handshakes",
+    ...table(["", "per s", "per server CPU-s", "p50 ms", "p99 ms"], hsRows),
+  );
+  out.push("");
+  const keys = [...new Set([...Object.keys(asl.relay), ...Object.keys(tls.relay)])];
+  const relayRows: string[][] = [];
+  for (const key of keys) {
+    relayRows.push(relayRow(`ASL ${key}`, asl.relay[key], tls.relay[key]));
+    const mem = asl.relay_memory_store[key];
+    if (mem !== undefined) relayRows.push(relayRow(`ASL ${key} mem-store`, mem, tls.relay[key]));
+    relayRows.push(relayRow(`TLS ${key}`, tls.relay[key], tls.relay[key]));
+  }
+  out.push(
+    "Relay (pairs x in-flight; latency = send until recipient ack and sender OK)",
+    ...table(["", "msgs/s", "p50 ms", "p99 ms", "max ms", "errors", "vs TLS"], relayRows),
+    "",
+  );
+  const idleRows = Object.entries(asl.idle_rss_kib).map(([n, kib]) => [
+    n,
+    cell(kib / 1024, 1),
+    cell(asl.idle_kib_per_session[n], 1),
+  ]);
+  if (idleRows.length > 0) {
+    out.push(
+      "Idle sessions",
+      ...table(["sessions", "server RSS MiB", "KiB/session"], idleRows),
+      "",
+    );
+  }
+  if (results.faults !== undefined) {
+    out.push("Faults");
+    for (const [name, value] of Object.entries(results.faults)) {
+      out.push(`  ${name}: ${JSON.stringify(value)}`);
+    }
+    out.push("");
+  }
+  out.push(
+    "Targets",
+    ...table(
+      ["", "target", "measured", "met"],
+      results.targets.map((
+        t,
+      ) => [t.name, t.target, t.measured, t.met === null ? "n/a" : t.met ? "yes" : "NO"]),
+    ),
+  );
+  for (const note of meta.notes) out.push(`note: ${note}`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,174 @@
+// The result record of one load-tool run (issue #6) and its JSON form: the fields other
+// tooling reads (`asl.relay["50x20"].msgs_per_s`, …), the baseline ratios and the targets.
+// Pure: builds and checks values, no I/O.
+
+import { ratio, round } from "./stats.ts";
+
+/** One relay measurement (the shape `asl.relay[...]` and `baseline_tls.relay[...]` share). */
+export interface RelayFigure {
+  /** Completed messages per second (recipient acknowledged and sender has its OK). */
+  readonly msgs_per_s: number;
+  /** End-to-end latency, median, ms. */
+  readonly p50_ms: number;
+  /** End-to-end latency, 99th percentile, ms. */
+  readonly p99_ms: number;
+  /** Largest latency seen, ms. */
+  readonly max_ms: number;
+  /** Messages completed in the measured window. */
+  readonly messages: number;
+  /** Replies other than OK, and sessions that failed. */
+  readonly errors: number;
+  /** Length of the measured window, s. */
+  readonly seconds: number;
+  /** The server process's CPU milliseconds per message, when its pid is known. */
+  readonly server_cpu_ms_per_msg?: number;
+  /** The load tool's own CPU milliseconds per message (its clients share the 2 cores). */
+  readonly client_cpu_ms_per_msg?: number;
+}
+
+/** Handshakes with a given number of concurrent connectors. */
+export interface HandshakeFigure {
+  /** Full handshakes per wall-clock second. */
+  readonly per_s: number;
+  /** Handshakes completed. */
+  readonly count: number;
+  /** Handshakes per second of server CPU time, when the server pid is known. */
+  readonly per_server_cpu_s: number | null;
+  /** Handshake latency p50/p99 in ms. */
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+}
+
+/** Outcome of one target of the issue. */
+export interface TargetCheck {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  /** `null` when the run could not measure it. */
+  readonly met: boolean | null;
+}
+
+/** Everything one run measured; absent parts were not run. */
+export interface LoadResults {
+  meta: {
+    date: string;
+    nproc: number;
+    cpu_model: string;
+    kernel: string;
+    deno: string;
+    quick: boolean;
+    pairs: number;
+    payload_chars: number;
+    relay_seconds: number;
+    server: string;
+    notes: string[];
+  };
+  asl: {
+    handshakes: Record<string, HandshakeFigure>;
+    handshakes_per_server_cpu_s: number | null;
+    rsa_bound_handshakes_per_server_cpu_s: number | null;
+    relay: Record<string, RelayFigure>;
+    relay_memory_store: Record<string, RelayFigure>;
+    idle_rss_kib: Record<string, number>;
+    idle_kib_per_session: Record<string, number>;
+    /** RSS growth per session between two idle counts, e.g. `"1000-10000"`. */
+    idle_marginal_kib_per_session: Record<string, number>;
+  };
+  baseline_tls: {
+    relay: Record<string, RelayFigure>;
+  };
+  ratios: Record<string, number | null>;
+  faults?: Record<string, unknown>;
+  targets: TargetCheck[];
+}
+
+/** An empty result record for a run with the given metadata. */
+export function emptyResults(meta: LoadResults["meta"]): LoadResults {
+  return {
+    meta,
+    asl: {
+      handshakes: {},
+      handshakes_per_server_cpu_s: null,
+      rsa_bound_handshakes_per_server_cpu_s: null,
+      relay: {},
+      relay_memory_store: {},
+      idle_rss_kib: {},
+      idle_kib_per_session: {},
+      idle_marginal_kib_per_session: {},
+    },
+    baseline_tls: { relay: {} },
+    ratios: {},
+    targets: [],
+  };
+}
+
+/** The relay key of a workload: `"<pairs>x<window>"`, e.g. `"50x20"`. */
+export function relayKey(pairs: number, window: number): string {
+  return `${pairs}x${window}`;
+}
+
+function fmt(value: number | null | undefined, digits = 0): string {
+  return value === null || value === undefined ? "n/a" : round(value, digits).toString();
+}
+
+/** Fills `ratios` (ASL ÷ baseline) and `targets` (the issue's four targets) from the figures. */
+export function evaluate(results: LoadResults): LoadResults {
+  const { asl, baseline_tls: tls } = results;
+  const w20 = relayKey(results.meta.pairs, 20);
+  const w1 = relayKey(results.meta.pairs, 1);
+  results.ratios = {
+    [`relay_${w20}_msgs_per_s`]: ratio(asl.relay[w20]?.msgs_per_s, tls.relay[w20]?.msgs_per_s),
+    [`relay_${w1}_msgs_per_s`]: ratio(asl.relay[w1]?.msgs_per_s, tls.relay[w1]?.msgs_per_s),
+    [`relay_${w20}_p99`]: ratio(asl.relay[w20]?.p99_ms, tls.relay[w20]?.p99_ms),
+    [`relay_${w1}_p99`]: ratio(asl.relay[w1]?.p99_ms, tls.relay[w1]?.p99_ms),
+    [`relay_memory_store_${w20}_msgs_per_s`]: ratio(
+      asl.relay_memory_store[w20]?.msgs_per_s,
+      tls.relay[w20]?.msgs_per_s,
+    ),
+    handshakes_vs_rsa_bound: ratio(
+      asl.handshakes_per_server_cpu_s ?? undefined,
+      asl.rsa_bound_handshakes_per_server_cpu_s ?? undefined,
+    ),
+  };
+  const hsRatio = results.ratios.handshakes_vs_rsa_bound ?? null;
+  const idle10k = asl.idle_kib_per_session["10000"];
+  const relay20 = asl.relay[w20];
+  const base20 = tls.relay[w20];
+  const relay1 = asl.relay[w1];
+  results.targets = [
+    {
+      name: "handshakes per server CPU-s",
+      target: ">= 90 % of the RSA bound",
+      measured: `${fmt(asl.handshakes_per_server_cpu_s)} / ${
+        fmt(asl.rsa_bound_handshakes_per_server_cpu_s)
+      } = ${hsRatio === null ? "n/a" : `${fmt(hsRatio * 100)} %`}`,
+      met: hsRatio === null ? null : hsRatio >= 0.9,
+    },
+    {
+      name: `relay ${w20} msgs/s`,
+      target: ">= Deno-TLS baseline",
+      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)}`,
+      met: relay20 === undefined || base20 === undefined
+        ? null
+        : relay20.msgs_per_s >= base20.msgs_per_s,
+    },
+    {
+      name: `relay ${w1} p99`,
+      target: "<= 4 ms",
+      measured: `${fmt(relay1?.p99_ms, 2)} ms`,
+      met: relay1 === undefined ? null : relay1.p99_ms <= 4,
+    },
+    {
+      name: "idle RSS per session @10 000",
+      target: "<= 20 KiB",
+      measured: idle10k === undefined ? "n/a (not run)" : `${fmt(idle10k, 1)} KiB`,
+      met: idle10k === undefined ? null : idle10k <= 20,
+    },
+  ];
+  return results;
+}
+
+/** The JSON text of a result record (stable key order, 2-space indent, trailing newline). */
+export function toJson(results: LoadResults): string {
+  return JSON.stringify(results, null, 2) + "\n";
+}

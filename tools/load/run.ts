@@ -1,0 +1,466 @@
+// The load tool's run (issue #6): builds the throwaway PKI, measures the RSA bound, drives
+// the ASL server child (handshakes, relay, idle memory, in-memory store), the Deno-TLS
+// baseline and, with --faults, the robustness phases; fills a LoadResults. Every child
+// process is stopped and the temp directory removed in `finally`.
+
+import type { LoadOptions, Phase } from "./args.ts";
+import { type AslTarget, IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
+import { startAslServer } from "./asl_server.ts";
+import { runBaselineRelay } from "./baseline.ts";
+import {
+  crashAndRestart,
+  stalledReader,
+  type StalledReaderOutcome,
+  stallHandshakes,
+} from "./faults.ts";
+import type { ChildServer } from "./harness.ts";
+import { Progress } from "./out.ts";
+import { createPki, type LoadPki, readPki, UserFactory } from "./pki.ts";
+import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
+import { type RelayOutcome, runRelay, sleep } from "./relay.ts";
+import {
+  emptyResults,
+  evaluate,
+  type HandshakeFigure,
+  type LoadResults,
+  type RelayFigure,
+  relayKey,
+} from "./results.ts";
+import { measureRsaBound } from "./rsa_bound.ts";
+import { round, summarize } from "./stats.ts";
+
+/** Machine facts for the report. */
+export function machineInfo(): { nproc: number; cpu_model: string; kernel: string } {
+  let model = "unknown";
+  try {
+    model = /^model name\s*:\s*(.+)$/m.exec(readProcText("/proc/cpuinfo"))?.[1] ?? model;
+  } catch {
+    // not Linux
+  }
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpu_model: model.trim(),
+    kernel: Deno.osRelease(),
+  };
+}
+
+/** Turns a relay outcome (and the server CPU it cost) into the JSON figure. */
+export function relayFigure(
+  o: RelayOutcome,
+  serverCpuSeconds?: number,
+  clientCpuSeconds?: number,
+): RelayFigure {
+  const s = summarize(o.latencies);
+  return {
+    msgs_per_s: round(o.seconds > 0 ? o.messages / o.seconds : 0, 1),
+    p50_ms: round(s.p50_ms, 3),
+    p99_ms: round(s.p99_ms, 3),
+    max_ms: round(s.max_ms, 3),
+    messages: o.messages,
+    errors: o.errors,
+    seconds: round(o.seconds, 2),
+    ...(serverCpuSeconds !== undefined && o.messages > 0
+      ? { server_cpu_ms_per_msg: round((serverCpuSeconds * 1000) / o.messages, 4) }
+      : {}),
+    ...(clientCpuSeconds !== undefined && o.messages > 0
+      ? { client_cpu_ms_per_msg: round((clientCpuSeconds * 1000) / o.messages, 4) }
+      : {}),
+  };
+}
+
+interface Ctx {
+  readonly opts: LoadOptions;
+  readonly pki: LoadPki;
+  readonly users: UserFactory;
+  readonly tmp: string;
+  readonly results: LoadResults;
+  readonly progress: Progress;
+  readonly children: Set<ChildServer>;
+  dataSeq: number;
+}
+
+/** A server under test: spawned child, or the attached one. */
+interface Under {
+  readonly target: AslTarget;
+  /** Known when spawned or given by --server-pid. */
+  readonly pid?: number;
+  readonly child?: ChildServer;
+}
+
+async function spawnUnder(
+  ctx: Ctx,
+  store: "sqlite" | "memory",
+  extra: { fdLimit?: number; extraArgs?: string[]; dataDir?: string } = {},
+): Promise<Under> {
+  const dataDir = extra.dataDir ?? `${ctx.tmp}/data${ctx.dataSeq++}`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  const child = await startAslServer({
+    pki: ctx.pki,
+    dataDir,
+    store,
+    verbose: ctx.opts.verbose,
+    ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
+    ...(extra.fdLimit !== undefined ? { fdLimit: extra.fdLimit } : {}),
+    ...(extra.extraArgs !== undefined ? { extraArgs: extra.extraArgs } : {}),
+  });
+  ctx.children.add(child);
+  return {
+    target: { hostname: "127.0.0.1", port: child.port, pki: ctx.pki, users: ctx.users },
+    pid: child.pid,
+    child,
+  };
+}
+
+async function stopUnder(ctx: Ctx, u: Under): Promise<void> {
+  if (u.child !== undefined) {
+    await u.child.stop();
+    ctx.children.delete(u.child);
+  }
+}
+
+async function withServer<T>(
+  ctx: Ctx,
+  store: "sqlite" | "memory",
+  fn: (u: Under) => Promise<T>,
+  extra: { fdLimit?: number; extraArgs?: string[] } = {},
+): Promise<T> {
+  if (ctx.opts.server.kind === "attach") {
+    const s = ctx.opts.server;
+    return await fn({
+      target: { hostname: s.hostname, port: s.port, pki: ctx.pki, users: ctx.users },
+      ...(ctx.opts.serverPid !== undefined ? { pid: ctx.opts.serverPid } : {}),
+    });
+  }
+  const u = await spawnUnder(ctx, store, extra);
+  try {
+    return await fn(u);
+  } finally {
+    await stopUnder(ctx, u);
+  }
+}
+
+function cpuOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+}
+
+async function aslRelay(ctx: Ctx, u: Under, window: number, label: string) {
+  const o = ctx.opts;
+  let cpu0: number | undefined;
+  let cpu1: number | undefined;
+  let self0 = 0;
+  let self1 = 0;
+  const outcome = await runRelay({
+    senders: Array.from({ length: o.pairs }, (_, i) => `s${i}`),
+    recipients: Array.from({ length: o.pairs }, (_, i) => `r${i}`),
+    window,
+    warmupSeconds: o.quick ? 0.5 : 2,
+    seconds: o.relaySeconds,
+    payloadBytes: o.payloadBytes,
+    open: (user) => openAsl(u.target, user),
+    onMeasureStart: () => {
+      cpu0 = cpuOf(u.pid);
+      self0 = readCpuSeconds("self");
+    },
+    onMeasureEnd: () => {
+      cpu1 = cpuOf(u.pid);
+      self1 = readCpuSeconds("self");
+    },
+    onProgress: (n) => ctx.progress.update(`${label}: ${n} messages`),
+  });
+  const fig = relayFigure(
+    outcome,
+    cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
+    self1 - self0,
+  );
+  ctx.progress.done(
+    `${label}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms, server CPU ${
+      fig.server_cpu_ms_per_msg ?? "n/a"
+    } ms/msg, load-tool CPU ${fig.client_cpu_ms_per_msg ?? "n/a"} ms/msg, errors ${fig.errors}${
+      outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""
+    }`,
+  );
+  return fig;
+}
+
+async function phaseHandshakes(ctx: Ctx, u: Under): Promise<void> {
+  const asl = ctx.results.asl;
+  for (const c of [1, 8]) {
+    const cpu0 = cpuOf(u.pid);
+    const h = await runHandshakes(
+      u.target,
+      c,
+      ctx.opts.handshakeSeconds,
+      (n) => ctx.progress.update(`handshakes x${c}: ${n}`),
+    );
+    const cpu1 = cpuOf(u.pid);
+    const s = summarize(h.latencies);
+    const fig: HandshakeFigure = {
+      per_s: round(h.count / h.seconds, 1),
+      count: h.count,
+      per_server_cpu_s: cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0
+        ? round(h.count / (cpu1 - cpu0), 1)
+        : null,
+      p50_ms: round(s.p50_ms, 2),
+      p99_ms: round(s.p99_ms, 2),
+    };
+    asl.handshakes[String(c)] = fig;
+    ctx.progress.done(
+      `handshakes x${c}: ${fig.per_s}/s, ${
+        fig.per_server_cpu_s ?? "n/a"
+      } per server CPU-s, errors ${h.errors}${
+        h.errorSamples.length > 0 ? ` (${h.errorSamples[0]})` : ""
+      }`,
+    );
+  }
+  // The CPU-bound figure is the one with connectors enough to keep both cores busy.
+  asl.handshakes_per_server_cpu_s = asl.handshakes["8"]?.per_server_cpu_s ?? null;
+}
+
+async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
+  if (u.pid === undefined) {
+    ctx.results.meta.notes.push("idle memory needs the server pid (--server-pid); skipped");
+    return;
+  }
+  const pid = u.pid;
+  const pool = new IdlePool(u.target);
+  const settle = async () => {
+    await sleep(ctx.opts.quick ? 1500 : 3000);
+    return readRssKib(pid);
+  };
+  try {
+    const rss0 = await settle();
+    ctx.results.asl.idle_rss_kib["0"] = rss0;
+    let prevN = 0;
+    let prevRss = rss0;
+    for (const n of [...ctx.opts.idleCounts].sort((a, b) => a - b)) {
+      await pool.growTo(n, 16, (k) => ctx.progress.update(`idle sessions: ${k} / ${n}`));
+      if (pool.sessions.length < n) {
+        ctx.progress.done(
+          `idle sessions: only ${pool.sessions.length} of ${n} opened (${
+            pool.errorSamples[0] ?? "timeout"
+          })`,
+        );
+        ctx.results.meta.notes.push(`idle ${n}: only ${pool.sessions.length} sessions opened`);
+        break;
+      }
+      const rss = await settle();
+      ctx.results.asl.idle_rss_kib[String(n)] = rss;
+      ctx.results.asl.idle_kib_per_session[String(n)] = round((rss - rss0) / n, 2);
+      if (prevN > 0) {
+        ctx.results.asl.idle_marginal_kib_per_session[`${prevN}-${n}`] = round(
+          (rss - prevRss) / (n - prevN),
+          2,
+        );
+      }
+      prevN = n;
+      prevRss = rss;
+      ctx.progress.done(
+        `idle ${n}: server RSS ${round(rss / 1024, 1)} MiB, ${
+          round((rss - rss0) / n, 2)
+        } KiB/session`,
+      );
+    }
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+async function phaseFaults(ctx: Ctx): Promise<void> {
+  const faults: Record<string, unknown> = {};
+  ctx.results.faults = faults;
+  const o = ctx.opts;
+  const relayParams = (u: Under, seconds: number, onMeasureStart?: () => void) => ({
+    senders: Array.from({ length: o.pairs }, (_, i) => `fs${i}`),
+    recipients: Array.from({ length: o.pairs }, (_, i) => `fr${i}`),
+    window: 20,
+    warmupSeconds: 0.5,
+    seconds,
+    payloadBytes: o.payloadBytes,
+    open: (user: string) => openAsl(u.target, user),
+    ...(onMeasureStart !== undefined ? { onMeasureStart } : {}),
+  });
+  // 1. 1 000 stalled handshakes during a relay run.
+  const timeoutMs = 3000;
+  await withServer(ctx, "sqlite", async (u) => {
+    ctx.progress.update("faults: relay without stalls");
+    const clean = relayFigure(await runRelay(relayParams(u, o.quick ? 4 : 6)));
+    let stall: Promise<unknown> = Promise.resolve();
+    ctx.progress.update("faults: relay with 1 000 stalled handshakes");
+    const stalled = relayFigure(
+      await runRelay(relayParams(u, (timeoutMs + 2000) / 1000, () => {
+        stall = stallHandshakes(u.target.hostname, u.target.port, 1000, timeoutMs);
+      })),
+    );
+    const cut = await stall;
+    const ratio = clean.msgs_per_s > 0 ? stalled.msgs_per_s / clean.msgs_per_s : 0;
+    faults.stalled_handshakes = {
+      handshake_timeout_ms: timeoutMs,
+      ...(cut as object),
+      relay_clean_msgs_per_s: clean.msgs_per_s,
+      relay_stalled_msgs_per_s: stalled.msgs_per_s,
+      throughput_ratio: round(ratio, 3),
+      pass: ratio >= 0.8 && (cut as { never_cut: number }).never_cut === 0,
+    };
+    ctx.progress.done(`faults: stalled handshakes ${JSON.stringify(faults.stalled_handshakes)}`);
+  }, { fdLimit: 4096, extraArgs: ["--handshake-timeout", String(timeoutMs / 1000)] });
+
+  // 2. SIGKILL during a relay, restart on the same database.
+  if (o.server.kind === "spawn") {
+    const dataDir = `${ctx.tmp}/crash`;
+    const first = await spawnUnder(ctx, "sqlite", { dataDir });
+    let second: Under | undefined;
+    try {
+      ctx.progress.update("faults: relay, then SIGKILL of the server, then restart");
+      const r = await crashAndRestart(
+        { target: first.target, child: first.child as ChildServer },
+        async () => {
+          ctx.children.delete(first.child as ChildServer);
+          second = await spawnUnder(ctx, "sqlite", { dataDir });
+          return { target: second.target, child: second.child as ChildServer };
+        },
+        Math.min(o.pairs, 20),
+        o.quick ? 2 : 4,
+        o.payloadBytes,
+      );
+      faults.sigkill_restart = r.outcome;
+      ctx.progress.done(`faults: SIGKILL + restart ${JSON.stringify(r.outcome)}`);
+    } finally {
+      await stopUnder(ctx, first);
+      if (second !== undefined) await stopUnder(ctx, second);
+    }
+  } else {
+    ctx.results.meta.notes.push("SIGKILL fault needs a spawned server; skipped with --server");
+  }
+
+  // 3. A client that stops reading while other pairs flow.
+  await withServer(ctx, "sqlite", async (u) => {
+    if (u.pid === undefined) return;
+    const pid = u.pid;
+    ctx.progress.update("faults: relay with a client that stops reading");
+    let reader: Promise<unknown> = Promise.resolve();
+    const during = relayFigure(
+      await runRelay(relayParams(u, o.quick ? 6 : 10, () => {
+        reader = stalledReader(u.target, pid, o.quick ? 5 : 9);
+      })),
+    );
+    const r = await reader as StalledReaderOutcome;
+    faults.stalled_reader = {
+      ...r,
+      relay_msgs_per_s_meanwhile: during.msgs_per_s,
+      relay_errors: during.errors,
+      pass: r.plateaued && during.msgs_per_s > 0,
+    };
+    ctx.progress.done(`faults: stalled reader ${JSON.stringify(faults.stalled_reader)}`);
+  });
+}
+
+/** Runs every phase the options ask for and returns the evaluated results. */
+export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
+  const tmp = await Deno.makeTempDir({ prefix: "netsec-load-" });
+  const progress = new Progress();
+  const children = new Set<ChildServer>();
+  const m = machineInfo();
+  const results = emptyResults({
+    date: new Date().toISOString(),
+    ...m,
+    deno: Deno.version.deno,
+    quick: opts.quick,
+    pairs: opts.pairs,
+    payload_chars: Math.ceil(opts.payloadBytes / 3) * 4,
+    relay_seconds: opts.relaySeconds,
+    server: opts.server.kind === "spawn"
+      ? "spawned child (deno run server.ts)"
+      : `${opts.server.hostname}:${opts.server.port}`,
+    notes: [],
+  });
+  try {
+    progress.update("creating the throwaway PKI");
+    const pki = opts.pkiDir !== undefined ? readPki(opts.pkiDir) : await createPki(`${tmp}/pki`);
+    const users = await UserFactory.create(pki);
+    const ctx: Ctx = { opts, pki, users, tmp, results, progress, children, dataSeq: 0 };
+    progress.done(`PKI ready in ${pki.dir}`);
+
+    const on = (p: Phase) => opts.phases.has(p);
+    if (on("rsa")) {
+      progress.update("measuring the RSA bound");
+      const bound = await measureRsaBound(opts.quick ? 2 : 5);
+      results.asl.rsa_bound_handshakes_per_server_cpu_s = round(bound.handshakes_per_cpu_s, 1);
+      progress.done(
+        `RSA bound: ${round(bound.handshakes_per_cpu_s, 1)} handshakes per CPU-s (${
+          Object.entries(bound.op_cpu_ms).map(([k, v]) => `${k} ${round(v, 3)} ms`).join(", ")
+        })`,
+      );
+    }
+
+    const w20 = relayKey(opts.pairs, 20);
+    const w1 = relayKey(opts.pairs, 1);
+    if (on("handshakes") || on("relay")) {
+      await withServer(ctx, "sqlite", async (u) => {
+        if (on("handshakes")) await phaseHandshakes(ctx, u);
+        if (on("relay")) {
+          results.asl.relay[w20] = await aslRelay(ctx, u, 20, `ASL relay ${w20}`);
+          results.asl.relay[w1] = await aslRelay(ctx, u, 1, `ASL relay ${w1}`);
+        }
+      });
+    }
+
+    if (!opts.noBaseline && on("baseline")) {
+      for (const window of [20, 1]) {
+        const key = relayKey(opts.pairs, window);
+        const outcome = await runBaselineRelay(
+          {
+            caPem: pki.caPem,
+            serverCertPath: pki.serverCertPath,
+            serverKeyPath: pki.serverKeyPath,
+          },
+          {
+            senders: Array.from({ length: opts.pairs }, (_, i) => `s${i}`),
+            recipients: Array.from({ length: opts.pairs }, (_, i) => `r${i}`),
+            window,
+            warmupSeconds: opts.quick ? 0.5 : 2,
+            seconds: opts.relaySeconds,
+            payloadBytes: opts.payloadBytes,
+            onProgress: (n) => progress.update(`TLS baseline ${key}: ${n} messages`),
+          },
+          opts.verbose,
+        );
+        const fig = relayFigure(outcome, outcome.serverCpuSeconds, outcome.clientCpuSeconds);
+        results.baseline_tls.relay[key] = fig;
+        progress.done(
+          `TLS baseline ${key}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms`,
+        );
+      }
+    }
+
+    if (!on("memory")) {
+      // not asked for
+    } else if (opts.server.kind === "spawn") {
+      await withServer(ctx, "memory", async (u) => {
+        results.asl.relay_memory_store[w20] = await aslRelay(
+          ctx,
+          u,
+          20,
+          `ASL relay ${w20} (memory store)`,
+        );
+      });
+    } else {
+      results.meta.notes.push("in-memory store run needs a spawned server; skipped with --server");
+    }
+
+    const maxIdle = Math.max(0, ...opts.idleCounts);
+    if (on("idle")) {
+      await withServer(ctx, "sqlite", (u) => phaseIdle(ctx, u), { fdLimit: maxIdle + 1024 });
+    }
+
+    if (opts.faults) await phaseFaults(ctx);
+  } finally {
+    await Promise.allSettled([...children].map((c) => c.stop()));
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return evaluate(results);
+}
