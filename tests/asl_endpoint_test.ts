@@ -5,6 +5,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { accept, connect } from "../lib/asl/endpoint.ts";
+import { createPipe } from "../lib/asl/pipe.ts";
 import { listen } from "../lib/asl/transport.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import type {
@@ -546,5 +547,21 @@ Deno.test("endpoint pipe: ASL_ERROR is traced on both sides", async () => {
     for (const e of [...serverTrace, ...clientTrace]) assert.ok(e.detail.length < 120);
   } finally {
     pair.close();
+  }
+});
+
+Deno.test("endpoint pipe: a peer that reads nothing cannot hold the error procedure", async () => {
+  const [server, client] = createPipe(8); // room for 8 bytes: ASL_ERROR cannot be written
+  try {
+    const failed = accept(server, serverOptions());
+    await writeText(client, "SALAAM_ASL\r\n\n");
+    await assert.rejects(failed, (e) => e instanceof AslError && e.code === "PROTOCOL_ERROR");
+  } finally {
+    try {
+      client.close();
+    } catch { /* closed */ }
+    try {
+      server.close();
+    } catch { /* closed */ }
   }
 });

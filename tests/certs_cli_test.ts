@@ -376,7 +376,7 @@ Deno.test("certs: every error is one line on stderr with exit code 2", async () 
       dir,
     );
     await usageError(
-      /certs revoke: cannot read .*ca\.key/,
+      /certs revoke: cannot read .*ca\.pem/,
       "revoke",
       pki.certPath("alice"),
       "--dir",

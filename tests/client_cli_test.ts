@@ -75,6 +75,11 @@ Deno.test("parseCli: every usage error is one line naming the problem", () => {
   assert.match(usage(["--user", "alice", "--bogus"]), /bogus/);
   assert.match(usage(["send", "--user", "alice", "hi"]), /--to is required/);
   assert.match(usage(["send", "--user", "alice", "--to", "bob", "a", "b"]), /one argument/);
+  assert.match(
+    usage(["send", "--user", "alice", "--to", "bob,b_b", "x"]),
+    /^--to: .*not a user id/,
+  );
+  assert.match(usage(["send", "--user", "alice", "--to", "bob,bob", "x"]), /^--to: .*named twice/);
   assert.match(usage(["listen", "--user", "bob", "--count", "0"]), /--count/);
   assert.match(usage(["listen", "--user", "bob", "stray"]), /stray|positional/i);
   for (
@@ -276,6 +281,21 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
     assert.match(
       refused.stderr,
       /^error: CONNECTION_REFUSED: nothing is listening on localhost:\d+/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("client.ts with no PKI at all says which two commands to run (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(dir, ["--user", "alice"]);
+    assert.equal(r.code, EXIT.USAGE);
+    assert.equal(
+      r.stderr,
+      `error: no CA file certs/ca.pem and no certificate for alice: run "deno task certs init" ` +
+        `and "deno task certs user alice"\n`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -452,3 +452,31 @@ Deno.test("end to end: the server restarts mid-conversation; nothing is lost or 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("end to end: two sessions of one user replacing each other back off instead of flapping", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = await startServer(`${dir}/db.sqlite`);
+  const port = server.addr.port;
+  const delays: number[] = [];
+  const policy = { initialMs: 20, maxMs: 400, jitter: 0 };
+  const first = await user("alice", port, {
+    reconnect: policy,
+    onEvent: (e) => {
+      if (e.type === "reconnecting") delays.push(e.delayMs);
+    },
+  });
+  const second = await user("alice", port, { reconnect: policy });
+  try {
+    for (let i = 0; i < 200 && delays.length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(delays.length >= 4, `only ${delays.length} reconnects`);
+    // Each quick drop starts the backoff one step further: 40, 80, 160, 320 ms.
+    assert.deepEqual(delays.slice(0, 4), [40, 80, 160, 320]);
+  } finally {
+    await first.close();
+    await second.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -22,7 +22,7 @@ Deno.test("handshake codes found locally name the CA file and the host", () => {
   );
   assert.equal(
     explainConnectError(new AslError("CLOSED", "x"), ctx),
-    "CLOSED: the connection closed during the handshake",
+    "CLOSED: the connection closed",
   );
 });
 

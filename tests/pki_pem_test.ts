@@ -74,4 +74,8 @@ Deno.test("pem: malformed blocks are BAD_CERTIFICATE", () => {
   rejects(`${begin}\n${end}`); // blank line inside
   rejects(`${begin}${"A".repeat(68)}\n${end}`); // line over 64
   rejects(`${begin}AQ-_\n${end}`); // base64url alphabet
+  rejects(`-----BEGIN CERTIFICATE----- \nAQID\n${end}`); // trailing space on BEGIN
+  rejects(`-----BEGIN certificate-----\nAQID\n-----END certificate-----\n`); // lowercase label
+  rejects(`AQID\n${end}`); // END without BEGIN
+  rejects(`${begin}AQID\n-----END CERTIFICATE----- \n`); // trailing space on END
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Outbox } from "../lib/server/outbox.ts";
+import { MAX_OUTSTANDING_SENDS, Outbox } from "../lib/server/outbox.ts";
 
 Deno.test("outbox: replies leave in command order, deliveries queue behind pending replies", () => {
   const sent: string[] = [];
@@ -53,4 +53,33 @@ Deno.test("outbox: a closed outbox drops pending lines and releases waiters", as
   out.fill(slot, "OK late");
   out.push("MESSAGE 1 a aGk=");
   assert.deepEqual(sent, []);
+});
+
+Deno.test("outbox: lines queued behind a pending reply count against the bound", () => {
+  const out = new Outbox(() => Promise.resolve(), 100);
+  const slot = out.reserve(10);
+  for (let i = 0; i < 5; i++) out.push("x".repeat(30));
+  assert.equal(out.pendingBytes, 160);
+  assert.equal(out.overLimit, true);
+  out.close();
+  assert.equal(out.pendingBytes, 0);
+  out.fill(slot, "OK");
+});
+
+Deno.test("outbox: at most MAX_OUTSTANDING_SENDS are handed over; the rest follow in order", async () => {
+  const handed: string[] = [];
+  const release: (() => void)[] = [];
+  const out = new Outbox((line) => {
+    handed.push(line);
+    return new Promise<void>((resolve) => release.push(resolve));
+  }, 1 << 20);
+  const total = MAX_OUTSTANDING_SENDS + 10;
+  for (let i = 0; i < total; i++) out.push(`L${i}`);
+  assert.equal(handed.length, MAX_OUTSTANDING_SENDS);
+  for (let round = 0; round < 10 && handed.length < total; round++) {
+    for (const r of release.splice(0)) r();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(handed, Array.from({ length: total }, (_, i) => `L${i}`));
+  for (const r of release.splice(0)) r();
 });

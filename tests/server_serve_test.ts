@@ -221,14 +221,46 @@ Deno.test("serve: connections past max-connections are closed at once", async ()
   }
 });
 
+Deno.test("serve: handshakes beyond max-handshakes wait their turn; a silent peer gets TIMEOUT", async () => {
+  const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 1500 });
+  const clients: TestClient[] = [];
+  let raw: Deno.TcpConn | undefined;
+  try {
+    // A connection that never speaks holds one of the two handshake slots until its time is
+    // up; the others take turns on the second.
+    raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+    const others = await Promise.all(USERS.map((u) => t.client(u)));
+    clients.push(...others);
+    for (const c of others) assert.equal(await c.request(`REGISTER ${c.user}`), `OK ${c.user}`);
+    const buf = new Uint8Array(64);
+    let text = "";
+    for (let i = 0; i < 10 && !text.endsWith("\n\n"); i++) {
+      const n = await raw.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert.equal(text, "ASL_ERROR TIMEOUT\n\n");
+  } finally {
+    raw?.close();
+    for (const c of clients) await c.close();
+    await t.close();
+  }
+});
+
 /** A TCP connection whose reads can be frozen: the client then reads nothing at all. */
 class FreezableConn implements Duplex {
-  frozen = false;
-  #wakeFrozen: ((n: null) => void)[] = [];
+  #gate: PromiseWithResolvers<void> | undefined;
   constructor(readonly conn: Deno.TcpConn) {}
-  read(p: Uint8Array): Promise<number | null> {
-    if (this.frozen) return new Promise((resolve) => this.#wakeFrozen.push(resolve));
-    return this.conn.read(p);
+  freeze(): void {
+    this.#gate ??= Promise.withResolvers<void>();
+  }
+  thaw(): void {
+    this.#gate?.resolve();
+    this.#gate = undefined;
+  }
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#gate) await this.#gate.promise;
+    return await this.conn.read(p);
   }
   write(p: Uint8Array): Promise<number> {
     return this.conn.write(p);
@@ -237,14 +269,14 @@ class FreezableConn implements Duplex {
     return this.conn.closeWrite();
   }
   close(): void {
-    for (const wake of this.#wakeFrozen.splice(0)) wake(null);
+    this.thaw();
     this.conn.close();
   }
 }
 
 Deno.test("serve: a slow reader is paused and bounded; others keep talking", async () => {
   // A window and caps large enough that carol's own deliveries (11 KB each) exceed what the
-  // kernel buffers take, so the unread-output bound is what stops the server.
+  // kernel buffers take, so the unread-output bound is what holds her output back.
   const t = await startTestServer({
     pki: await pki(),
     rate: { rate: 0, burst: 0 },
@@ -265,25 +297,52 @@ Deno.test("serve: a slow reader is paused and bounded; others keep talking", asy
     const it = sloth[Symbol.asyncIterator]();
     await sloth.send("REGISTER carol");
     assert.deepEqual(await it.next(), { value: "OK carol", done: false });
-    conn.frozen = true; // from now on carol reads nothing
-    const big = "A".repeat(11_108);
-    const N = 2000; // 22 MB of self-deliveries and replies that carol never reads
-    for (let i = 0; i < N; i++) sloth.send(`MESSAGE s${i} carol ${big}`).catch(() => {});
     const alice = await t.client("alice");
     const bob = await t.client("bob");
     clients.push(alice, bob);
+
+    conn.freeze(); // from now on carol reads nothing
+    const big = "A".repeat(11_108);
+    const N = 1500; // 16 MB of self-deliveries: more than the kernel buffers hold
+    for (let i = 0; i < N; i++) sloth.send(`MESSAGE s${i} carol ${big}`).catch(() => {});
+    // Wait until all of it was read and the server's output to carol is stuck: nothing
+    // more delivered for a second, over half the bound unread.
     let maxUnread = 0;
-    for (let round = 0; round < 100; round++) {
+    let last = -1;
+    let steady = 0;
+    for (let i = 0; i < 600 && steady < 20; i++) {
+      const s = t.server.stats();
+      maxUnread = Math.max(maxUnread, s.unreadBytes);
+      steady = s.accepted >= N && s.delivered === last && s.unreadBytes > (1 << 19)
+        ? steady + 1
+        : 0;
+      last = s.delivered;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(steady, 20, "the output to carol never stalled");
+    const stuck = t.server.stats();
+    assert.ok(stuck.delivered < N, `delivered ${stuck.delivered}`); // the rest waits in the store
+    // Now carol's further commands are not read: nothing reaches bob from her...
+    for (let i = 0; i < 20; i++) sloth.send(`MESSAGE c${i} bob ${P}`).catch(() => {});
+    // ...while alice and bob keep talking.
+    for (let round = 0; round < 50; round++) {
       assert.equal(await alice.request(`MESSAGE r${round} bob ${P}`), `OK r${round}`);
       const [d] = await bob.deliveriesN(1);
+      assert.equal(d?.from, "alice");
       await bob.ack([d as Delivery]);
       maxUnread = Math.max(maxUnread, t.server.stats().unreadBytes);
     }
-    const stats = t.server.stats();
-    // The server stopped reading from carol: far from all her commands were accepted, and
-    // her unread output stayed near the 1 MiB bound (plus a message or two).
-    assert.ok(stats.accepted < N, `accepted ${stats.accepted}`);
+    assert.equal(t.server.stats().accepted, stuck.accepted + 50);
     assert.ok(maxUnread <= (1 << 20) + 3 * 11_300, `unread ${maxUnread}`);
+    // Once carol reads again, the server resumes: her messages to bob arrive.
+    conn.thaw();
+    (async () => {
+      for await (const _ of { [Symbol.asyncIterator]: () => it }) {
+        // drain carol's replies and deliveries
+      }
+    })();
+    const fromCarol = await bob.deliveriesN(20, 30_000);
+    assert.ok(fromCarol.every((d) => d.from === "carol"));
   } finally {
     for (const c of clients) await c.close();
     await sloth?.close();

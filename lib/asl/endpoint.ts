@@ -83,23 +83,22 @@ async function drive(
   }
 }
 
-/** Discards input until EOF or `ms` elapse. */
-async function drain(reader: FrameReader, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+/** Discards input until the peer's end of input (or an error). */
+async function drain(reader: FrameReader): Promise<void> {
   try {
-    for (;;) {
-      const chunk = await Promise.race([reader.readChunk(), deadline.then(() => null)]);
-      if (chunk === null) return;
+    while (await reader.readChunk() !== null) {
+      // discard
     }
   } catch {
     // Reset by the peer: nothing more to read.
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-/** The failure procedure of spec section 2; returns the error to raise. */
+/**
+ * The failure procedure of spec section 2: send `ASL_ERROR <code>` (when the code may be
+ * sent), half-close, discard input until the peer closes, all within ERROR_DRAIN_MS (a peer
+ * that reads nothing cannot hold us), then close. Returns the error to raise.
+ */
 async function failHandshake(
   conn: Duplex,
   reader: FrameReader,
@@ -116,17 +115,23 @@ async function failHandshake(
   }
   const send = !error.remote && SENDABLE.has(error.code);
   if (send || alreadySent) {
-    try {
+    const procedure = (async () => {
       if (send) {
         const bytes = serializeAslError(error.code);
         await writeAll(conn, bytes);
         trace?.({ step: "ASL_ERROR", direction: "sent", bytes: bytes.length, detail: error.code });
       }
       await conn.closeWrite();
-      await drain(reader, ERROR_DRAIN_MS);
-    } catch {
+      await drain(reader);
+    })().catch(() => {
       // The peer is gone; closing is all that is left.
-    }
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      procedure,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ERROR_DRAIN_MS))),
+    ]);
+    clearTimeout(timer);
   }
   closeQuietly(conn);
   return error;

@@ -211,7 +211,6 @@ abstract class Role {
  */
 export class ServerHandshake extends Role {
   #suite: Suite | undefined;
-  #N: Uint8Array | undefined;
   #K: Uint8Array | undefined;
 
   constructor(config: HandshakeConfig) {
@@ -274,7 +273,6 @@ export class ServerHandshake extends Role {
         if (!await crypto.subtle.verify("HMAC", macKey, buf(m5.MAC), macInput(TH_4))) {
           throw new AslError("DECRYPT_ERROR", "M5 key confirmation does not match");
         }
-        this.#N = N;
         this.#K = K;
         this.transcript.add(bytes);
         this.trace("M5", "received", bytes.length, "SESSIONKEY verified");
@@ -294,7 +292,7 @@ export class ServerHandshake extends Role {
         const keys = await deriveSessionKeys(this.#K!, TH_7, this.#suite!);
         this.trace("M7", "received", bytes.length, `LETS_TALK, session ${this.#suite}`);
         this.step = "done";
-        this.#N = undefined;
+        this.#K = undefined;
         return { result: { suite: this.#suite!, peer: this.peer!, keys } };
       }
       default:
@@ -402,6 +400,7 @@ export class ClientHandshake extends Role {
         const keys = await deriveSessionKeys(this.#K!, TH_7, this.#suite!);
         this.step = "done";
         this.#N = undefined;
+        this.#K = undefined;
         return { reply: m7, result: { suite: this.#suite!, peer: this.peer!, keys } };
       }
       default:

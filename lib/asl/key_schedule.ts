@@ -31,12 +31,12 @@ async function hkdf(ikm: CryptoKey, salt: Uint8Array, info: string, length: numb
 
 /** Derives one direction's keys: HKDF(K, salt TH_7, info "ASL/1 <d> <purpose>"). */
 export async function deriveDirectionKeys(
-  K: Uint8Array,
+  K: Uint8Array | CryptoKey,
   TH_7: Uint8Array,
   suite: Suite,
   d: Direction,
 ): Promise<DirectionKeys> {
-  const ikm = await crypto.subtle.importKey("raw", buf(K), "HKDF", false, ["deriveBits"]);
+  const ikm = K instanceof Uint8Array ? await importIkm(K) : K;
   if (suite === "AES_GCM") {
     const [key, iv] = await Promise.all([
       hkdf(ikm, TH_7, `ASL/1 ${d} key`, 32),
@@ -51,15 +51,20 @@ export async function deriveDirectionKeys(
   return { suite, enc, mac };
 }
 
-/** Derives both directions' keys from the session key K and TH_7. */
+function importIkm(K: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", buf(K), "HKDF", false, ["deriveBits"]);
+}
+
+/** Derives both directions' keys from the session key K and TH_7 (K imported once). */
 export async function deriveSessionKeys(
   K: Uint8Array,
   TH_7: Uint8Array,
   suite: Suite,
 ): Promise<SessionKeys> {
+  const ikm = await importIkm(K);
   const [c2s, s2c] = await Promise.all([
-    deriveDirectionKeys(K, TH_7, suite, "c2s"),
-    deriveDirectionKeys(K, TH_7, suite, "s2c"),
+    deriveDirectionKeys(ikm, TH_7, suite, "c2s"),
+    deriveDirectionKeys(ikm, TH_7, suite, "s2c"),
   ]);
   return { c2s, s2c };
 }

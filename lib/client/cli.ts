@@ -10,7 +10,7 @@ import type { Credentials, TrustStore } from "../pki/types.ts";
 import { Chat, clock, printableLines } from "./chat.ts";
 import { runChat } from "./chat_runner.ts";
 import { connect, type MessengerClient } from "./client.ts";
-import { isUserId, MAX_PAYLOAD_BYTES } from "./commands.ts";
+import { isUserId, MAX_PAYLOAD_BYTES, parseRecipients } from "./commands.ts";
 import { ClientError } from "./errors.ts";
 import { explainConnectError, explainReason } from "./explain.ts";
 import { PlainUI, TerminalUI } from "./terminal.ts";
@@ -165,6 +165,11 @@ export function parseCli(args: readonly string[]): CliCommand {
     if (to === undefined) {
       throw new UsageError("--to is required (for example --to bob or --to bob,carol)");
     }
+    try {
+      parseRecipients(to);
+    } catch (err) {
+      throw new UsageError(`--to: ${(err as Error).message}`);
+    }
     if (parsed.positionals.length > 1) {
       throw new UsageError("give the text as one argument (quote it), or on standard input");
     }
@@ -243,6 +248,11 @@ export async function loadIdentity(
       await issueUser({ dir, userId: flags.user, force: true });
       io.stderr(
         `made ${flags.cert} and ${flags.key} for ${flags.user} (first use; signed by the dev CA ${dir}/ca.key)\n`,
+      );
+    } else if (!exists(flags.ca) && flags.defaultPaths) {
+      throw new UsageError(
+        `no CA file ${flags.ca} and no certificate for ${flags.user}: run "deno task certs init" ` +
+          `and "deno task certs user ${flags.user}"`,
       );
     } else {
       throw new UsageError(

@@ -34,6 +34,9 @@ import {
 } from "./types.ts";
 import { SeenSids } from "./seen.ts";
 
+/** A session shorter than this counts as a quick drop for the reconnect backoff. */
+const STABLE_SESSION_MS = 5_000;
+
 interface Outgoing {
   readonly id: string;
   readonly to: readonly string[];
@@ -46,7 +49,18 @@ type Expect =
   | { readonly kind: "register"; resolve(): void; reject(error: Error): void }
   | { readonly kind: "message"; readonly entry: Outgoing };
 
-/** A connected, registered messenger client. Create it with {@link connect}. */
+/**
+ * A connected, registered messenger client. Create it with {@link connect}: it sends
+ * (`send`), receives (async iteration, each message acknowledged once handled), reconnects
+ * and resends by itself, and ends with `close()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@netsec/msg";
+ * const bot = await connect({ user: "echo", credentials, trust });
+ * for await (const message of bot) await bot.send(message.from, `echo: ${message.text}`);
+ * ```
+ */
 export class MessengerClient implements AsyncIterable<IncomingMessage> {
   readonly #opts: ClientOptions;
   readonly #hostname: string;
@@ -67,6 +81,8 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   #taken: IncomingMessage | undefined;
   #waiters: Array<() => void> = [];
   #resolveClosed!: (info: ClientCloseInfo) => void;
+  #readyAt = 0;
+  #quickDrops = 0;
   /** Resolves once the client has closed, with the reason. */
   readonly closed: Promise<ClientCloseInfo>;
 
@@ -270,6 +286,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
 
   #becomeReady(): void {
     this.#state = "ready";
+    this.#readyAt = Date.now();
     const resend = [...this.#outbox];
     for (const entry of resend) this.#transmit(entry);
     this.#emit({ type: "ready", user: this.#opts.user, resent: resend.length });
@@ -307,6 +324,9 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       this.#finish({ reason: "error", error: lost });
       return;
     }
+    // A session that ends soon after it started (e.g. another session of the same user
+    // keeps replacing it) does not reset the backoff, so two clients cannot flap fast.
+    this.#quickDrops = Date.now() - this.#readyAt < STABLE_SESSION_MS ? this.#quickDrops + 1 : 0;
     void this.#reconnect(lost);
   }
 
@@ -315,9 +335,10 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     const delay = backoff(settings);
     const maxAttempts = settings.maxAttempts ?? Infinity;
     let last: Error = cause;
+    const skip = Math.min(this.#quickDrops, 16);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (this.#abort.signal.aborted) return;
-      const delayMs = delay(attempt);
+      const delayMs = delay(attempt + skip);
       this.#emit({ type: "reconnecting", attempt: attempt + 1, delayMs, error: last });
       try {
         await sleep(delayMs, this.#abort.signal);
@@ -490,6 +511,14 @@ function isFatal(err: Error): boolean {
  * Connects to a NetSec-MSG server, performs the ASL handshake and registers `options.user`.
  * Resolves with a ready client, or rejects with the first failure (an `AslError` for a
  * handshake fault, a `ClientError` for a refused REGISTER, a `Deno.errors` for the network).
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./client.ts";
+ * const client = await connect({ user: "alice", credentials, trust });
+ * await client.send("bob", "hello");
+ * await client.close();
+ * ```
  */
 export function connect(options: ClientOptions): Promise<MessengerClient> {
   return MessengerClient.open(options);

@@ -1,7 +1,14 @@
 // Errors of the client layer (ASL spec section 5, REASON codes): one class carrying the
 // server's FAILED reason, or a local code for what the client refuses or cannot do.
 
-/** The REASON codes a server sends in `FAILED <id> <REASON>` (spec section 5). */
+/** The REASON codes a server sends in `FAILED <id> <REASON>` (spec section 5).
+ *
+ * @example
+ * ```ts
+ * import type { FailedReason } from "@netsec/msg";
+ * const retryLater: FailedReason[] = ["QUEUE_FULL", "RATE_LIMITED"];
+ * ```
+ */
 export type FailedReason =
   | "MALFORMED"
   | "NOT_REGISTERED"
@@ -20,6 +27,12 @@ export type FailedReason =
  * of the client's own: `EMPTY_MESSAGE` and `TOO_LARGE` (refused before sending),
  * `BAD_RECIPIENT` (not a USERID or group), `CLOSED` (the client was closed or gave up
  * reconnecting), `TIMEOUT`, `PROTOCOL` (the server broke the command protocol).
+ *
+ * @example
+ * ```ts
+ * import type { ClientErrorCode } from "@netsec/msg";
+ * const local = (code: ClientErrorCode) => code === "TOO_LARGE" || code === "EMPTY_MESSAGE";
+ * ```
  */
 export type ClientErrorCode =
   | FailedReason

@@ -69,7 +69,7 @@ export function explainConnectError(err: unknown, ctx: ExplainContext = {}): str
     NO_SHARED_SUITE: "the server shares none of the offered cipher suites",
     TIMEOUT: "the handshake did not finish in time",
     INTERNAL_ERROR: "the handshake failed inside this client",
-    CLOSED: "the connection closed during the handshake",
+    CLOSED: "the connection closed",
   };
   const byServer: Record<string, string> = {
     UNKNOWN_CA: "the server does not trust the CA that issued your certificate",

@@ -3,7 +3,14 @@
 
 import { ClientError } from "./errors.ts";
 
-/** How reconnect delays grow. */
+/** How reconnect delays grow.
+ *
+ * @example
+ * ```ts
+ * import type { BackoffOptions } from "@netsec/msg";
+ * const gentle: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.5 };
+ * ```
+ */
 export interface BackoffOptions {
   /** Delay before the first retry, ms; default 250. */
   readonly initialMs?: number;

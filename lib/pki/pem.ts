@@ -34,6 +34,7 @@ const BODY_LINE = /^[A-Za-z0-9+/=]{1,64}$/;
  */
 export function decodePemBlocks(text: string): PemBlock[] {
   const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop(); // the final line end
   const blocks: PemBlock[] = [];
   let label: string | undefined;
   let body = "";
@@ -46,6 +47,11 @@ export function decodePemBlocks(text: string): PemBlock[] {
         label = begin[1] ?? "";
         body = "";
         bodyLines = 0;
+      } else if (line.startsWith("-----")) {
+        throw new PkiError(
+          "BAD_CERTIFICATE",
+          `unexpected PEM line ${JSON.stringify(line.slice(0, 40))}`,
+        );
       }
       continue;
     }

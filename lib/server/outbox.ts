@@ -6,10 +6,17 @@
 /** Where the outbox writes: one record per line; the promise settles once it is written. */
 export type LineWriter = (line: string) => Promise<void>;
 
+/**
+ * Most sends handed to the session at once. Keeping this under the session's own send
+ * queue means a send never waits inside the session, so lines keep their order there too.
+ */
+export const MAX_OUTSTANDING_SENDS = 64;
+
 /** A reply whose text is not known yet (its command waits for a commit). */
 export interface Slot {
   line: string | undefined;
-  readonly cost: number;
+  /** Bytes this slot still counts against the bound until it is written. */
+  cost: number;
 }
 
 /**
@@ -26,6 +33,9 @@ export interface Slot {
  */
 export class Outbox {
   #slots: Slot[] = [];
+  /** Lines in order, waiting for a free send (at most MAX_OUTSTANDING_SENDS are handed over). */
+  #ready: string[] = [];
+  #outstanding = 0;
   #head = 0;
   #pendingBytes = 0;
   #closed = false;
@@ -57,8 +67,13 @@ export class Outbox {
   /** Sends `line` now, or behind replies still waiting. */
   push(line: string): void {
     if (this.#closed) return;
-    if (this.#head === this.#slots.length) this.#write(line);
-    else this.#slots.push({ line, cost: 0 });
+    if (this.#head === this.#slots.length) {
+      this.#write(line);
+      return;
+    }
+    this.#slots.push({ line, cost: line.length });
+    this.#pendingBytes += line.length;
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
   }
 
   /** Keeps a place for a reply; `cost` (bytes) counts against the bound until it is filled. */
@@ -74,12 +89,15 @@ export class Outbox {
   fill(slot: Slot, line: string): void {
     if (slot.line !== undefined) return;
     slot.line = line;
-    this.#pendingBytes -= slot.cost;
     if (this.#closed) return;
+    this.#pendingBytes -= slot.cost;
+    slot.cost = 0;
     while (this.#head < this.#slots.length) {
       const next = this.#slots[this.#head];
       if (next === undefined || next.line === undefined) break;
       this.#head++;
+      this.#pendingBytes -= next.cost;
+      next.cost = 0;
       this.#write(next.line);
     }
     if (this.#head === this.#slots.length) {
@@ -101,17 +119,31 @@ export class Outbox {
   /** Drops everything still waiting; later pushes are ignored. */
   close(): void {
     this.#closed = true;
+    for (let i = this.#head; i < this.#slots.length; i++) {
+      this.#pendingBytes -= this.#slots[i]?.cost ?? 0;
+    }
+    for (const line of this.#ready) this.#pendingBytes -= line.length;
+    this.#ready = [];
     this.#slots = [];
     this.#head = 0;
     this.#wake();
   }
 
+  /** Counts `line` as pending and hands it to the session, or queues it behind others. */
   #write(line: string): void {
-    const size = line.length;
-    this.#pendingBytes += size;
+    this.#pendingBytes += line.length;
     if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+    if (this.#outstanding < MAX_OUTSTANDING_SENDS) this.#handOver(line);
+    else this.#ready.push(line);
+  }
+
+  #handOver(line: string): void {
+    this.#outstanding++;
     const settle = () => {
-      this.#pendingBytes -= size;
+      this.#outstanding--;
+      this.#pendingBytes -= line.length;
+      const next = this.#ready.shift();
+      if (next !== undefined && !this.#closed) this.#handOver(next);
       this.#wakeIfDrained();
     };
     this.write(line).then(settle, settle);

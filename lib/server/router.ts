@@ -534,6 +534,12 @@ export class Router {
           Deno.unrefTimer(retry);
           return;
         }
+        this.#log.debug("backlog_fetched", {
+          user: userId,
+          count: result.messages.length,
+          after: session.cursor,
+          unread: session.out.pendingBytes,
+        });
         for (const m of result.messages) {
           // Past the unread bound the rest stays in the store until the session drains.
           if (session.out.overLimit) return;

@@ -198,8 +198,11 @@ class Server {
 
   async #serveConn(conn: Deno.TcpConn, connId: number): Promise<void> {
     const started = Date.now();
+    // Time spent waiting for a slot counts: the handshake must end within its timeout of
+    // the accept (spec section 2). A connection that got no slot in time is still answered
+    // ASL_ERROR TIMEOUT by a 1 ms handshake, outside the slot count.
     const gotSlot = await this.#handshakeSlot(started);
-    if (!gotSlot) {
+    if (!gotSlot && this.#stopping) {
       try {
         conn.close();
       } catch {
@@ -209,7 +212,9 @@ class Server {
     }
     let session: SecureSession;
     try {
-      const remaining = Math.max(1, this.#handshakeTimeoutMs - (Date.now() - started));
+      const remaining = gotSlot
+        ? Math.max(1, this.#handshakeTimeoutMs - (Date.now() - started))
+        : 1;
       const log = this.#log;
       session = await accept(conn, {
         credentials: this.#options.credentials,
@@ -239,7 +244,7 @@ class Server {
       });
       return;
     } finally {
-      this.#releaseHandshake();
+      if (gotSlot) this.#releaseHandshake();
     }
     this.#log.info("handshake", {
       conn: connId,
@@ -260,8 +265,15 @@ class Server {
     try {
       for await (const line of session) {
         if (this.#stopping) break;
+        // Past the unread-output bound, nothing more is handled (or read: the session's own
+        // inbox is bounded) until the client has taken enough of its output.
+        if (client.mustPause) {
+          this.#log.debug("read_paused", { conn: connId, user: client.userId });
+          await client.drained();
+          this.#log.debug("read_resumed", { conn: connId, user: client.userId });
+          if (this.#stopping) break;
+        }
         client.receive(line);
-        if (client.mustPause) await client.drained();
       }
     } finally {
       client.end();

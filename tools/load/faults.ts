@@ -313,7 +313,7 @@ export interface StalledReaderOutcome {
   /** Server RSS (MiB) sampled once a second from the freeze on. */
   readonly server_rss_mib: readonly number[];
   readonly server_rss_growth_kib: number;
-  /** RSS grew less than 16 MiB over the second half of the flood. */
+  /** RSS grew less than 16 MiB over the last third of the samples. */
   readonly plateaued: boolean;
 }
 
@@ -369,7 +369,7 @@ export async function stalledReader(
     }
     await sleep(1000);
     rss.push(readRssKib(serverPid));
-    const half = rss[Math.floor(rss.length / 2)] as number;
+    const third = rss[Math.floor((rss.length * 2) / 3)] as number;
     const last = rss[rss.length - 1] as number;
     return {
       commands_sent: sent,
@@ -377,7 +377,7 @@ export async function stalledReader(
       sends_blocked: blocked,
       server_rss_mib: rss.map((k) => Math.round(k / 102.4) / 10),
       server_rss_growth_kib: last - (rss[0] as number),
-      plateaued: last - half < 16 * 1024,
+      plateaued: last - third < 16 * 1024,
     };
   } finally {
     clearInterval(sampler);

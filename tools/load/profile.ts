@@ -108,6 +108,48 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
   };
 }
 
+/** Where a function's self time goes in the per-message breakdown of bench/README.md. */
+export const CATEGORIES: readonly (readonly [string, RegExp])[] = [
+  ["framing", /lib\/asl\/framing\.ts|op_encoding_decode|08_text_encoding/],
+  ["base64", /lib\/base64\.ts|toBase64|fromBase64|RegExp: \^\(\?:\[A-Za-z0-9\+\//],
+  [
+    "record crypto",
+    /lib\/asl\/records\.ts|lib\/asl\/bytes\.ts|internal\/crypto\/|internal\/buffer\.mjs|deno_node\/crypto|op_node_|Cipheriv|Decipheriv/,
+  ],
+  [
+    "handshake crypto (RSA, HKDF, SHA-256)",
+    /^(sign|verify|encrypt|decrypt|digest|deriveBits|importKey|exportKey) |deno_crypto/,
+  ],
+  ["certificates (ASN.1)", /npm:|lib\/pki\//],
+  ["ASL session", /lib\/asl\/(session|endpoint|handshake|messages|transcript|key_schedule)\.ts/],
+  [
+    "routing (router, outbox, commands, limits)",
+    /lib\/server\/(router|outbox|command|rate_limit|committer)\.ts/,
+  ],
+  [
+    "store (SQLite, worker messaging)",
+    /lib\/server\/store|op_host_post_message|op_worker|serialize|deserialize|^(exec|run|get|all|prepare) \(native\)/,
+  ],
+  ["socket I/O", /op_write|op_read|deno_net|op_close|op_net/],
+  ["logging", /lib\/log\.ts|op_write_sync|op_print/],
+  ["garbage collector", /^\(garbage collector\)/],
+];
+
+/** Self time per category (percent of busy time), using the full function list. */
+export function categorize(profile: CpuProfile): ProfileRow[] {
+  const all = summarizeProfile(profile, Number.MAX_SAFE_INTEGER);
+  const sums = new Map<string, number>();
+  for (const row of all.functions) {
+    const cat = CATEGORIES.find(([, re]) => re.test(row.name))?.[0] ?? "other";
+    sums.set(cat, (sums.get(cat) ?? 0) + row.ms);
+  }
+  return [...sums].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({
+    name,
+    ms: Math.round(ms),
+    pct: all.busyMs > 0 ? Math.round((1000 * ms) / all.busyMs) / 10 : 0,
+  }));
+}
+
 /** Formats a summary as Markdown tables. */
 export function formatProfile(s: ProfileSummary): string {
   const table = (title: string, rows: readonly ProfileRow[]) =>
@@ -130,6 +172,8 @@ if (import.meta.main) {
   try {
     const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
     writeOut(formatProfile(summarizeProfile(profile, Number(top ?? 25))));
+    writeOut("\n| category | self ms | % of busy |\n| --- | ---: | ---: |\n");
+    for (const r of categorize(profile)) writeOut(`| ${r.name} | ${r.ms} | ${r.pct} |\n`);
   } catch (err) {
     writeErr(`profile: ${err instanceof Error ? err.message : String(err)}\n`);
     Deno.exit(2);

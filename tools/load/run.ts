@@ -344,8 +344,8 @@ async function phaseFaults(ctx: Ctx): Promise<void> {
     ctx.progress.update("faults: relay with a client that stops reading");
     let reader: Promise<unknown> = Promise.resolve();
     const during = relayFigure(
-      await runRelay(relayParams(u, o.quick ? 6 : 10, () => {
-        reader = stalledReader(u.target, pid, o.quick ? 5 : 9);
+      await runRelay(relayParams(u, o.quick ? 8 : 20, () => {
+        reader = stalledReader(u.target, pid, o.quick ? 7 : 19);
       })),
     );
     const r = await reader as StalledReaderOutcome;
