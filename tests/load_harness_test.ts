@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { readFdLimits, spawnServer } from "../tools/load/harness.ts";
+import { readProcText } from "../tools/load/proc.ts";
 
 Deno.test("readFdLimits parses /proc/<pid>/limits", () => {
   const text = "Limit                     Soft Limit           Hard Limit           Units\n" +
@@ -30,7 +31,7 @@ Deno.test("spawnServer finds the port line and stop() ends the child", async () 
   try {
     assert.equal(child.port, 4321);
     assert.ok(child.pid > 0);
-    assert.ok(Deno.readTextFileSync(`/proc/${child.pid}/stat`).startsWith(`${child.pid} (`));
+    assert.ok(readProcText(`/proc/${child.pid}/stat`).startsWith(`${child.pid} (`));
   } finally {
     await child.stop(2000);
   }

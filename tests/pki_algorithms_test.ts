@@ -6,7 +6,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
-import { RsaSaPssParams } from "npm:@peculiar/asn1-rsa@2.11.1";
+import { RsaSaPssParams } from "../lib/pki/_asn1.ts";
 import {
   classifySignatureAlgorithm,
   describeKey,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, type Certificate } from "@peculiar/asn1-x509";
-import { RSAPublicKey } from "npm:@peculiar/asn1-rsa@2.11.1";
+import { RSAPublicKey } from "../lib/pki/_asn1.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { PkiError } from "../lib/pki/errors.ts";
 import { decodePemCertificates } from "../lib/pki/pem.ts";
@@ -346,6 +346,13 @@ Deno.test("validate: a chain whose leaf is a trust anchor → BAD_CERTIFICATE", 
   const f = await fixture();
   await rejects([f.root.der], f.trust, SERVER, "BAD_CERTIFICATE", /itself a trusted CA/);
   await rejects([f.root.der], f.trust, CLIENT, "BAD_CERTIFICATE", /itself a trusted CA/);
+  await rejects(
+    [f.root.der, f.root.der],
+    f.trust,
+    CLIENT,
+    "BAD_CERTIFICATE",
+    /itself a trusted CA/,
+  );
 });
 
 Deno.test("validate: a duplicated or malformed understood extension → BAD_CERTIFICATE", async () => {
@@ -851,6 +858,7 @@ Deno.test("validate: `at` moves the validation time; the bounds are inclusive", 
   await rejects([leaf.der], f.trust, at(notBefore - 1000), "CERT_EXPIRED");
   assert.equal((await validateChain([leaf.der], f.trust, at(notAfter))).identity, "alice");
   assert.equal((await validateChain([leaf.der], f.trust, at(notBefore))).identity, "alice");
+  await assert.rejects(validateChain([leaf.der], f.trust, at(NaN)), RangeError);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -135,6 +135,32 @@ for (const [name, make] of engines) {
     }
   });
 
+  Deno.test(`store(${name}): long contents are compared by SHA-256, short ones as they are`, async () => {
+    const { store, cleanup } = await make();
+    try {
+      const long = "QUJD".repeat(200); // 800 characters: hashed
+      const r = await store.apply([
+        accept("a", "l1", ["b"], long, 1),
+        accept("a", "l1", ["b"], long, 2),
+        accept("a", "l1", ["b"], long.slice(0, -4) + "QUJE", 3),
+        accept("a", "l1", ["b", "c"], long, 4),
+        accept("a", "s1", ["b"], P1, 5),
+        accept("a", "s1", ["b"], P2, 6),
+      ], 7);
+      assert.deepEqual(outcomes(r), [
+        "accepted",
+        "same",
+        "DUPLICATE_ID",
+        "DUPLICATE_ID",
+        "accepted",
+        "DUPLICATE_ID",
+      ]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   Deno.test(`store(${name}): MESSAGEIDs are pruned after their time`, async () => {
     const { store, cleanup } = await make();
     try {

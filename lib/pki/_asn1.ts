@@ -17,8 +17,8 @@ export {
   SubjectAlternativeName,
   SubjectKeyIdentifier,
 } from "@peculiar/asn1-x509";
-export { RSAPublicKey, RsaSaPssParams } from "npm:@peculiar/asn1-rsa@2.11.1";
-export { ECDSASigValue, ECParameters } from "npm:@peculiar/asn1-ecc@2.11.1";
+export { RSAPublicKey, RsaSaPssParams } from "@peculiar/asn1-rsa";
+export { ECDSASigValue, ECParameters } from "@peculiar/asn1-ecc";
 
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {

@@ -5,6 +5,7 @@
 
 import {
   AsnConvert,
+  type AsnName,
   AuthorityKeyIdentifier,
   BasicConstraints,
   bytesEqual,
@@ -68,11 +69,12 @@ export interface ParsedCertificate {
   readonly signature: Uint8Array;
   /** The verdict on the (outer = inner) signature algorithm. */
   readonly sigAlg: AlgorithmVerdict;
-  /** Issuer and subject Name DER, and their hex (for map lookups). */
-  readonly issuerDer: Uint8Array;
-  readonly subjectDer: Uint8Array;
-  readonly issuerHex: string;
-  readonly subjectHex: string;
+  /**
+   * Issuer and subject names as comparison keys (see `nameId`): equal exactly when the
+   * names' DER bytes are equal.
+   */
+  readonly issuerId: string;
+  readonly subjectId: string;
   /** Serial number, unsigned big-endian hex without leading zero bytes. */
   readonly serialHex: string;
   /** Validity bounds, milliseconds since the epoch. */
@@ -161,8 +163,6 @@ function parseUncached(der: Uint8Array): ParsedCertificate {
   if (!bytesEqual(outerAlg, innerAlg)) {
     throw bad("the signature algorithm inside the signed part differs from the outer one");
   }
-  const issuerDer = u8(AsnConvert.serialize(tbsC.issuer));
-  const subjectDer = u8(AsnConvert.serialize(tbsC.subject));
   const spkiAsn = tbsC.subjectPublicKeyInfo;
   let key: KeyInfo;
   try {
@@ -201,10 +201,8 @@ function parseUncached(der: Uint8Array): ParsedCertificate {
     tbs,
     signature: u8(asn.signatureValue),
     sigAlg: classifySignatureAlgorithm(asn.signatureAlgorithm),
-    issuerDer,
-    subjectDer,
-    issuerHex: toHex(issuerDer),
-    subjectHex: toHex(subjectDer),
+    issuerId: nameId(tbsC.issuer),
+    subjectId: nameId(tbsC.subject),
     serialHex: toHex(serial.subarray(start)),
     notBefore,
     notAfter,
@@ -214,6 +212,44 @@ function parseUncached(der: Uint8Array): ParsedCertificate {
     subjectCommonNames,
     asn,
   };
+}
+
+/**
+ * A string that identifies a Name by its content: every RDN's attributes in encoded
+ * order, each as type OID, string kind and value. For names parsed from strict DER (every
+ * certificate and CRL is checked to re-encode to its exact bytes) two names have the same
+ * id exactly when their DER bytes are equal, the section 4 rule, without re-encoding.
+ *
+ * @example
+ * ```ts ignore
+ * if (nameId(cert.tbsCertificate.issuer) === nameId(ca.tbsCertificate.subject)) { ... }
+ * ```
+ */
+export function nameId(name: AsnName): string {
+  const parts: string[] = [];
+  for (const rdn of name) {
+    parts.push("/");
+    for (const atv of rdn) {
+      const v = atv.value;
+      const [kind, text] = v.anyValue !== undefined
+        ? ["any", toHex(u8(v.anyValue))]
+        : v.printableString !== undefined
+        ? ["ps", v.printableString]
+        : v.utf8String !== undefined
+        ? ["utf8", v.utf8String]
+        : v.ia5String !== undefined
+        ? ["ia5", v.ia5String]
+        : v.teletexString !== undefined
+        ? ["t61", v.teletexString]
+        : v.bmpString !== undefined
+        ? ["bmp", v.bmpString]
+        : v.universalString !== undefined
+        ? ["univ", v.universalString]
+        : ["?", ""];
+      parts.push(JSON.stringify([atv.type, kind, text]));
+    }
+  }
+  return parts.join("");
 }
 
 interface ExtensionFacts {

@@ -5,6 +5,7 @@
 import { AsnConvert, bytesEqual, CertificateList, toHex, u8 } from "./_asn1.ts";
 import { type AlgorithmVerdict, classifySignatureAlgorithm } from "./algorithms.ts";
 import { PkiError } from "./errors.ts";
+import { nameId } from "./certificate.ts";
 
 /** A parsed CRL. */
 export interface ParsedCrl {
@@ -16,8 +17,8 @@ export interface ParsedCrl {
   readonly signature: Uint8Array;
   /** The verdict on the signature algorithm (inner = outer is required). */
   readonly sigAlg: AlgorithmVerdict;
-  /** The issuer Name DER as hex. */
-  readonly issuerHex: string;
+  /** The issuer name's comparison key (`nameId` of certificate.ts). */
+  readonly issuerId: string;
   /** Revoked serial numbers: unsigned big-endian hex without leading zero bytes. */
   readonly revoked: ReadonlySet<string>;
   /** thisUpdate / nextUpdate, ms since the epoch (informational: section 4 does not use them). */
@@ -77,7 +78,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     tbs: asn.tbsCertListRaw ? u8(asn.tbsCertListRaw) : u8(AsnConvert.serialize(tbsL)),
     signature: u8(asn.signature),
     sigAlg: classifySignatureAlgorithm(asn.signatureAlgorithm),
-    issuerHex: toHex(u8(AsnConvert.serialize(tbsL.issuer))),
+    issuerId: nameId(tbsL.issuer),
     revoked,
     thisUpdate: tbsL.thisUpdate.getTime().getTime(),
     ...(next === undefined ? {} : { nextUpdate: next }),

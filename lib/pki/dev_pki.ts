@@ -640,7 +640,7 @@ export async function revokeCertificate(
       target.tbs,
       target.signature,
     );
-  if (target.issuerHex !== caParsed.subjectHex || !signedByCa) {
+  if (target.issuerId !== caParsed.subjectId || !signedByCa) {
     throw new PkiInputError(
       `${options.certPath} was not issued by ${joinPath(options.dir, "ca.pem")}`,
     );
@@ -653,7 +653,7 @@ export async function revokeCertificate(
       for (const block of decodePemBlocks(text)) {
         if (block.label !== "X509 CRL") continue;
         const parsed = parseCrl(block.der);
-        if (parsed.issuerHex !== caParsed.subjectHex) continue;
+        if (parsed.issuerId !== caParsed.subjectId) continue;
         entries.push(...new x509.X509Crl(block.der as Uint8Array<ArrayBuffer>).entries);
       }
     } catch (e) {

@@ -41,9 +41,9 @@ function indexStore(trust: TrustStore): StoreIndex {
       continue; // an unreadable anchor anchors nothing (parseTrustStore refuses them)
     }
     byDer.set(cert.der.toBase64(), cert);
-    const list = bySubject.get(cert.subjectHex) ?? [];
+    const list = bySubject.get(cert.subjectId) ?? [];
     list.push(cert);
-    bySubject.set(cert.subjectHex, list);
+    bySubject.set(cert.subjectId, list);
   }
   const crlsByIssuer = new Map<string, ParsedCrl[]>();
   let crlCount = 0;
@@ -55,9 +55,9 @@ function indexStore(trust: TrustStore): StoreIndex {
       continue; // an unreadable CRL cannot be used (parseTrustStore refuses them)
     }
     crlCount++;
-    const list = crlsByIssuer.get(crl.issuerHex) ?? [];
+    const list = crlsByIssuer.get(crl.issuerId) ?? [];
     list.push(crl);
-    crlsByIssuer.set(crl.issuerHex, list);
+    crlsByIssuer.set(crl.issuerId, list);
   }
   index = { byDer, bySubject, crlsByIssuer, crlCount, crlVerdicts: new Map() };
   indexes.set(trust, index);
@@ -124,6 +124,7 @@ export async function validateChain(
   opts: ValidateOptions,
 ): Promise<ValidatedPeer> {
   const now = (opts.at ?? new Date()).getTime();
+  if (Number.isNaN(now)) throw new RangeError("validateChain: `at` is not a valid date");
   const index = indexStore(trust);
 
   // 1. Structure and order.
@@ -140,7 +141,7 @@ export async function validateChain(
     }
   });
   for (let i = 0; i + 1 < sent.length; i++) {
-    if (sent[i]!.issuerHex !== sent[i + 1]!.subjectHex) {
+    if (sent[i]!.issuerId !== sent[i + 1]!.subjectId) {
       fail(`${where(i, sent.length)} is not issued by the next certificate in the chain`);
     }
   }
@@ -155,6 +156,9 @@ export async function validateChain(
   const total = path.length;
   const leaf = path[0]!;
   const top = path[total - 1]!;
+  if (index.byDer.has(leaf.der.toBase64())) {
+    fail("the leaf certificate is itself a trusted CA certificate");
+  }
 
   // 2. MD5 / SHA-1.
   path.forEach((cert, i) => {
@@ -165,11 +169,11 @@ export async function validateChain(
 
   // 3. Trust anchor.
   if (!anchors) {
-    const candidates = index.bySubject.get(top.issuerHex);
+    const candidates = index.bySubject.get(top.issuerId);
     if (!candidates || candidates.length === 0) {
       throw new PkiError("UNKNOWN_CA", "the chain does not lead to a trusted CA certificate");
     }
-    if (top.issuerHex === top.subjectHex) {
+    if (top.issuerId === top.subjectId) {
       throw new PkiError(
         "UNKNOWN_CA",
         "the chain ends in a self-issued certificate that is not a trusted CA certificate",
@@ -281,7 +285,7 @@ export async function validateChain(
     for (let i = 0; i < total; i++) {
       const cert = path[i]!;
       const issuer = full[i + 1]!;
-      for (const crl of index.crlsByIssuer.get(cert.issuerHex) ?? []) {
+      for (const crl of index.crlsByIssuer.get(cert.issuerId) ?? []) {
         if (crl.revoked.has(cert.serialHex) && await crlVerdict(index, crl, issuer)) {
           throw new PkiError("CERT_REVOKED", `${where(i, total)} is revoked`);
         }
@@ -291,8 +295,9 @@ export async function validateChain(
 
   return {
     identity,
-    leafDer: leaf.der,
-    leafSpki: leaf.spki,
+    // Copies: the parsed certificate is shared through the parse cache.
+    leafDer: leaf.der.slice(),
+    leafSpki: leaf.spki.slice(),
     subject: subjectOf(leaf),
     fingerprint: await fingerprintOf(leaf.der),
     notAfter: new Date(leaf.notAfter),

@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
 import { ServerError } from "./errors.ts";
-import { Router, type RouterOptions, type RouterStats } from "./router.ts";
+import { type ClientSession, Router, type RouterOptions, type RouterStats } from "./router.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./store_threaded.ts";
 
@@ -115,7 +115,7 @@ class Server {
   readonly #options: ServeOptions;
   readonly #log: Logger;
   readonly #abort = new AbortController();
-  readonly #sessions = new Set<SecureSession>();
+  readonly #sessions = new Map<SecureSession, ClientSession>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #maxConnections: number;
   readonly #maxHandshakes: number;
@@ -256,12 +256,12 @@ class Server {
       await session.close();
       return;
     }
-    this.#sessions.add(session);
     const client = this.#router.open({
       identity: session.peer.identity,
       send: (line) => session.send(line),
       close: () => void session.close(),
     });
+    this.#sessions.set(session, client);
     try {
       for await (const line of session) {
         if (this.#stopping) break;
@@ -333,7 +333,8 @@ class Server {
     try {
       // Commands already read get their replies; then sessions flush and close.
       await this.#router.idle();
-      await Promise.all([...this.#sessions].map((s) => s.close()));
+      await Promise.all([...this.#sessions.keys()].map((s) => s.close()));
+      for (const client of this.#sessions.values()) client.end(); // wakes paused readers
       await Promise.allSettled([...this.#tasks]);
       await this.#router.close();
       const stats = this.#router.stats;

@@ -8,7 +8,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
-import { ECDSASigValue } from "npm:@peculiar/asn1-ecc@2.11.1";
+import { ECDSASigValue } from "../../lib/pki/_asn1.ts";
 import { caExtensions, exportPrivateKeyPem, leafExtensions } from "../../lib/pki/dev_pki.ts";
 import { encodePem, encodePemCertificate } from "../../lib/pki/pem.ts";
 import { parseCredentials } from "../../lib/pki/credentials.ts";

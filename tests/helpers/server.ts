@@ -80,6 +80,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 /** A server.ts child process. */
 export interface ChildServer {
   readonly port: number;
+  /** The process id (e.g. to read its memory from /proc). */
+  readonly pid: number;
   readonly fingerprint: string;
   /** Lines printed on stdout so far. */
   readonly stdout: readonly string[];
@@ -180,6 +182,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   }).finally(() => clearTimeout(timer));
   return {
     port: info.port,
+    pid: child.pid,
     fingerprint: info.fingerprint,
     stdout,
     kill: (signal) => {
