@@ -160,6 +160,7 @@ export {
 } from "./lib/pki/credentials.ts";
 export { initPki, issueUser } from "./lib/pki/dev_pki.ts";
 export type {
+  CaAlg,
   InitPkiOptions,
   InitPkiResult,
   IssuedPaths,

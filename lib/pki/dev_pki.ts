@@ -339,9 +339,13 @@ function validity(days: number, now = Date.now()): { notBefore: Date; notAfter: 
 
 /** Paths written by `initPki`. */
 export interface InitPkiResult {
+  /** The CA certificate, `DIR/ca.pem`. */
   readonly caCert: string;
+  /** The CA private key, `DIR/ca.key` (mode 0600). */
   readonly caKey: string;
+  /** The server certificate, `DIR/server.pem`. */
   readonly serverCert: string;
+  /** The server private key, `DIR/server.key` (mode 0600). */
   readonly serverKey: string;
 }
 
@@ -486,17 +490,23 @@ async function readText(path: string): Promise<string> {
 
 /** Options of `issueUser` (`certs user`). */
 export interface IssueUserOptions {
+  /** The PKI directory holding `ca.pem` and `ca.key`; the user's files are written there. */
   readonly dir: string;
   /** The USERID: 1 to 111 ASCII letters or digits; becomes the subject CN. */
   readonly userId: string;
+  /** RSA key size: 2048 (default), 3072 or 4096. */
   readonly bits?: number;
+  /** Validity in days; default 365. */
   readonly days?: number;
+  /** Replace existing files. */
   readonly force?: boolean;
 }
 
 /** Paths written for one leaf certificate. */
 export interface IssuedPaths {
+  /** The certificate, PEM. */
   readonly cert: string;
+  /** The private key, PKCS#8 PEM (mode 0600). */
   readonly key: string;
 }
 

@@ -20,7 +20,15 @@ export type CertErrorCode =
  * ```
  */
 export class PkiError extends Error {
+  /** Always `"PkiError"`. */
   override name = "PkiError";
+  /**
+   * Creates the error.
+   *
+   * @param code The spec's code for the fault.
+   * @param message One human line naming what was wrong.
+   * @param options The underlying `cause`, if any.
+   */
   constructor(readonly code: CertErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
   }
@@ -39,5 +47,6 @@ export class PkiError extends Error {
  * ```
  */
 export class PkiInputError extends Error {
+  /** Always `"PkiInputError"`. */
   override name = "PkiInputError";
 }

@@ -85,6 +85,18 @@ export class Outbox {
     return slot;
   }
 
+  /** Counts `bytes` against the bound without a reply (work this session has queued). */
+  hold(bytes: number): void {
+    this.#pendingBytes += bytes;
+    if (this.#pendingBytes > this.maxPendingBytes) this.#wasOver = true;
+  }
+
+  /** Gives back what `hold` counted. */
+  release(bytes: number): void {
+    this.#pendingBytes -= bytes;
+    this.#wakeIfDrained();
+  }
+
   /** Fills a reserved place and sends everything that is now in order. */
   fill(slot: Slot, line: string): void {
     if (slot.line !== undefined) return;

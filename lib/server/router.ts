@@ -74,6 +74,8 @@ const DEFAULTS = {
 
 /** Fixed per-reply overhead counted against the unread bound for a command awaiting commit. */
 const REPLY_COST = 96;
+/** What an acknowledgement waiting for its commit counts against the unread bound. */
+const ACK_COST = 64;
 /** How often buckets are swept and MESSAGEIDs pruned. */
 const HOUSEKEEPING_MS = 60_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -469,7 +471,11 @@ export class Router {
     const op = sender === undefined
       ? { kind: "ack" as const, recipient: userId, sid }
       : { kind: "ack" as const, recipient: userId, sid, sender };
+    // An ack waiting for its commit counts against the session's bound like a command, so a
+    // flood of acknowledgements cannot grow the commit queue without limit.
+    session.out.hold(ACK_COST);
     this.#committer.submit(op, (result, error) => {
+      session.out.release(ACK_COST);
       if (error !== undefined) {
         this.#log.error("store_failed", { op: "ack", user: userId, sid, error: error.message });
         return;
