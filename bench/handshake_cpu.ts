@@ -7,7 +7,8 @@
 // child that performs only the server's RSA work of one handshake N times, several in
 // flight — OAEP decrypt of E, PSS verify of SIG_C, the CA's signature on the client
 // certificate, PSS sign of SIG_S, OAEP encrypt of E2 — and reports the same way.
-// `--role server|rsa` are the children; `--cache off` disables the validation cache.
+// `--role server|rsa` are the children; `--cache off` disables the validation cache;
+// `--prof DIR` writes a V8 CPU profile of the server child into DIR.
 
 import "reflect-metadata";
 import process from "node:process";
@@ -15,8 +16,11 @@ import { parseArgs } from "node:util";
 import { Certificate } from "@peculiar/asn1-x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { accept, connect } from "../lib/asl/endpoint.ts";
+import { FrameReader } from "../lib/asl/framing.ts";
+import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";
-import { vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
+import type { Credentials, TrustStore } from "../lib/pki/types.ts";
+import { loadSession, vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +29,9 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "40" },
     concurrency: { type: "string", default: "8" },
     cache: { type: "string", default: "on" },
+    prof: { type: "string" },
+    rounds: { type: "string", default: "3" },
+    threads: { type: "boolean", default: false },
   },
 });
 const N = Number(values.n);
@@ -37,6 +44,33 @@ const print = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"
 function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+/** CPU ticks (10 ms) per thread name of this process, e.g. `tokio-runtime-w`. */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
+    } catch {
+      continue; // the thread ended
+    }
+    const name = task.name === String(Deno.pid)
+      ? "main"
+      : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+  }
+  return out;
+}
+let lastTicks = new Map<string, number>();
+
+/** CPU time of this process's main (JS) thread in µs (clock ticks of 10 ms: coarse). */
+function mainThreadMicros(): number {
+  const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /** Runs `total` tasks with at most `width` in flight. */
@@ -58,7 +92,13 @@ async function serveCommands(onQuit: () => void) {
     while ((at = buffered.indexOf("\n")) >= 0) {
       const command = buffered.slice(0, at);
       buffered = buffered.slice(at + 1);
-      if (command === "cpu") print(`CPU ${cpuMicros()}`);
+      if (command === "cpu") print(`CPU ${cpuMicros()} ${mainThreadMicros()}`);
+      if (command === "threads") {
+        const now = threadTicks();
+        const delta = [...now].map(([name, t]) => `${name}=${t - (lastTicks.get(name) ?? 0)}`);
+        lastTicks = now;
+        print(`THREADS ${delta.join(" ")}`);
+      }
       if (command === "quit") return onQuit();
     }
   }
@@ -75,6 +115,44 @@ async function roleServer() {
       accept(conn, { credentials, trust }, internals).then(async (session) => {
         for await (const _ of session) { /* discard */ }
       }).catch(() => {});
+    }
+  })().catch(() => {});
+  await serveCommands(() => listener.close());
+  await loop;
+  Deno.exit(0);
+}
+
+/** The seven vector messages, for the floor measurement. */
+async function vectorMessages(): Promise<Uint8Array[]> {
+  const v = await loadSession("AES_GCM");
+  const steps = ["M1", "M2", "M3", "M4", "M5", "M6", "M7"] as const;
+  return steps.map((step) => encoder.encode(v.messages[step]));
+}
+
+/**
+ * The socket floor: a server that does a handshake's socket work and framing only (accept,
+ * TCP_NODELAY, read M1/M3/M5/M7, write canned M2/M4/M6, read to the end, close), no crypto.
+ */
+async function roleFloor() {
+  const m = await vectorMessages();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  print(`PORT ${listener.addr.port}`);
+  const loop = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        prepareConn(conn);
+        const reader = new FrameReader(conn);
+        try {
+          for (const reply of [m[1]!, m[3]!, m[5]!]) {
+            if (await reader.next() === null) return;
+            await writeAll(conn, reply);
+          }
+          await reader.next(); // M7
+          while (await reader.readChunk() !== null) { /* until the client closes */ }
+        } finally {
+          closeQuietly(conn);
+        }
+      })().catch(() => {});
     }
   })().catch(() => {});
   await serveCommands(() => listener.close());
@@ -154,9 +232,13 @@ interface Child {
 }
 
 function spawn(role: string): Child {
-  const args = ["run", "--allow-all", import.meta.filename!, "--role", role];
+  const args = ["run", "--allow-all"];
+  if (values.prof && role === "server") {
+    args.push("--cpu-prof", `--cpu-prof-dir=${values.prof}`, "--cpu-prof-interval=200");
+  }
+  args.push(import.meta.filename!, "--role", role);
   args.push("--n", String(N), "--warmup", String(WARMUP), "--concurrency", String(CONCURRENCY));
-  args.push("--cache", values.cache!);
+  args.push("--cache", values.cache!, "--rounds", "1");
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "piped",
@@ -182,52 +264,124 @@ async function expectLine(child: Child, prefix: string): Promise<string[]> {
   throw new Error(`no ${prefix} line from the child`);
 }
 
-async function driver() {
-  const credentials = await vectorCredentials("client");
-  const trust = await vectorTrust();
-  const server = spawn("server");
-  let serverMs: number;
-  let wallMs: number;
+interface ServerRound {
+  /** Server CPU per handshake, all threads, ms. */
+  readonly totalMs: number;
+  /** Server main-thread CPU per handshake, ms. */
+  readonly mainMs: number;
+  /** Handshakes per second of wall time (bounded by this client process). */
+  readonly rate: number;
+}
+
+async function measureServer(
+  credentials: Credentials,
+  trust: TrustStore,
+  role: "server" | "floor",
+): Promise<ServerRound> {
+  const server = spawn(role);
+  const m = await vectorMessages();
   try {
     const [port] = await expectLine(server, "PORT");
-    const handshake = async () => {
-      const session = await connect({ hostname: "127.0.0.1", port: Number(port) }, {
-        credentials,
-        trust,
-        serverName: "127.0.0.1",
-      });
-      await session.close();
-    };
+    const address = { hostname: "127.0.0.1", port: Number(port) };
+    const handshake = role === "server"
+      ? async () => {
+        const options = { credentials, trust, serverName: "127.0.0.1" };
+        const session = await connect(address, options);
+        await session.close();
+      }
+      : async () => {
+        const conn = await Deno.connect(address);
+        prepareConn(conn);
+        const reader = new FrameReader(conn);
+        try {
+          for (const message of [m[0]!, m[2]!, m[4]!]) {
+            await writeAll(conn, message);
+            await reader.next();
+          }
+          await writeAll(conn, m[6]!);
+        } finally {
+          closeQuietly(conn);
+        }
+      };
     await inFlight(WARMUP, CONCURRENCY, handshake);
+    await server.send("threads");
+    await expectLine(server, "THREADS");
     await server.send("cpu");
-    const [before] = await expectLine(server, "CPU");
+    const before = (await expectLine(server, "CPU")).map(Number);
     const t0 = performance.now();
     await inFlight(N, CONCURRENCY, handshake);
-    wallMs = performance.now() - t0;
+    const wallMs = performance.now() - t0;
     await server.send("cpu");
-    const [after] = await expectLine(server, "CPU");
-    serverMs = (Number(after) - Number(before)) / 1000 / N;
+    const after = (await expectLine(server, "CPU")).map(Number);
+    await server.send("threads");
+    if (values.threads) {
+      print(`server thread ticks: ${(await expectLine(server, "THREADS")).join(" ")}`);
+    } else await expectLine(server, "THREADS");
     await server.send("quit");
+    return {
+      totalMs: (after[0]! - before[0]!) / 1000 / N,
+      mainMs: (after[1]! - before[1]!) / 1000 / N,
+      rate: N / wallMs * 1000,
+    };
   } finally {
     await server.process.status;
   }
+}
+
+async function measureRsa(): Promise<number> {
   const rsa = spawn("rsa");
-  const [rsaCpu, rsaWall] = await expectLine(rsa, "RSA");
+  const [cpu] = await expectLine(rsa, "RSA");
   await rsa.process.status;
-  const rsaMs = Number(rsaCpu) / 1000 / N;
-  const fmt = (x: number) => x.toFixed(3);
-  print(`handshakes: ${N} (concurrency ${CONCURRENCY}, cache ${values.cache})`);
-  print(`server CPU per handshake: ${fmt(serverMs)} ms = ${(1000 / serverMs).toFixed(1)}/CPU-s`);
-  print(`client wall: ${(N / wallMs * 1000).toFixed(1)} handshakes/s (client-bound here)`);
+  return Number(cpu) / 1000 / N;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function driver() {
+  const credentials = await vectorCredentials("client");
+  const trust = await vectorTrust();
+  const rounds = Number(values.rounds);
+  const server: ServerRound[] = [];
+  const floor: ServerRound[] = [];
+  const rsa: number[] = [];
+  const f = (x: number) => x.toFixed(3);
+  print(`${N} handshakes per round, concurrency ${CONCURRENCY}, cache ${values.cache}`);
+  for (let r = 0; r < rounds; r++) {
+    // Interleaved, so both see the same machine load.
+    const s = await measureServer(credentials, trust, "server");
+    const b = await measureRsa();
+    const fl = await measureServer(credentials, trust, "floor");
+    server.push(s);
+    rsa.push(b);
+    floor.push(fl);
+    print(
+      `round ${r + 1}: server ${f(s.totalMs)} ms/handshake (main thread ${f(s.mainMs)}), ` +
+        `RSA bound ${f(b)} ms, ${(b / s.totalMs * 100).toFixed(1)}% of bound; ` +
+        `socket floor ${f(fl.totalMs)} ms`,
+    );
+  }
+  const total = median(server.map((s) => s.totalMs));
+  const main = median(server.map((s) => s.mainMs));
+  const bound = median(rsa);
+  print(`median server CPU per handshake: ${f(total)} ms = ${(1000 / total).toFixed(1)}/CPU-s`);
+  print(`median server main-thread CPU per handshake: ${f(main)} ms`);
+  print(`median RSA bound: ${f(bound)} ms = ${(1000 / bound).toFixed(1)}/CPU-s`);
+  const fl = median(floor.map((s) => s.totalMs));
+  print(`median socket floor (no crypto): ${f(fl)} ms per handshake`);
+  print(`server at ${(bound / total * 100).toFixed(1)}% of the RSA bound`);
   print(
-    `RSA bound: ${fmt(rsaMs)} ms = ${(1000 / rsaMs).toFixed(1)}/CPU-s ` +
-      `(${(N / Number(rsaWall) * 1000).toFixed(1)}/s wall)`,
+    `RSA + socket floor would be ${(bound / (bound + fl) * 100).toFixed(1)}% of the bound; ` +
+      `the rest (${f(total - bound - fl)} ms) is handshake and session logic`,
   );
-  print(`non-RSA server CPU: ${fmt(serverMs - rsaMs)} ms; ${(rsaMs / serverMs * 100).toFixed(1)}% of bound`);
 }
 
 if (import.meta.main) {
   if (values.role === "server") await roleServer();
   else if (values.role === "rsa") await roleRsa();
+  else if (values.role === "floor") await roleFloor();
   else await driver();
 }

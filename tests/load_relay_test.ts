@@ -81,6 +81,8 @@ Deno.test("runRelay through the TLS baseline completes messages without errors",
     assert.ok(outcome.messages > 10, `only ${outcome.messages} messages`);
     assert.ok(outcome.latencies.length > 0 && outcome.latencies.length <= outcome.messages);
     assert.ok(outcome.latencies.every((ms) => ms >= 0 && ms < 60_000));
+    // Both halves of each latency (sender's OK, recipient's delivery) are recorded.
+    assert.ok(outcome.okLatencies.length > 0 && outcome.deliveryLatencies.length > 0);
     assert.ok(outcome.seconds >= 0.5 && outcome.seconds < 5);
     assert.equal(measureStarted, 1);
     assert.ok(progressCalls >= 1);

@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { SERVER_TS, spawnServer, TestClient } from "./helpers/server.ts";
-import { makeTestPki, type TestPki } from "./helpers/pki.ts";
+import { AslError } from "../lib/asl/mod.ts";
+import { crlPem, makeCrl, makeTestPki, type TestPki } from "./helpers/pki.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
 
@@ -185,6 +186,33 @@ Deno.test("cli: --verbose traces handshakes and never logs payloads; SIGINT exit
     }
   } finally {
     for (const c of clients) await c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: --crl is loaded; a revoked client fails the handshake with CERT_REVOKED", async () => {
+  const p = await pki();
+  const dir = await Deno.makeTempDir();
+  try {
+    const crl = await makeCrl(p.ca, [p.users.bob!.cert.serialNumber]);
+    await Deno.writeTextFile(`${dir}/ca.crl`, crlPem(crl));
+    const child = await spawnServer({
+      pki: p,
+      dataPath: `${dir}/r.db`,
+      args: ["--crl", `${dir}/ca.crl`],
+    });
+    try {
+      const alice = await TestClient.connect(child.port, p, "alice");
+      await alice.close();
+      const bob = await TestClient.connect(child.port, p, "bob").then(() => "connected", (e) => e);
+      assert.ok(bob instanceof AslError, String(bob));
+      assert.equal(bob.code, "CERT_REVOKED");
+      assert.equal(bob.remote, true);
+    } finally {
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

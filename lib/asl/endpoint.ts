@@ -3,7 +3,7 @@
 // (send the code, half-close, discard input for at most 1 s, close), then starts the session.
 
 import "reflect-metadata"; // @peculiar/x509 (used by the validator) needs it loaded first.
-import { validateChain } from "../pki/validate.ts";
+import { ValidationCache } from "../pki/validation_cache.ts";
 import { AslError } from "./errors.ts";
 import { FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
 import {
@@ -13,6 +13,7 @@ import {
   ServerHandshake,
 } from "./handshake.ts";
 import { serializeAslError } from "./messages.ts";
+import type { Primitives } from "./primitives.ts";
 import { createRecordCipher, type RecordImpl } from "./records.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { closeQuietly, dial, prepareConn, writeAll } from "./transport.ts";
@@ -37,10 +38,21 @@ const SENDABLE = new Set([
   "INTERNAL_ERROR",
 ]);
 
+/**
+ * The validation cache every endpoint shares unless told otherwise: `validateChain` of
+ * lib/pki behind an LRU of 10 000 chains (see lib/pki/validation_cache.ts).
+ */
+export const defaultValidationCache: ValidationCache = new ValidationCache();
+
 /** Internal knobs for tests and benchmarks (not part of the public options). */
 export interface EndpointInternals {
-  /** Chain validator; default `validateChain` of lib/pki. */
-  readonly validate?: ChainValidator;
+  /**
+   * Chain validator: a plain validator (e.g. `validateChain`, run in full every time) or a
+   * ValidationCache; default `defaultValidationCache`.
+   */
+  readonly validate?: ChainValidator | ValidationCache;
+  /** SHA-256 / HMAC / HKDF implementation; default node:crypto. */
+  readonly primitives?: Primitives;
   /** Forced random source (vector replay). */
   readonly random?: (length: number) => Uint8Array;
   /** Record implementation; default `node`. */
@@ -204,7 +216,8 @@ export function accept(
   const role = new ServerHandshake({
     credentials: options.credentials,
     trust: options.trust,
-    validate: internals.validate ?? validateChain,
+    validate: internals.validate ?? defaultValidationCache,
+    ...(internals.primitives ? { primitives: internals.primitives } : {}),
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.trace ? { trace: options.trace } : {}),
     ...(internals.random ? { random: internals.random } : {}),
@@ -243,7 +256,8 @@ export async function connect(
   const role = new ClientHandshake({
     credentials: options.credentials,
     trust: options.trust,
-    validate: internals.validate ?? validateChain,
+    validate: internals.validate ?? defaultValidationCache,
+    ...(internals.primitives ? { primitives: internals.primitives } : {}),
     serverName: options.serverName,
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.trace ? { trace: options.trace } : {}),

@@ -205,6 +205,8 @@ export class FrameReader {
   #source: ByteSource;
   #inflight: Promise<Uint8Array | null> | undefined;
   #eof = false;
+  /** Reused for every read; what was read is copied out (small) so it is never aliased. */
+  #buffer: Uint8Array | undefined;
 
   constructor(source: ByteSource, limits: FrameLimits = HANDSHAKE_LIMITS) {
     this.#source = source;
@@ -221,13 +223,14 @@ export class FrameReader {
     if (this.#eof) return Promise.resolve(null);
     this.#inflight ??= (async () => {
       try {
-        const buf = new Uint8Array(READ_CHUNK_BYTES);
+        const buf = this.#buffer ??= new Uint8Array(READ_CHUNK_BYTES);
         const n = await this.#source.read(buf);
         if (n === null) {
           this.#eof = true;
+          this.#buffer = undefined;
           return null;
         }
-        return buf.subarray(0, n);
+        return buf.slice(0, n);
       } finally {
         this.#inflight = undefined;
       }

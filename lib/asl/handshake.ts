@@ -1,8 +1,15 @@
 // ASL handshake state machines (spec section 2, M1–M7): one class per role, driven by the
-// received messages, returning the bytes to send. No sockets here; crypto is WebCrypto.
+// received messages, returning the bytes to send. No sockets here. RSA is WebCrypto; SHA-256,
+// HMAC and HKDF come from primitives.ts (node:crypto by default, WebCrypto as reference).
 
 import { PkiError } from "../pki/errors.ts";
 import type { Credentials, TrustStore, ValidatedPeer, ValidateOptions } from "../pki/types.ts";
+import {
+  type ChainValidator,
+  importLeafKeys,
+  type LeafKeys,
+  ValidationCache,
+} from "../pki/validation_cache.ts";
 import { buf, type Bytes, concatBytes, constantTimeEqual } from "./bytes.ts";
 import { AslError } from "./errors.ts";
 import type { Frame } from "./framing.ts";
@@ -25,15 +32,12 @@ import {
   serializeM7,
   type Step,
 } from "./messages.ts";
+import { type Primitives, primitives } from "./primitives.ts";
 import { Transcript } from "./transcript.ts";
 import type { HandshakeTraceEvent, Suite } from "./types.ts";
 
 /** The chain validator of the PKI layer (`validateChain`), injected by the caller. */
-export type ChainValidator = (
-  chain: readonly Uint8Array[],
-  trust: TrustStore,
-  opts: ValidateOptions,
-) => Promise<ValidatedPeer>;
+export type { ChainValidator };
 
 /** Suites this implementation negotiates, in the default server preference. */
 export const DEFAULT_SUITES: readonly Suite[] = ["AES_GCM", "AES_CBC"];
@@ -43,7 +47,13 @@ const KNOWN_SUITES: ReadonlySet<string> = new Set(DEFAULT_SUITES);
 export interface HandshakeConfig {
   readonly credentials: Credentials;
   readonly trust: TrustStore;
-  readonly validate: ChainValidator;
+  /**
+   * The peer chain's validator: a `ValidationCache` (hot path: parsed, checked and its leaf
+   * key imported once per chain) or a plain validator such as `validateChain` (every time).
+   */
+  readonly validate: ChainValidator | ValidationCache;
+  /** SHA-256 / HMAC / HKDF implementation; default node:crypto (`primitives("node")`). */
+  readonly primitives?: Primitives;
   /** Suites in preference order (server) or offer order (client). */
   readonly suites?: readonly Suite[];
   readonly trace?: (event: HandshakeTraceEvent) => void;
@@ -100,34 +110,6 @@ export function macInput(TH_4: Uint8Array): Bytes {
   return concatBytes([LABEL_HMAC, TH_4]);
 }
 
-async function importHmacKey(K: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
-  return await crypto.subtle.importKey("raw", buf(K), { name: "HMAC", hash: "SHA-256" }, false, [
-    usage,
-  ]);
-}
-
-/** The peer's leaf public key, imported once per handshake for both uses. */
-interface PeerKeys {
-  readonly encrypt: CryptoKey; // RSA-OAEP SHA-256
-  readonly verify: CryptoKey; // RSA-PSS SHA-256
-}
-
-async function importPeerKeys(spki: Uint8Array): Promise<PeerKeys> {
-  const der = buf(spki);
-  try {
-    const [encrypt, verify] = await Promise.all([
-      crypto.subtle.importKey("spki", der, { name: "RSA-OAEP", hash: "SHA-256" }, false, [
-        "encrypt",
-      ]),
-      crypto.subtle.importKey("spki", der, { name: "RSA-PSS", hash: "SHA-256" }, false, [
-        "verify",
-      ]),
-    ]);
-    return { encrypt, verify };
-  } catch (err) {
-    throw new AslError("BAD_CERTIFICATE", "peer key is not a usable RSA key", { cause: err });
-  }
-}
 
 async function verifySignature(key: CryptoKey, sig: Uint8Array, data: Bytes): Promise<boolean> {
   try {
@@ -145,14 +127,17 @@ function toAslError(err: unknown): AslError {
 }
 
 abstract class Role {
-  protected readonly transcript = new Transcript();
+  protected readonly prims: Primitives;
+  protected readonly transcript: Transcript;
   protected readonly random: (length: number) => Uint8Array;
   protected readonly suites: readonly Suite[];
   protected step: Step | "done" | "failed";
   protected peer: ValidatedPeer | undefined;
-  protected peerKeys: PeerKeys | undefined;
+  protected peerKeys: LeafKeys | undefined;
 
   constructor(protected readonly config: HandshakeConfig, first: Step) {
+    this.prims = config.primitives ?? primitives();
+    this.transcript = new Transcript(this.prims);
     this.random = config.random ?? defaultRandom;
     this.suites = config.suites ?? DEFAULT_SUITES;
     this.step = first;
@@ -163,24 +148,39 @@ abstract class Role {
     return this.step;
   }
 
-  protected trace(step: Step, direction: "sent" | "received", bytes: number, detail: string) {
-    this.config.trace?.({ step, direction, bytes, detail });
+  /** Reports a step to the trace hook; `detail` is only formatted when a hook is set. */
+  protected trace(
+    step: Step,
+    direction: "sent" | "received",
+    bytes: number,
+    detail: () => string,
+  ) {
+    const hook = this.config.trace;
+    if (hook) hook({ step, direction, bytes, detail: detail() });
   }
 
-  protected sent(step: Step, bytes: Uint8Array, detail: string): Uint8Array {
+  protected sent(step: Step, bytes: Uint8Array, detail: () => string): Uint8Array {
     this.transcript.add(bytes);
     this.trace(step, "sent", bytes.length, detail);
     return bytes;
   }
 
   protected async validatePeer(chain: readonly Uint8Array[], opts: ValidateOptions) {
+    const at = this.config.now?.();
+    const options = at ? { ...opts, at } : opts;
+    const validator = this.config.validate;
     try {
-      const at = this.config.now?.();
-      this.peer = await this.config.validate(chain, this.config.trust, at ? { ...opts, at } : opts);
+      if (validator instanceof ValidationCache) {
+        const { peer, keys } = await validator.validate(chain, this.config.trust, options);
+        this.peer = peer;
+        this.peerKeys = keys;
+      } else {
+        this.peer = await validator(chain, this.config.trust, options);
+        this.peerKeys = await importLeafKeys(this.peer.leafSpki);
+      }
     } catch (err) {
       throw toAslError(err);
     }
-    this.peerKeys = await importPeerKeys(this.peer.leafSpki);
     return this.peer;
   }
 
@@ -223,28 +223,36 @@ export class ServerHandshake extends Role {
       case "M1": {
         parseM1(lines);
         this.transcript.add(bytes);
-        this.trace("M1", "received", bytes.length, "SALAAM_ASL");
+        this.trace("M1", "received", bytes.length, () => "SALAAM_ASL");
         const serverRandom = this.random(RANDOM_BYTES);
         const m2 = serializeM2({ serverRandom, chain: this.config.credentials.chain });
         this.step = "M3";
         return {
-          reply: this.sent("M2", m2, `${this.config.credentials.chain.length} certificate(s)`),
+          reply: this.sent("M2", m2, () => `${this.config.credentials.chain.length} certificate(s)`),
         };
       }
       case "M3": {
         const m3 = parseM3(lines);
         this.transcript.add(bytes);
         const peer = await this.validatePeer(m3.chain, { purpose: "client" });
-        const offer = m3.suites.join(",");
-        this.trace("M3", "received", bytes.length, `offer ${offer}, client ${peer.identity}`);
+        this.trace(
+          "M3",
+          "received",
+          bytes.length,
+          () => `offer ${m3.suites.join(",")}, client ${peer.identity}`,
+        );
         this.#suite = this.suites.find((s) => KNOWN_SUITES.has(s) && m3.suites.includes(s));
         const m4 = serializeM4({ suite: this.#suite ?? "NONE" });
         if (this.#suite === undefined) {
           this.step = "failed";
-          return { reply: this.sent("M4", m4, "NONE (no shared suite)"), noSharedSuite: true };
+          return {
+            reply: this.sent("M4", m4, () => "NONE (no shared suite)"),
+            noSharedSuite: true,
+          };
         }
         this.step = "M5";
-        return { reply: this.sent("M4", m4, `suite ${this.#suite}`) };
+        const suite = this.#suite;
+        return { reply: this.sent("M4", m4, () => `suite ${suite}`) };
       }
       case "M5": {
         const m5 = parseM5(lines);
@@ -268,14 +276,13 @@ export class ServerHandshake extends Role {
         }
         const N = P.subarray(0, RANDOM_BYTES);
         const K = P.subarray(RANDOM_BYTES);
-        // 3. MAC, compared in constant time by HMAC verify.
-        const macKey = await importHmacKey(K, "verify");
-        if (!await crypto.subtle.verify("HMAC", macKey, buf(m5.MAC), macInput(TH_4))) {
+        // 3. MAC, compared in constant time.
+        if (!await this.prims.hmacVerify(K, m5.MAC, macInput(TH_4))) {
           throw new AslError("DECRYPT_ERROR", "M5 key confirmation does not match");
         }
         this.#K = K;
         this.transcript.add(bytes);
-        this.trace("M5", "received", bytes.length, "SESSIONKEY verified");
+        this.trace("M5", "received", bytes.length, () => "SESSIONKEY verified");
         const TH_5 = await this.transcript.hash();
         const [E2, SIG_S] = await Promise.all([
           crypto.subtle.encrypt(OAEP, encrypt, buf(N)),
@@ -283,14 +290,15 @@ export class ServerHandshake extends Role {
         ]);
         const m6 = serializeM6({ E2: new Uint8Array(E2), SIG_S: new Uint8Array(SIG_S) });
         this.step = "M7";
-        return { reply: this.sent("M6", m6, "SESSIONKEYOK") };
+        return { reply: this.sent("M6", m6, () => "SESSIONKEYOK") };
       }
       case "M7": {
         parseM7(lines);
         this.transcript.add(bytes);
         const TH_7 = await this.transcript.hash();
-        const keys = await deriveSessionKeys(this.#K!, TH_7, this.#suite!);
-        this.trace("M7", "received", bytes.length, `LETS_TALK, session ${this.#suite}`);
+        const suite = this.#suite!;
+        const keys = await deriveSessionKeys(this.#K!, TH_7, suite, this.prims);
+        this.trace("M7", "received", bytes.length, () => `LETS_TALK, session ${suite}`);
         this.step = "done";
         this.#K = undefined;
         return { result: { suite: this.#suite!, peer: this.peer!, keys } };
@@ -327,7 +335,7 @@ export class ClientHandshake extends Role {
   start(): Uint8Array {
     if (this.#started) throw new AslError("INTERNAL_ERROR", "handshake already started");
     this.#started = true;
-    return this.sent("M1", serializeM1(), "SALAAM_ASL");
+    return this.sent("M1", serializeM1(), () => "SALAAM_ASL");
   }
 
   protected async handle(step: Step, frame: Frame): Promise<HandshakeOutput> {
@@ -341,15 +349,20 @@ export class ClientHandshake extends Role {
           purpose: "server",
           host: this.config.serverName,
         });
-        this.trace("M2", "received", bytes.length, `server ${peer.identity} (${peer.subject})`);
+        this.trace(
+          "M2",
+          "received",
+          bytes.length,
+          () => `server ${peer.identity} (${peer.subject})`,
+        );
         const m3 = serializeM3({ suites: this.#offer, chain: this.config.credentials.chain });
         this.step = "M4";
-        return { reply: this.sent("M3", m3, `offer ${this.#offer.join(",")}`) };
+        return { reply: this.sent("M3", m3, () => `offer ${this.#offer.join(",")}`) };
       }
       case "M4": {
         const { suite } = parseM4(lines);
         this.transcript.add(bytes);
-        this.trace("M4", "received", bytes.length, `suite ${suite}`);
+        this.trace("M4", "received", bytes.length, () => `suite ${suite}`);
         if (suite === "NONE") {
           throw new AslError("NO_SHARED_SUITE", "the server shares none of the offered suites");
         }
@@ -365,14 +378,13 @@ export class ClientHandshake extends Role {
         const E = new Uint8Array(
           await crypto.subtle.encrypt(OAEP, this.peerKeys!.encrypt, concatBytes([N, K])),
         );
-        const macKey = await importHmacKey(K, "sign");
         const [SIG_C, MAC] = await Promise.all([
           crypto.subtle.sign(PSS, this.config.credentials.signKey, sigCInput(TH_4, E)),
-          crypto.subtle.sign("HMAC", macKey, macInput(TH_4)),
+          this.prims.hmac(K, macInput(TH_4)),
         ]);
-        const m5 = serializeM5({ E, SIG_C: new Uint8Array(SIG_C), MAC: new Uint8Array(MAC) });
+        const m5 = serializeM5({ E, SIG_C: new Uint8Array(SIG_C), MAC });
         this.step = "M6";
-        return { reply: this.sent("M5", m5, "SESSIONKEY") };
+        return { reply: this.sent("M5", m5, () => "SESSIONKEY") };
       }
       case "M6": {
         const m6 = parseM6(lines);
@@ -394,10 +406,11 @@ export class ClientHandshake extends Role {
           throw new AslError("BAD_SIGNATURE", "M6 signature does not verify");
         }
         this.transcript.add(bytes);
-        this.trace("M6", "received", bytes.length, "SESSIONKEYOK verified");
-        const m7 = this.sent("M7", serializeM7(), `LETS_TALK, session ${this.#suite}`);
+        this.trace("M6", "received", bytes.length, () => "SESSIONKEYOK verified");
+        const suite = this.#suite!;
+        const m7 = this.sent("M7", serializeM7(), () => `LETS_TALK, session ${suite}`);
         const TH_7 = await this.transcript.hash();
-        const keys = await deriveSessionKeys(this.#K!, TH_7, this.#suite!);
+        const keys = await deriveSessionKeys(this.#K!, TH_7, suite, this.prims);
         this.step = "done";
         this.#N = undefined;
         this.#K = undefined;

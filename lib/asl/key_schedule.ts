@@ -1,7 +1,7 @@
 // ASL key schedule (spec section 3, "Key schedule"): HKDF-SHA256 with IKM K, salt TH_7 and
 // info "ASL/1 <c2s|s2c> <purpose>", per direction and suite.
 
-import { buf } from "./bytes.ts";
+import { type Primitives, primitives } from "./primitives.ts";
 import type { Suite } from "./types.ts";
 
 /** Record keys of one direction: `key`/`iv` for AES_GCM, `enc`/`mac` for AES_CBC. */
@@ -19,52 +19,47 @@ export interface SessionKeys {
 export type Direction = "c2s" | "s2c";
 
 const encoder = new TextEncoder();
+const INFO: Record<string, Uint8Array> = {};
+for (const d of ["c2s", "s2c"]) {
+  for (const p of ["key", "iv", "enc", "mac"]) INFO[`${d} ${p}`] = encoder.encode(`ASL/1 ${d} ${p}`);
+}
 
-async function hkdf(ikm: CryptoKey, salt: Uint8Array, info: string, length: number) {
-  const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: buf(salt), info: encoder.encode(info) },
-    ikm,
-    length * 8,
-  );
-  return new Uint8Array(bits);
+function info(d: Direction, purpose: string): Uint8Array {
+  return INFO[`${d} ${purpose}`]!;
 }
 
 /** Derives one direction's keys: HKDF(K, salt TH_7, info "ASL/1 <d> <purpose>"). */
 export async function deriveDirectionKeys(
-  K: Uint8Array | CryptoKey,
+  K: Uint8Array,
   TH_7: Uint8Array,
   suite: Suite,
   d: Direction,
+  impl: Primitives = primitives(),
 ): Promise<DirectionKeys> {
-  const ikm = K instanceof Uint8Array ? await importIkm(K) : K;
   if (suite === "AES_GCM") {
     const [key, iv] = await Promise.all([
-      hkdf(ikm, TH_7, `ASL/1 ${d} key`, 32),
-      hkdf(ikm, TH_7, `ASL/1 ${d} iv`, 12),
+      impl.hkdf(K, TH_7, info(d, "key"), 32),
+      impl.hkdf(K, TH_7, info(d, "iv"), 12),
     ]);
     return { suite, key, iv };
   }
   const [enc, mac] = await Promise.all([
-    hkdf(ikm, TH_7, `ASL/1 ${d} enc`, 32),
-    hkdf(ikm, TH_7, `ASL/1 ${d} mac`, 32),
+    impl.hkdf(K, TH_7, info(d, "enc"), 32),
+    impl.hkdf(K, TH_7, info(d, "mac"), 32),
   ]);
   return { suite, enc, mac };
 }
 
-function importIkm(K: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", buf(K), "HKDF", false, ["deriveBits"]);
-}
-
-/** Derives both directions' keys from the session key K and TH_7 (K imported once). */
+/** Derives both directions' keys from the session key K and TH_7. */
 export async function deriveSessionKeys(
   K: Uint8Array,
   TH_7: Uint8Array,
   suite: Suite,
+  impl: Primitives = primitives(),
 ): Promise<SessionKeys> {
-  const ikm = await importIkm(K);
   const [c2s, s2c] = await Promise.all([
-    deriveDirectionKeys(ikm, TH_7, suite, "c2s"),
-    deriveDirectionKeys(ikm, TH_7, suite, "s2c"),
+    deriveDirectionKeys(K, TH_7, suite, "c2s", impl),
+    deriveDirectionKeys(K, TH_7, suite, "s2c", impl),
   ]);
   return { c2s, s2c };
 }

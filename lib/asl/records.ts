@@ -4,14 +4,7 @@
 // Two implementations pass every vector: WebCrypto (portable reference) and node:crypto
 // (the fast path the session uses by default).
 
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  createSecretKey,
-  type KeyObject,
-  timingSafeEqual,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from "node:crypto";
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
 import { buf, type Bytes, concatBytes } from "./bytes.ts";
 import { AslError } from "./errors.ts";
@@ -100,7 +93,9 @@ function cbcShapeOk(record: Uint8Array): boolean {
 
 // --- node:crypto fast path ---------------------------------------------------------------
 
-function nodeGcm(key: KeyObject, iv: Uint8Array): RecordCipher {
+// Raw key bytes (private copies) rather than KeyObjects: cheaper to set up per session and
+// per record in Deno's node:crypto.
+function nodeGcm(key: Uint8Array, iv: Uint8Array): RecordCipher {
   return {
     seal(plaintext, seq) {
       const c = createCipheriv("aes-256-gcm", key, gcmNonce(iv, seq));
@@ -123,8 +118,8 @@ function nodeGcm(key: KeyObject, iv: Uint8Array): RecordCipher {
 }
 
 function nodeCbc(
-  enc: KeyObject,
-  mac: KeyObject,
+  enc: Uint8Array,
+  mac: Uint8Array,
   random: (n: number) => Uint8Array,
 ): RecordCipher {
   const tag = (seq: number, ivAndC: Uint8Array) =>
@@ -242,9 +237,9 @@ export function createRecordCipher(
   const random = options.random ?? defaultRandom;
   if ((options.impl ?? "node") === "node") {
     if (keys.suite === "AES_GCM") {
-      return Promise.resolve(nodeGcm(createSecretKey(keys.key), keys.iv.slice()));
+      return Promise.resolve(nodeGcm(keys.key.slice(), keys.iv.slice()));
     }
-    return Promise.resolve(nodeCbc(createSecretKey(keys.enc), createSecretKey(keys.mac), random));
+    return Promise.resolve(nodeCbc(keys.enc.slice(), keys.mac.slice(), random));
   }
   return keys.suite === "AES_GCM"
     ? webGcm(keys.key, keys.iv.slice())

@@ -234,10 +234,13 @@ export class Session implements SecureSession {
     if (this.#ended) return;
     this.#ended = info;
     closeQuietly(this.#conn);
-    const error = info.error instanceof AslError && info.error.code === "CLOSED"
-      ? info.error
-      : new AslError("CLOSED", "the session is closed", info.error ? { cause: info.error } : {});
-    for (const item of this.#queue.splice(0)) item.reject(error);
+    if (this.#queue.length > 0) {
+      // Built only when a send is pending: an Error (and its stack) per session adds up.
+      const error = info.error instanceof AslError && info.error.code === "CLOSED"
+        ? info.error
+        : new AslError("CLOSED", "the session is closed", info.error ? { cause: info.error } : {});
+      for (const item of this.#queue.splice(0)) item.reject(error);
+    }
     for (const w of this.#spaceWaiters.splice(0)) w();
     this.#inboxWaiter?.();
     this.#drainWaiter?.();

@@ -1,25 +1,32 @@
 // ASL transcript (spec section 2): the exact bytes of M1..Mn as sent or received, and
-// TH_n = SHA-256(M1 || ... || Mn).
+// TH_n = SHA-256(M1 || ... || Mn), hashed incrementally (each message is hashed once).
 
-import { type Bytes, concatBytes } from "./bytes.ts";
+import type { Bytes } from "./bytes.ts";
+import { type Primitives, primitives, type RunningHash } from "./primitives.ts";
 
 /** Accumulates handshake messages and hashes them. */
 export class Transcript {
-  #parts: Uint8Array[] = [];
+  #hash: RunningHash;
+  #count = 0;
 
-  /** Appends one message's exact bytes (final `LF LF` included). */
+  /** `impl` selects SHA-256 from node:crypto (default) or WebCrypto. */
+  constructor(impl: Primitives = primitives()) {
+    this.#hash = impl.runningHash();
+  }
+
+  /** Appends one message's exact bytes (final `LF LF` included; not copied). */
   add(message: Uint8Array): void {
-    this.#parts.push(message);
+    this.#hash.update(message);
+    this.#count++;
   }
 
   /** Number of messages added so far. */
   get length(): number {
-    return this.#parts.length;
+    return this.#count;
   }
 
   /** SHA-256 of everything added so far (TH_n after n messages). */
-  async hash(): Promise<Bytes> {
-    const digest = await crypto.subtle.digest("SHA-256", concatBytes(this.#parts));
-    return new Uint8Array(digest);
+  hash(): Promise<Bytes> {
+    return this.#hash.digest();
   }
 }

@@ -229,9 +229,13 @@ export class Router {
     };
   }
 
-  /** Starts a session for a connection whose handshake succeeded; starts its register timer. */
-  open(port: SessionPort): ClientSession {
-    const session = new ClientSession(this, port, this.#nextConnId++, this.#maxUnreadBytes);
+  /**
+   * Starts a session for a connection whose handshake succeeded; starts its register timer.
+   * `connId` names the connection in logs (the caller's id; one is made up otherwise).
+   */
+  open(port: SessionPort, connId?: number): ClientSession {
+    const id = connId ?? this.#nextConnId++;
+    const session = new ClientSession(this, port, id, this.#maxUnreadBytes);
     this.#sessions++;
     if (!this.#limiter.off) session.bucket = this.#limiter.sessionBucket(this.#now());
     session.registerTimer = setTimeout(() => {

@@ -260,7 +260,7 @@ class Server {
       identity: session.peer.identity,
       send: (line) => session.send(line),
       close: () => void session.close(),
-    });
+    }, connId);
     this.#sessions.set(session, client);
     try {
       for await (const line of session) {

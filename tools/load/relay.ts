@@ -43,6 +43,10 @@ export interface RelayOutcome {
   readonly seconds: number;
   /** Latencies (ms) of messages sent inside the measured window and completed. */
   readonly latencies: Float64Array;
+  /** Of those messages: ms from the send to the sender's OK. */
+  readonly okLatencies: Float64Array;
+  /** Of those messages: ms from the send to the recipient receiving the delivery. */
+  readonly deliveryLatencies: Float64Array;
   /** FAILED replies plus channels that ended early. */
   readonly errors: number;
   /** The first few error descriptions. */
@@ -100,6 +104,8 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
   const tag = runTag();
   const pairs = p.senders.length;
   const latencies = new SampleBuffer();
+  const okLatencies = new SampleBuffer();
+  const deliveryLatencies = new SampleBuffer();
   const errorSamples: string[] = [];
   let errors = 0;
   let completed = 0;
@@ -124,6 +130,12 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
     const f = flags[pair] as Map<number, number>;
     const have = f.get(seq);
     if (have === undefined || (have & bit) !== 0) return;
+    if (measuring) {
+      const t = (start[pair] as Map<number, number>).get(seq) as number;
+      if (t >= measureStart) {
+        (bit === 1 ? okLatencies : deliveryLatencies).push(performance.now() - t);
+      }
+    }
     if ((have | bit) !== 3) {
       f.set(seq, have | bit);
       return;
@@ -236,6 +248,8 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
       messages: completed,
       seconds: (measureEnd - measureStart) / 1000,
       latencies: latencies.toArray(),
+      okLatencies: okLatencies.toArray(),
+      deliveryLatencies: deliveryLatencies.toArray(),
       errors,
       errorSamples,
     };

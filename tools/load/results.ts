@@ -20,6 +20,10 @@ export interface RelayFigure {
   readonly errors: number;
   /** Length of the measured window, s. */
   readonly seconds: number;
+  /** Median ms from the send to the sender's `OK` (the durable commit). */
+  readonly ok_p50_ms?: number;
+  /** Median ms from the send to the recipient holding the delivery. */
+  readonly delivery_p50_ms?: number;
   /** The server process's CPU milliseconds per message, when its pid is known. */
   readonly server_cpu_ms_per_msg?: number;
   /** The load tool's own CPU milliseconds per message (its clients share the 2 cores). */

@@ -59,6 +59,8 @@ export function relayFigure(
     messages: o.messages,
     errors: o.errors,
     seconds: round(o.seconds, 2),
+    ok_p50_ms: round(summarize(o.okLatencies).p50_ms, 3),
+    delivery_p50_ms: round(summarize(o.deliveryLatencies).p50_ms, 3),
     ...(serverCpuSeconds !== undefined && o.messages > 0
       ? { server_cpu_ms_per_msg: round((serverCpuSeconds * 1000) / o.messages, 4) }
       : {}),
@@ -178,7 +180,7 @@ async function aslRelay(ctx: Ctx, u: Under, window: number, label: string) {
     self1 - self0,
   );
   ctx.progress.done(
-    `${label}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms, server CPU ${
+    `${label}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms (OK ${fig.ok_p50_ms}, delivery ${fig.delivery_p50_ms}), p99 ${fig.p99_ms} ms, server CPU ${
       fig.server_cpu_ms_per_msg ?? "n/a"
     } ms/msg, load-tool CPU ${fig.client_cpu_ms_per_msg ?? "n/a"} ms/msg, errors ${fig.errors}${
       outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""

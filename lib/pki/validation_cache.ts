@@ -1,0 +1,262 @@
+// A bounded cache of successful chain validations (ASL spec section 4) for the handshake
+// hot path: a chain seen before (same DER bytes, same TrustStore object, same purpose and
+// host) is not parsed or signature-checked again, and its leaf RSA key is imported once.
+// What can change with time is re-checked on every use: the validity dates of every
+// certificate of the path (trust anchor included) against "now"; the TrustStore's CRL and
+// anchor lists must be the very arrays (and lengths) the entry was validated with. Anything
+// outside that — and every failure — goes through the full validator, so codes and check
+// order are exactly those of validateChain. Wraps validate.ts; does not change it.
+
+import "reflect-metadata";
+import { createHash } from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
+import { PkiError } from "./errors.ts";
+import type { TrustStore, ValidatedPeer, ValidateOptions } from "./types.ts";
+import { validateChain } from "./validate.ts";
+
+/** A chain validator with the signature of `validateChain`. */
+export type ChainValidator = (
+  chain: readonly Uint8Array[],
+  trust: TrustStore,
+  opts: ValidateOptions,
+) => Promise<ValidatedPeer>;
+
+/** The leaf's RSA public key imported for the ASL handshake (SHA-256, non-extractable). */
+export interface LeafKeys {
+  /** RSA-OAEP SHA-256, `encrypt`. */
+  readonly encrypt: CryptoKey;
+  /** RSA-PSS SHA-256, `verify`. */
+  readonly verify: CryptoKey;
+}
+
+/** A validated peer with its imported leaf key. */
+export interface CachedValidation {
+  /** What `validateChain` returned (shared between hits: treat as read-only). */
+  readonly peer: ValidatedPeer;
+  /** The leaf key, imported once per entry. */
+  readonly keys: LeafKeys;
+}
+
+/** Options of a ValidationCache. */
+export interface ValidationCacheOptions {
+  /** Most entries kept (least recently used evicted first); default 10 000. */
+  readonly limit?: number;
+  /** The full validator used on a miss; default `validateChain`. */
+  readonly validate?: ChainValidator;
+}
+
+/** Default bound of a ValidationCache. */
+export const DEFAULT_VALIDATION_CACHE_LIMIT = 10_000;
+
+interface Entry {
+  readonly chain: readonly Uint8Array[];
+  readonly anchors: readonly Uint8Array[];
+  readonly anchorCount: number;
+  readonly crls: readonly Uint8Array[];
+  readonly crlCount: number;
+  /** The path's common validity window: latest notBefore, earliest notAfter (ms). */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly result: CachedValidation;
+}
+
+/** Imports an SPKI as the ASL leaf key (OAEP encrypt and PSS verify, SHA-256). */
+export async function importLeafKeys(spki: Uint8Array): Promise<LeafKeys> {
+  const der = new Uint8Array(spki);
+  try {
+    const [encrypt, verify] = await Promise.all([
+      crypto.subtle.importKey("spki", der, { name: "RSA-OAEP", hash: "SHA-256" }, false, [
+        "encrypt",
+      ]),
+      crypto.subtle.importKey("spki", der, { name: "RSA-PSS", hash: "SHA-256" }, false, [
+        "verify",
+      ]),
+    ]);
+    return { encrypt, verify };
+  } catch (err) {
+    throw new PkiError("BAD_CERTIFICATE", "the leaf key is not a usable RSA key", { cause: err });
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameChain(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((der, i) => equalBytes(der, b[i]!));
+}
+
+interface CertDates {
+  readonly subject: Uint8Array;
+  readonly issuer: Uint8Array;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+function datesOf(der: Uint8Array): CertDates {
+  const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  return {
+    subject: new Uint8Array(AsnConvert.serialize(tbs.subject)),
+    issuer: new Uint8Array(AsnConvert.serialize(tbs.issuer)),
+    notBefore: tbs.validity.notBefore.getTime().getTime(),
+    notAfter: tbs.validity.notAfter.getTime().getTime(),
+  };
+}
+
+/**
+ * The validity window shared by every certificate that may be on the path: the sent chain
+ * and every trust anchor whose subject is the issuer of the chain's last certificate (a
+ * superset of the anchor validateChain used, so the window is never too wide).
+ */
+function pathWindow(chain: readonly Uint8Array[], trust: TrustStore): [number, number] {
+  const sent = chain.map(datesOf);
+  const top = sent[sent.length - 1]!;
+  const all = [...sent];
+  for (const der of trust.anchors) {
+    try {
+      const anchor = datesOf(der);
+      if (equalBytes(anchor.subject, top.issuer)) all.push(anchor);
+    } catch {
+      // validateChain ignores an unreadable anchor too.
+    }
+  }
+  let notBefore = -Infinity;
+  let notAfter = Infinity;
+  for (const c of all) {
+    notBefore = Math.max(notBefore, c.notBefore);
+    notAfter = Math.min(notAfter, c.notAfter);
+  }
+  return [notBefore, notAfter];
+}
+
+/**
+ * Caches successful validations keyed by the exact chain DER bytes, the TrustStore object
+ * (by identity), the purpose and the host. A hit costs one SHA-256 of the chain and a byte
+ * comparison; dates are re-checked against `opts.at ?? now` on every use, and a changed CRL
+ * or anchor list (or a new TrustStore) means full validation. Failures are never cached.
+ *
+ * @example
+ * ```ts ignore
+ * import { ValidationCache } from "./validation_cache.ts";
+ * const cache = new ValidationCache({ limit: 1000 });
+ * const { peer, keys } = await cache.validate(chainDer, trust, { purpose: "client" });
+ * console.log(peer.identity, keys.verify.algorithm.name); // "alice" "RSA-PSS"
+ * ```
+ */
+export class ValidationCache {
+  readonly limit: number;
+  #validate: ChainValidator;
+  #entries = new Map<string, Entry>();
+  #pending = new Map<string, Promise<CachedValidation>>();
+  #storeIds = new WeakMap<TrustStore, number>();
+  #nextStoreId = 0;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: ValidationCacheOptions = {}) {
+    this.limit = options.limit ?? DEFAULT_VALIDATION_CACHE_LIMIT;
+    if (!(this.limit >= 1)) throw new RangeError("ValidationCache: limit must be at least 1");
+    this.#validate = options.validate ?? validateChain;
+  }
+
+  /** Entries currently held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Hits and misses since creation (a miss is a full validation). */
+  get stats(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #key(chain: readonly Uint8Array[], trust: TrustStore, opts: ValidateOptions): string {
+    let id = this.#storeIds.get(trust);
+    if (id === undefined) {
+      id = this.#nextStoreId++;
+      this.#storeIds.set(trust, id);
+    }
+    const h = createHash("sha256");
+    for (const der of chain) {
+      h.update(Uint8Array.of(der.length >>> 24, der.length >>> 16, der.length >>> 8, der.length));
+      h.update(der);
+    }
+    return `${id}|${opts.purpose}|${opts.host ?? ""}|${h.digest("base64")}`;
+  }
+
+  /**
+   * Validates `chain` like `validateChain` (same result, same `PkiError` codes) and returns
+   * the peer with its imported leaf key, from the cache when the entry still holds.
+   */
+  validate(
+    chain: readonly Uint8Array[],
+    trust: TrustStore,
+    opts: ValidateOptions,
+  ): Promise<CachedValidation> {
+    const now = (opts.at ?? new Date()).getTime();
+    const key = this.#key(chain, trust, opts);
+    const entry = this.#entries.get(key);
+    if (
+      entry && sameChain(entry.chain, chain) &&
+      trust.crls === entry.crls && trust.crls.length === entry.crlCount &&
+      trust.anchors === entry.anchors && trust.anchors.length === entry.anchorCount &&
+      now >= entry.notBefore && now <= entry.notAfter
+    ) {
+      this.#entries.delete(key); // refresh its place in the LRU order
+      this.#entries.set(key, entry);
+      this.#hits++;
+      return Promise.resolve(entry.result);
+    }
+    // Concurrent first sight of one chain at the same instant: validate once.
+    const pendingKey = `${key}|${now}`;
+    const pending = this.#pending.get(pendingKey);
+    if (pending) return pending;
+    this.#misses++;
+    const work = this.#miss(key, chain, trust, opts).finally(() => {
+      this.#pending.delete(pendingKey);
+    });
+    this.#pending.set(pendingKey, work);
+    return work;
+  }
+
+  async #miss(
+    key: string,
+    chain: readonly Uint8Array[],
+    trust: TrustStore,
+    opts: ValidateOptions,
+  ): Promise<CachedValidation> {
+    this.#entries.delete(key);
+    const peer = await this.#validate(chain, trust, opts);
+    const keys = await importLeafKeys(peer.leafSpki);
+    const result = Object.freeze({ peer: Object.freeze(peer), keys });
+    let window: [number, number];
+    try {
+      window = pathWindow(chain, trust);
+    } catch {
+      return result; // valid, but not cacheable (cannot happen for a chain that validated)
+    }
+    this.#entries.set(key, {
+      chain: chain.map((der) => der.slice()),
+      anchors: trust.anchors,
+      anchorCount: trust.anchors.length,
+      crls: trust.crls,
+      crlCount: trust.crls.length,
+      notBefore: window[0],
+      notAfter: window[1],
+      result,
+    });
+    while (this.#entries.size > this.limit) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+    return result;
+  }
+}
