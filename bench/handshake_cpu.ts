@@ -208,9 +208,10 @@ async function roleRsa() {
   };
   await inFlight(WARMUP, CONCURRENCY, once);
   const before = cpuMicros();
+  const mainBefore = mainThreadMicros();
   const t0 = performance.now();
   await inFlight(N, CONCURRENCY, once);
-  print(`RSA ${cpuMicros() - before} ${performance.now() - t0}`);
+  print(`RSA ${cpuMicros() - before} ${performance.now() - t0} ${mainThreadMicros() - mainBefore}`);
 }
 
 async function* splitLines(text: ReadableStream<string>): AsyncGenerator<string> {
@@ -235,6 +236,9 @@ function spawn(role: string): Child {
   const args = ["run", "--allow-all"];
   if (values.prof && role === "server") {
     args.push("--cpu-prof", `--cpu-prof-dir=${values.prof}`, "--cpu-prof-interval=200");
+  }
+  if (Deno.env.get("ASL_BENCH_V8_FLAGS") && role === "server") {
+    args.push(`--v8-flags=${Deno.env.get("ASL_BENCH_V8_FLAGS")}`);
   }
   args.push(import.meta.filename!, "--role", role);
   args.push("--n", String(N), "--warmup", String(WARMUP), "--concurrency", String(CONCURRENCY));
@@ -330,8 +334,9 @@ async function measureServer(
 
 async function measureRsa(): Promise<number> {
   const rsa = spawn("rsa");
-  const [cpu] = await expectLine(rsa, "RSA");
+  const [cpu, _wall, main] = await expectLine(rsa, "RSA");
   await rsa.process.status;
+  if (values.threads) print(`RSA child main thread: ${(Number(main) / 1000 / N).toFixed(3)} ms`);
   return Number(cpu) / 1000 / N;
 }
 

@@ -4,7 +4,10 @@
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { accept, connect } from "../lib/asl/endpoint.ts";
+import { accept, connect, defaultValidationCache } from "../lib/asl/endpoint.ts";
+import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";
+import { validateChain } from "../lib/pki/validate.ts";
+import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
 import { listen } from "../lib/asl/transport.ts";
 import { AslError } from "../lib/asl/errors.ts";
@@ -517,6 +520,63 @@ Deno.test("endpoint tcp: a refused connection is AslError CLOSED", async () => {
     connect({ hostname: "127.0.0.1", port }, clientOptions({ serverName: "127.0.0.1" })),
     (e) => e instanceof AslError && e.code === "CLOSED" && e.cause instanceof Error,
   );
+});
+
+for (
+  const [name, serverSide, clientSide] of [
+    ["WebCrypto reference server, fast client", "reference", "fast"],
+    ["fast server, WebCrypto reference client", "fast", "reference"],
+  ] as const
+) {
+  Deno.test(`endpoint pipe: ${name} interoperate`, async () => {
+    const reference: EndpointInternals = { primitives: webPrimitives, validate: validateChain };
+    const fast: EndpointInternals = { primitives: nodePrimitives, validate: new ValidationCache() };
+    const pick = (side: "reference" | "fast") => side === "reference" ? reference : fast;
+    for (const suite of ["AES_GCM", "AES_CBC"] as Suite[]) {
+      const pair = await streamPair("pipe");
+      try {
+        const [s, c] = await runBoth(pair, serverOptions(), clientOptions({ suites: [suite] }), {
+          server: pick(serverSide),
+          client: pick(clientSide),
+        });
+        assert.equal(s.status, "fulfilled");
+        assert.equal(c.status, "fulfilled");
+        const server = (s as PromiseFulfilledResult<Awaited<ReturnType<typeof accept>>>).value;
+        const client = (c as PromiseFulfilledResult<Awaited<ReturnType<typeof connect>>>).value;
+        assert.equal(server.suite, suite);
+        await client.send("REGISTER alice");
+        await server.send("OK alice");
+        const it = server[Symbol.asyncIterator]();
+        assert.deepEqual(await it.next(), { value: "REGISTER alice", done: false });
+        const back = client[Symbol.asyncIterator]();
+        assert.deepEqual(await back.next(), { value: "OK alice", done: false });
+        await client.close();
+        await server.close();
+      } finally {
+        pair.close();
+      }
+    }
+  });
+}
+
+Deno.test("endpoint pipe: the default validation cache serves repeated chains", async () => {
+  const before = defaultValidationCache.stats;
+  for (let i = 0; i < 3; i++) {
+    const pair = await streamPair("pipe");
+    try {
+      const [s, c] = await runBoth(pair, serverOptions(), clientOptions());
+      assert.equal(s.status, "fulfilled");
+      assert.equal(c.status, "fulfilled");
+      await (s as PromiseFulfilledResult<Awaited<ReturnType<typeof accept>>>).value.close();
+      await (c as PromiseFulfilledResult<Awaited<ReturnType<typeof connect>>>).value.close();
+    } finally {
+      pair.close();
+    }
+  }
+  const after = defaultValidationCache.stats;
+  // Six validations (client and server chain, three times), at most two of them in full.
+  assert.equal(after.hits + after.misses - before.hits - before.misses, 6);
+  assert.ok(after.hits - before.hits >= 4, JSON.stringify({ before, after }));
 });
 
 Deno.test("endpoint pipe: ASL_ERROR is traced on both sides", async () => {

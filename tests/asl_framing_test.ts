@@ -1,5 +1,6 @@
 // Tests of lib/asl/framing.ts (spec section 1): byte-at-a-time parsing, chunk splits,
-// printable-ASCII and spacing rules, and the limits enforced while reading.
+// printable-ASCII and spacing rules, and the limits enforced while reading; the session's
+// record-line splitter (many lines per chunk, byte at a time, every split, its faults).
 
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/errors.ts";
@@ -10,6 +11,7 @@ import {
   MAX_HANDSHAKE_MESSAGE_BYTES,
   MAX_RECORD_LINE_CHARS,
   RECORD_LIMITS,
+  RecordLineSplitter,
 } from "../lib/asl/framing.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
 
@@ -171,4 +173,90 @@ Deno.test("framing reader: a clean EOF between messages gives null", async () =>
     a.close();
     b.close();
   }
+});
+
+Deno.test("framing: takePending hands over the bytes after the last message", () => {
+  const parser = new FrameParser(HANDSHAKE_LIMITS);
+  parser.push(enc.encode("LETS_TALK\n\nAAAA\n\nBB"));
+  parser.push(enc.encode("BB\n\n"));
+  assert.deepEqual(parser.next()?.lines, ["LETS_TALK"]);
+  const rest = parser.takePending();
+  assert.equal(rest.map((b) => dec.decode(b)).join(""), "AAAA\n\nBBBB\n\n");
+  assert.equal(parser.hasPending, false);
+  assert.equal(parser.next(), undefined);
+});
+
+/** Feeds `text` to a fresh splitter in the given chunk sizes and returns the lines. */
+function split(text: string, chunkSizes: (i: number) => number): string[] {
+  const bytes = enc.encode(text);
+  const splitter = new RecordLineSplitter();
+  const out: string[] = [];
+  for (let i = 0, k = 0; i < bytes.length; k++) {
+    const n = Math.max(1, chunkSizes(k));
+    splitter.push(bytes.subarray(i, i + n), out);
+    i += n;
+  }
+  assert.equal(splitter.inMessage, false);
+  return out;
+}
+
+Deno.test("record splitter: every line of one chunk comes out, in order", () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `QUFB${i.toString(36).padStart(4, "A")}`);
+  const text = lines.map((l) => l + "\n\n").join("");
+  assert.deepEqual(split(text, () => text.length), lines);
+});
+
+Deno.test("record splitter: one byte at a time and every two-chunk split give the same lines", () => {
+  const text = "QUFBQQ==\n\nQkJC\n\nQw==\n\n";
+  const want = ["QUFBQQ==", "QkJC", "Qw=="];
+  assert.deepEqual(split(text, () => 1), want);
+  for (let cut = 1; cut < text.length; cut++) {
+    assert.deepEqual(split(text, (k) => (k === 0 ? cut : text.length)), want, `cut ${cut}`);
+  }
+  // Irregular chunk sizes across many lines.
+  const many = Array.from({ length: 200 }, (_, i) => "QUFB".repeat(1 + (i % 7)));
+  const manyText = many.map((l) => l + "\n\n").join("");
+  assert.deepEqual(split(manyText, (k) => 1 + ((k * 7919) % 61)), many);
+});
+
+Deno.test("record splitter: faults are PROTOCOL_ERROR, and a failed splitter stays failed", () => {
+  const bad: [string, Uint8Array][] = [
+    ["empty message", enc.encode("\n")],
+    ["empty message after a record", enc.encode("QUFB\n\n\n")],
+    ["two lines in one message", enc.encode("QUFB\nQUFB\n\n")],
+    ["non-ASCII", enc.encode("QUFBé\n\n")],
+    ["byte 0x80", Uint8Array.of(0x41, 0x80, 0x0a, 0x0a)],
+  ];
+  for (const [name, bytes] of bad) {
+    const whole = new RecordLineSplitter();
+    assert.throws(() => whole.push(bytes, []), isCode("PROTOCOL_ERROR"), name);
+    assert.throws(() => whole.push(enc.encode("QUFB\n\n"), []), isCode("PROTOCOL_ERROR"));
+    const bytewise = new RecordLineSplitter();
+    assert.throws(
+      () => {
+        for (const b of bytes) bytewise.push(Uint8Array.of(b), []);
+      },
+      isCode("PROTOCOL_ERROR"),
+      `${name} (byte at a time)`,
+    );
+  }
+});
+
+Deno.test("record splitter: 65 536-character lines pass; the limit fails as soon as passed", () => {
+  const ok = "A".repeat(MAX_RECORD_LINE_CHARS);
+  assert.deepEqual(split(ok + "\n\n", () => 4096), [ok]);
+  // No LF ever arrives: the splitter fails on the chunk that passes the limit.
+  const splitter = new RecordLineSplitter();
+  const chunk = enc.encode("B".repeat(4096));
+  let fed = 0;
+  assert.throws(() => {
+    for (let i = 0; i < 32; i++) {
+      fed += chunk.length;
+      splitter.push(chunk, []);
+    }
+  }, isCode("PROTOCOL_ERROR"));
+  assert.equal(fed, MAX_RECORD_LINE_CHARS + 4096);
+  // A line of 65 537 characters fails even when its LF is in the same chunk.
+  const over = new RecordLineSplitter();
+  assert.throws(() => over.push(enc.encode(ok + "A\n\n"), []), isCode("PROTOCOL_ERROR"));
 });

@@ -1,12 +1,15 @@
 // Tests of lib/asl/session.ts (spec section 3, "Records"): records through a man in the
 // middle (tampered, replayed, reordered, truncated, reflected, oversize, multi-line) end the
-// session at once with nothing sent back; back-pressure, coalesced writes, the record limit.
+// session at once with nothing sent back; back-pressure, coalesced writes, the record limit;
+// call order kept under back-pressure, many records per read, one byte per read, and the
+// small read buffer an idle session keeps parked.
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/asl/session.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import {
   manInTheMiddle,
@@ -309,5 +312,145 @@ Deno.test("session: close flushes pending sends and is idempotent", async () => 
     assert.deepEqual(await server.closed, { reason: "remote" });
   } finally {
     pair.close();
+  }
+});
+
+/** Wraps a duplex: records the size of every read buffer, optionally caps each read. */
+function observedReads(conn: Duplex, maxPerRead = Infinity) {
+  const sizes: number[] = [];
+  let reads = 0;
+  return {
+    conn: {
+      read: (p: Uint8Array) => {
+        sizes.push(p.length);
+        reads++;
+        return conn.read(p.length > maxPerRead ? p.subarray(0, maxPerRead) : p);
+      },
+      write: (p: Uint8Array) => conn.write(p),
+      close: () => conn.close(),
+      closeWrite: () => conn.closeWrite(),
+    } satisfies Duplex,
+    sizes,
+    reads: () => reads,
+  };
+}
+
+function closeBoth(a: Duplex, b: Duplex): void {
+  for (const end of [a, b]) {
+    try {
+      end.close();
+    } catch { /* closed */ }
+  }
+}
+
+Deno.test("session: sends keep call order while the socket is full (back-pressure)", async () => {
+  const [a, b] = createPipe(2048);
+  try {
+    const [server, client] = await sessions({ server: a, client: b, close() {} }, {
+      client: { session: { maxQueuedSends: 3 } },
+      server: { session: { maxInbox: 2 } },
+    });
+    const n = 300;
+    let calls = 0;
+    const sends: Promise<void>[] = [];
+    // Every call takes the next number, so the peer must see 0, 1, 2, … in that order.
+    const sendNext = (): Promise<void> => {
+      const i = calls++;
+      const p = client.send(`MESSAGE m${i} bob ${"QUFB".repeat(1 + (i % 50))}`);
+      sends.push(p);
+      return p;
+    };
+    // Two producers: one sends again whenever one of its sends settles (as the server's
+    // outbox does), the other sends from timers and microtasks, while the pipe is full.
+    const chained = (left: number): void => {
+      if (left > 0 && calls < n) void sendNext().then(() => chained(left - 1), () => {});
+    };
+    for (let k = 0; k < 4; k++) chained(40);
+    while (calls < n) {
+      void sendNext();
+      if (calls % 7 === 0) await new Promise((r) => setTimeout(r, 0));
+      if (calls % 3 === 0) await Promise.resolve();
+    }
+    const total = calls;
+    const got: number[] = [];
+    for await (const line of server) {
+      got.push(Number(line.split(" ")[1]!.slice(1)));
+      if (got.length === total) break;
+    }
+    await Promise.all(sends);
+    assert.deepEqual(got, Array.from({ length: total }, (_, i) => i));
+    await client.close();
+  } finally {
+    closeBoth(a, b);
+  }
+});
+
+Deno.test("session: many records in one chunk are all delivered, in order", async () => {
+  const [a, b] = createPipe(1 << 20);
+  const observed = observedReads(a);
+  try {
+    const [server, client] = await sessions({ server: observed.conn, client: b, close() {} });
+    const n = 400;
+    const readsBefore = observed.reads();
+    // One tick of sends: one write on the client, few reads on the server.
+    const sends = Array.from({ length: n }, (_, i) => client.send(`OK ${i}`));
+    await Promise.all(sends);
+    const got: string[] = [];
+    for await (const line of server) {
+      got.push(line);
+      if (got.length === n) break;
+    }
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => `OK ${i}`));
+    const reads = observed.reads() - readsBefore;
+    assert.ok(reads < n / 10, `${n} records took ${reads} reads`);
+    await client.close();
+  } finally {
+    closeBoth(a, b);
+  }
+});
+
+Deno.test("session: records read one byte at a time still arrive whole and in order", async () => {
+  const [a, b] = createPipe();
+  const observed = observedReads(a, 1);
+  try {
+    const [server, client] = await sessions({ server: observed.conn, client: b, close() {} });
+    const lines = ["REGISTER alice", "MESSAGE m1 bob aGk=", "OK 17", "é✓ utf-8"];
+    await Promise.all(lines.map((l) => client.send(l)));
+    const got: string[] = [];
+    for await (const line of server) {
+      got.push(line);
+      if (got.length === lines.length) break;
+    }
+    assert.deepEqual(got, lines);
+    await client.close();
+  } finally {
+    closeBoth(a, b);
+  }
+});
+
+Deno.test("session: an idle session parks a small read buffer; it grows under load", async () => {
+  const [a, b] = createPipe(1 << 20);
+  const observed = observedReads(a);
+  try {
+    const [server, client] = await sessions({ server: observed.conn, client: b, close() {} });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(observed.sizes.at(-1), MIN_READ_BYTES, "the parked read after the handshake");
+    // A burst much larger than the buffer: reads grow to the maximum.
+    const burst = Array.from({ length: 600 }, (_, i) => client.send(`MESSAGE m${i} b ${"x".repeat(400)}`));
+    let count = 0;
+    const it = server[Symbol.asyncIterator]();
+    while (count < 600 && !(await it.next()).done) count++;
+    await Promise.all(burst);
+    assert.equal(Math.max(...observed.sizes), MAX_READ_BYTES);
+    // Then quiet traffic: small reads bring the parked buffer back to the minimum.
+    for (let i = 0; i < 12; i++) {
+      await client.send(`OK ${i}`);
+      assert.equal((await it.next()).value, `OK ${i}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(observed.sizes.at(-1), MIN_READ_BYTES);
+    await client.close();
+  } finally {
+    closeBoth(a, b);
   }
 });

@@ -18,6 +18,8 @@ import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { parseM2, parseM3, parseM5, parseM6 } from "../lib/asl/messages.ts";
 import { createRecordCipher, openLine, type RecordImpl, sealLine } from "../lib/asl/records.ts";
 import { validateChain } from "../lib/pki/validate.ts";
+import { ValidationCache } from "../lib/pki/validation_cache.ts";
+import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";
 import {
   forcedRandom,
   hex,
@@ -33,6 +35,15 @@ import {
 const SUITES = ["AES_GCM", "AES_CBC"] as const;
 const IMPLS: RecordImpl[] = ["node", "webcrypto"];
 const STEPS = ["M1", "M2", "M3", "M4", "M5", "M6", "M7"] as const;
+/** Handshake configurations replayed: the fast path and the portable reference. */
+const VARIANTS = [
+  {
+    name: "node:crypto, validation cache",
+    primitives: nodePrimitives,
+    validate: () => new ValidationCache(),
+  },
+  { name: "WebCrypto, validateChain", primitives: webPrimitives, validate: () => validateChain },
+];
 const encoder = new TextEncoder();
 
 function frameOf(text: string) {
@@ -202,46 +213,50 @@ for (const suite of SUITES) {
     });
   }
 
-  Deno.test(`vectors ${suite}: 8 live replay, server role`, async () => {
-    const v = await loadSession(suite);
-    const server = new ServerHandshake({
-      credentials: await vectorCredentials("server"),
-      trust: await vectorTrust(),
-      validate: validateChain,
-      random: forcedRandom(hex(v.server_random)),
+  for (const variant of VARIANTS) {
+    Deno.test(`vectors ${suite}: 8 live replay, server role (${variant.name})`, async () => {
+      const v = await loadSession(suite);
+      const server = new ServerHandshake({
+        credentials: await vectorCredentials("server"),
+        trust: await vectorTrust(),
+        validate: variant.validate(),
+        primitives: variant.primitives,
+        random: forcedRandom(hex(v.server_random)),
+      });
+      const m2 = await server.receive(frameOf(v.messages.M1));
+      assert.equal(new TextDecoder().decode(m2.reply), v.messages.M2);
+      const m4 = await server.receive(frameOf(v.messages.M3));
+      assert.equal(new TextDecoder().decode(m4.reply), v.messages.M4);
+      const m6 = await server.receive(frameOf(v.messages.M5)); // accepted: verifies against TH_4
+      assert.match(
+        new TextDecoder().decode(m6.reply),
+        /^SESSIONKEYOK [A-Za-z0-9+/=]+ [A-Za-z0-9+/=]+\n\n$/,
+      );
+      assert.equal(server.expecting, "M7");
     });
-    const m2 = await server.receive(frameOf(v.messages.M1));
-    assert.equal(new TextDecoder().decode(m2.reply), v.messages.M2);
-    const m4 = await server.receive(frameOf(v.messages.M3));
-    assert.equal(new TextDecoder().decode(m4.reply), v.messages.M4);
-    const m6 = await server.receive(frameOf(v.messages.M5)); // accepted: verifies against TH_4
-    assert.match(
-      new TextDecoder().decode(m6.reply),
-      /^SESSIONKEYOK [A-Za-z0-9+/=]+ [A-Za-z0-9+/=]+\n\n$/,
-    );
-    assert.equal(server.expecting, "M7");
-  });
 
-  Deno.test(`vectors ${suite}: 8 live replay, client role`, async () => {
-    const v = await loadSession(suite);
-    const offer = v.messages.M3.split("\n")[0]!.split(" ").slice(1);
-    const client = new ClientHandshake({
-      credentials: await vectorCredentials("client"),
-      trust: await vectorTrust(),
-      validate: validateChain,
-      serverName: v.server_name,
-      offer,
-      random: forcedRandom(hex(v.N), hex(v.K)),
+    Deno.test(`vectors ${suite}: 8 live replay, client role (${variant.name})`, async () => {
+      const v = await loadSession(suite);
+      const offer = v.messages.M3.split("\n")[0]!.split(" ").slice(1);
+      const client = new ClientHandshake({
+        credentials: await vectorCredentials("client"),
+        trust: await vectorTrust(),
+        validate: variant.validate(),
+        primitives: variant.primitives,
+        serverName: v.server_name,
+        offer,
+        random: forcedRandom(hex(v.N), hex(v.K)),
+      });
+      assert.equal(new TextDecoder().decode(client.start()), v.messages.M1);
+      const m3 = await client.receive(frameOf(v.messages.M2));
+      assert.equal(new TextDecoder().decode(m3.reply), v.messages.M3);
+      const m5 = await client.receive(frameOf(v.messages.M4));
+      const fields = new TextDecoder().decode(m5.reply).trimEnd().split(" ");
+      assert.equal(fields[0], "SESSIONKEY");
+      assert.equal(fields[3], v.messages.M5.trimEnd().split(" ")[3]); // the MAC field
+      assert.equal(client.expecting, "M6");
     });
-    assert.equal(new TextDecoder().decode(client.start()), v.messages.M1);
-    const m3 = await client.receive(frameOf(v.messages.M2));
-    assert.equal(new TextDecoder().decode(m3.reply), v.messages.M3);
-    const m5 = await client.receive(frameOf(v.messages.M4));
-    const fields = new TextDecoder().decode(m5.reply).trimEnd().split(" ");
-    assert.equal(fields[0], "SESSIONKEY");
-    assert.equal(fields[3], v.messages.M5.trimEnd().split(" ")[3]); // the MAC field
-    assert.equal(client.expecting, "M6");
-  });
+  }
 }
 
 /** The code each negative vector must fail with (documented in docs/PROTOCOL.md). */

@@ -13,10 +13,14 @@ const PERMISSIONS = [
   "--allow-sys",
 ];
 
-/** Pids of processes the load tool starts (server children and the TLS relay) still alive. */
-function leftovers(): string[] {
+/**
+ * Processes the load tool started (server children, the TLS relay) that are still alive. The
+ * tool runs with TMPDIR set to this test's directory, so every child it starts names a path
+ * under it; other load runs on the same machine are not counted.
+ */
+function leftovers(dir: string): string[] {
   const out = new Deno.Command("pgrep", {
-    args: ["-af", "netsec-load-|tools/load/tls_relay.ts|tools/load/memory_server.ts"],
+    args: ["-af", dir],
     stdout: "piped",
   }).outputSync();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim() !== "");
@@ -49,7 +53,7 @@ Deno.test({
           "--out",
           dir,
         ],
-        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", TMPDIR: dir },
         stdout: "piped",
         stderr: "piped",
       });
@@ -81,7 +85,7 @@ Deno.test({
       assert.equal(svgs.length, 1);
       const svg = await Deno.readTextFile(`${dir}/${svgs[0]?.name}`);
       assert.ok(svg.startsWith("<svg") && svg.includes('data-key="2x20"'));
-      assert.deepEqual(leftovers(), []);
+      assert.deepEqual(leftovers(dir), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

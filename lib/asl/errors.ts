@@ -1,6 +1,17 @@
 // Errors of the ASL protocol layer (spec section 2, "Handshake errors").
 
-/** Every `ASL_ERROR` code of the spec, plus `CLOSED` for a connection that ended. */
+/**
+ * Every `ASL_ERROR` code of the spec, plus `NO_SHARED_SUITE` (the server answered
+ * `ASYMCRYPOOK NONE`, or the client offered nothing it accepts) and `CLOSED` for a
+ * connection that ended (never sent on the wire).
+ *
+ * @example
+ * ```ts
+ * import type { AslErrorCode } from "./errors.ts";
+ * const retryable: AslErrorCode[] = ["TIMEOUT", "CLOSED"];
+ * console.log(retryable.includes("BAD_SIGNATURE")); // false
+ * ```
+ */
 export type AslErrorCode =
   | "PROTOCOL_ERROR"
   | "BAD_CERTIFICATE"
@@ -27,8 +38,15 @@ export type AslErrorCode =
  * ```
  */
 export class AslError extends Error {
+  /** Always `"AslError"`. */
   override name = "AslError";
+  /**
+   * Creates the error. `code` is the spec's code (or, for a received `ASL_ERROR`, the code as
+   * received); `options.remote` marks an error the peer reported; `options.cause` keeps the
+   * underlying failure.
+   */
   constructor(
+    /** The spec's machine-readable code, e.g. `BAD_SIGNATURE`. */
     // `string & {}` keeps editor completion for the known codes while allowing unknown ones.
     // deno-lint-ignore ban-types
     readonly code: AslErrorCode | (string & {}),
@@ -38,5 +56,6 @@ export class AslError extends Error {
     super(message, options);
     this.remote = options?.remote ?? false;
   }
+  /** True when the peer sent `ASL_ERROR <code>`; false when this side detected the fault. */
   readonly remote: boolean;
 }

@@ -1,5 +1,7 @@
 // ASL framing (spec section 1): a pure, bounded push parser that splits a byte stream into
-// messages of non-empty printable-ASCII lines ended by `LF LF`, plus a thin async reader.
+// messages of non-empty printable-ASCII lines ended by `LF LF`, plus a thin async reader;
+// and the session's record-line splitter, which splits every complete one-line message of a
+// chunk in one pass (indexOf on the decoded text instead of a per-byte loop).
 
 import { concatBytes } from "./bytes.ts";
 import { AslError } from "./errors.ts";
@@ -84,6 +86,16 @@ export class FrameParser {
   /** True when a message has started but is not complete. */
   get inMessage(): boolean {
     return this.#size > 0;
+  }
+
+  /**
+   * Hands over the queued input that `next()` has not consumed (the bytes after the last
+   * message) and forgets it: the session's record reader takes over after M7.
+   */
+  takePending(): Uint8Array[] {
+    const pending = this.#pending;
+    this.#pending = [];
+    return pending;
   }
 
   /** Queues bytes (not copied: the caller must not reuse `bytes`). */
@@ -256,5 +268,70 @@ export class FrameReader {
       }
       this.parser.push(chunk);
     }
+  }
+}
+
+/**
+ * Pure splitter of session messages (section 1 after the handshake: one record line, then the
+ * empty line). `push(bytes, out)` appends to `out` every record line that the bytes complete
+ * and keeps the unfinished rest, never more than one line of `MAX_RECORD_LINE_CHARS`.
+ * Throws `AslError("PROTOCOL_ERROR")` on an empty message, a message of more than one line,
+ * a line over the limit (as soon as it is passed) or a non-ASCII byte. Other non-base64
+ * bytes (CR, NUL, spaces…) are left to the record decoder, which rejects them with the same
+ * code, so a line is scanned by native code only.
+ */
+export class RecordLineSplitter {
+  /** The text of the unfinished message: a partial line, or a line and its first LF. */
+  #carry = "";
+  #failed: AslError | undefined;
+
+  constructor(readonly maxLineChars: number = MAX_RECORD_LINE_CHARS) {}
+
+  /** True when a message has started but is not complete. */
+  get inMessage(): boolean {
+    return this.#carry.length > 0;
+  }
+
+  /** Splits `bytes` (not kept) into complete record lines, appended to `out` in order. */
+  push(bytes: Uint8Array, out: string[]): void {
+    if (this.#failed) throw this.#failed;
+    try {
+      this.#push(bytes, out);
+    } catch (err) {
+      this.#failed = err as AslError;
+      this.#carry = "";
+      throw err;
+    }
+  }
+
+  #push(bytes: Uint8Array, out: string[]): void {
+    if (bytes.length === 0) return;
+    const chunk = decoder.decode(bytes);
+    // ASCII decodes to one character per byte; any other byte changes the length or turns
+    // into U+FFFD (both checked natively, no per-byte loop in JS).
+    if (chunk.length !== bytes.length || chunk.includes("\uFFFD")) {
+      throw protocolError("a session line holds non-ASCII bytes");
+    }
+    const text = this.#carry.length === 0 ? chunk : this.#carry + chunk;
+    const max = this.maxLineChars;
+    let pos = 0;
+    for (;;) {
+      const lf = text.indexOf("\n", pos);
+      if (lf === -1) break;
+      if (lf === pos) throw protocolError("empty message (a lone empty line)");
+      if (lf - pos > max) throw protocolError(`line exceeds the ${max}-character limit`);
+      if (lf + 1 === text.length) break; // the line is complete; its message is not yet
+      if (text.charCodeAt(lf + 1) !== LF) {
+        throw protocolError("a session message holds exactly one line");
+      }
+      out.push(text.slice(pos, lf));
+      pos = lf + 2;
+    }
+    const rest = pos === 0 ? text : text.slice(pos);
+    const restLine = rest.length > 0 && rest.charCodeAt(rest.length - 1) === LF
+      ? rest.length - 1
+      : rest.length;
+    if (restLine > max) throw protocolError(`line exceeds the ${max}-character limit`);
+    this.#carry = rest;
   }
 }

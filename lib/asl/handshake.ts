@@ -110,7 +110,6 @@ export function macInput(TH_4: Uint8Array): Bytes {
   return concatBytes([LABEL_HMAC, TH_4]);
 }
 
-
 async function verifySignature(key: CryptoKey, sig: Uint8Array, data: Bytes): Promise<boolean> {
   try {
     return await crypto.subtle.verify(PSS, key, buf(sig), data);
@@ -228,7 +227,11 @@ export class ServerHandshake extends Role {
         const m2 = serializeM2({ serverRandom, chain: this.config.credentials.chain });
         this.step = "M3";
         return {
-          reply: this.sent("M2", m2, () => `${this.config.credentials.chain.length} certificate(s)`),
+          reply: this.sent(
+            "M2",
+            m2,
+            () => `${this.config.credentials.chain.length} certificate(s)`,
+          ),
         };
       }
       case "M3": {

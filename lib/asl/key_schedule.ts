@@ -21,7 +21,9 @@ export type Direction = "c2s" | "s2c";
 const encoder = new TextEncoder();
 const INFO: Record<string, Uint8Array> = {};
 for (const d of ["c2s", "s2c"]) {
-  for (const p of ["key", "iv", "enc", "mac"]) INFO[`${d} ${p}`] = encoder.encode(`ASL/1 ${d} ${p}`);
+  for (const p of ["key", "iv", "enc", "mac"]) {
+    INFO[`${d} ${p}`] = encoder.encode(`ASL/1 ${d} ${p}`);
+  }
 }
 
 function info(d: Direction, purpose: string): Uint8Array {
@@ -50,16 +52,30 @@ export async function deriveDirectionKeys(
   return { suite, enc, mac };
 }
 
-/** Derives both directions' keys from the session key K and TH_7. */
+/** Derives both directions' keys from the session key K and TH_7 (K imported once). */
 export async function deriveSessionKeys(
   K: Uint8Array,
   TH_7: Uint8Array,
   suite: Suite,
   impl: Primitives = primitives(),
 ): Promise<SessionKeys> {
-  const [c2s, s2c] = await Promise.all([
-    deriveDirectionKeys(K, TH_7, suite, "c2s", impl),
-    deriveDirectionKeys(K, TH_7, suite, "s2c", impl),
+  const [a, b] = suite === "AES_GCM" ? ["key", "iv"] : ["enc", "mac"];
+  const second = suite === "AES_GCM" ? 12 : 32;
+  const out = await impl.hkdfMany(K, TH_7, [
+    { info: info("c2s", a), length: 32 },
+    { info: info("c2s", b), length: second },
+    { info: info("s2c", a), length: 32 },
+    { info: info("s2c", b), length: second },
   ]);
-  return { c2s, s2c };
+  const [c2sA, c2sB, s2cA, s2cB] = out as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  if (suite === "AES_GCM") {
+    return {
+      c2s: { suite, key: c2sA, iv: c2sB },
+      s2c: { suite, key: s2cA, iv: s2cB },
+    };
+  }
+  return {
+    c2s: { suite, enc: c2sA, mac: c2sB },
+    s2c: { suite, enc: s2cA, mac: s2cB },
+  };
 }

@@ -2,6 +2,7 @@
 // ASL_ERROR, including the PEM certificate chains of M2 and M3.
 
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
+import { concatBytes } from "./bytes.ts";
 import { AslError } from "./errors.ts";
 
 /** Names of the handshake steps, in protocol order. */
@@ -104,6 +105,31 @@ export function pemLines(chain: readonly Uint8Array[]): string[] {
   return out;
 }
 
+interface PemBlock {
+  readonly refs: readonly Uint8Array[];
+  readonly bytes: Uint8Array;
+}
+// Own chains are sent in every handshake: their PEM text is encoded once per chain array.
+const pemBlocks = new WeakMap<readonly Uint8Array[], PemBlock>();
+
+/** The chain's PEM lines, each with its `LF`, as bytes (cached per chain array). */
+function pemBlock(chain: readonly Uint8Array[]): Uint8Array {
+  const hit = pemBlocks.get(chain);
+  if (hit && hit.refs.length === chain.length && hit.refs.every((der, i) => der === chain[i])) {
+    return hit.bytes;
+  }
+  const lines = pemLines(chain);
+  const bytes = encoder.encode(lines.length === 0 ? "" : lines.join("\n") + "\n");
+  pemBlocks.set(chain, { refs: chain.slice(), bytes });
+  return bytes;
+}
+
+/** A message whose first line is `first`, followed by the chain's PEM lines. */
+function withChain(first: string, chain: readonly Uint8Array[]): Uint8Array {
+  return concatBytes([encoder.encode(first + "\n"), pemBlock(chain), LF]);
+}
+const LF = Uint8Array.of(0x0a);
+
 /** Parses the PEM lines after a message's first line: 1 to 5 certificates, strict. */
 export function parsePemChain(lines: readonly string[]): Uint8Array[] {
   const chain: Uint8Array[] = [];
@@ -148,7 +174,7 @@ export function parseM1(lines: readonly string[]): void {
 
 /** M2: `ASL_SALAAM <b64(server_random)>` then the server's chain. */
 export function serializeM2(m: M2): Uint8Array {
-  return serializeMessage([`ASL_SALAAM ${encodeBase64(m.serverRandom)}`, ...pemLines(m.chain)]);
+  return withChain(`ASL_SALAAM ${encodeBase64(m.serverRandom)}`, m.chain);
 }
 /** Parses M2. */
 export function parseM2(lines: readonly string[]): M2 {
@@ -162,7 +188,7 @@ export function parseM2(lines: readonly string[]): M2 {
 
 /** M3: `ASYMCRYPO <suite> …` then the client's chain. */
 export function serializeM3(m: M3): Uint8Array {
-  return serializeMessage([`ASYMCRYPO ${m.suites.join(" ")}`, ...pemLines(m.chain)]);
+  return withChain(`ASYMCRYPO ${m.suites.join(" ")}`, m.chain);
 }
 /** Parses M3: 1–16 suite names of `A-Z0-9_` (1–32 chars, not `NONE`), then 1–5 certificates. */
 export function parseM3(lines: readonly string[]): M3 {

@@ -4,7 +4,14 @@
 // path: no thread hand-off per call) and `webcrypto` (crypto.subtle, the portable
 // reference). RSA is not here: it stays WebCrypto (handshake.ts).
 
-import { createHash, createHmac, type Hash, hkdfSync, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type Hash,
+  hkdfSync,
+  timingSafeEqual,
+} from "node:crypto";
 import { buf, type Bytes, concatBytes } from "./bytes.ts";
 
 /** Which implementation backs the handshake's SHA-256, HMAC and HKDF. */
@@ -30,6 +37,12 @@ export interface Primitives {
   hmacVerify(key: Uint8Array, mac: Uint8Array, data: Uint8Array): Promise<boolean>;
   /** HKDF-SHA256 (RFC 5869): `length` bytes from `ikm`, `salt` and `info`. */
   hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Bytes>;
+  /** Several HKDF-SHA256 outputs from one `ikm` and `salt` (the key imported once). */
+  hkdfMany(
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    outputs: readonly { readonly info: Uint8Array; readonly length: number }[],
+  ): Promise<Bytes[]>;
 }
 
 const HMAC_BYTES = 32;
@@ -62,6 +75,14 @@ export const nodePrimitives: Primitives = {
   },
   hkdf: (ikm, salt, info, length) =>
     Promise.resolve(new Uint8Array(hkdfSync("sha256", ikm, salt, info, length))),
+  hkdfMany(ikm, salt, outputs) {
+    const key = createSecretKey(ikm); // once: hkdfSync would make one per call
+    return Promise.resolve(
+      outputs.map(({ info, length }) =>
+        new Uint8Array(hkdfSync("sha256", key, salt, info, length))
+      ),
+    );
+  },
 };
 
 // --- WebCrypto reference -----------------------------------------------------------------
@@ -96,9 +117,14 @@ export const webPrimitives: Primitives = {
     return await crypto.subtle.verify("HMAC", k, buf(mac), buf(data));
   },
   async hkdf(ikm, salt, info, length) {
+    return (await webPrimitives.hkdfMany(ikm, salt, [{ info, length }]))[0]!;
+  },
+  async hkdfMany(ikm, salt, outputs) {
     const k = await crypto.subtle.importKey("raw", buf(ikm), "HKDF", false, ["deriveBits"]);
-    const params = { name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) };
-    return new Uint8Array(await crypto.subtle.deriveBits(params, k, length * 8));
+    return await Promise.all(outputs.map(async ({ info, length }) => {
+      const params = { name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) };
+      return new Uint8Array(await crypto.subtle.deriveBits(params, k, length * 8));
+    }));
   },
 };
 

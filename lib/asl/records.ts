@@ -4,6 +4,7 @@
 // Two implementations pass every vector: WebCrypto (portable reference) and node:crypto
 // (the fast path the session uses by default).
 
+import { Buffer } from "node:buffer";
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from "node:crypto";
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
 import { buf, type Bytes, concatBytes } from "./bytes.ts";
@@ -25,6 +26,13 @@ export interface RecordCipher {
   seal(plaintext: Uint8Array, seq: number): Promise<Uint8Array>;
   /** Authenticates and decrypts record number `seq`; throws `AslError("DECRYPT_ERROR")`. */
   open(record: Uint8Array, seq: number): Promise<Uint8Array>;
+  /**
+   * Synchronous `seal`, where the implementation has one (node:crypto): the session's hot
+   * path seals a whole batch without a promise per record.
+   */
+  sealSync?(plaintext: Uint8Array, seq: number): Uint8Array;
+  /** Synchronous `open` (node:crypto); throws `AslError("DECRYPT_ERROR")`. */
+  openSync?(record: Uint8Array, seq: number): Uint8Array;
 }
 
 /** Which implementation backs a RecordCipher. */
@@ -66,17 +74,31 @@ function decryptError(cause?: unknown): AslError {
   return new AslError("DECRYPT_ERROR", "record failed authentication", { cause });
 }
 
+/** u64be(seq) for a safe integer seq (no BigInt: this runs once per record). */
 function u64be(seq: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(seq));
+  writeU64be(out, 0, seq);
   return out;
+}
+
+function writeU64be(out: Uint8Array, at: number, seq: number): void {
+  const hi = Math.floor(seq / 0x1_0000_0000);
+  const lo = seq >>> 0;
+  out[at] = hi >>> 24;
+  out[at + 1] = (hi >>> 16) & 0xff;
+  out[at + 2] = (hi >>> 8) & 0xff;
+  out[at + 3] = hi & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = (lo >>> 16) & 0xff;
+  out[at + 6] = (lo >>> 8) & 0xff;
+  out[at + 7] = lo & 0xff;
 }
 
 /** GCM nonce = iv XOR (0x00000000 || u64be(seq)). */
 export function gcmNonce(iv: Uint8Array, seq: number): Bytes {
-  const nonce = new Uint8Array(iv);
-  const s = u64be(seq);
-  for (let i = 0; i < 8; i++) nonce[4 + i]! ^= s[i]!;
+  const nonce = new Uint8Array(12);
+  writeU64be(nonce, 4, seq);
+  for (let i = 0; i < 12; i++) nonce[i]! ^= iv[i]!;
   return nonce;
 }
 
@@ -93,56 +115,89 @@ function cbcShapeOk(record: Uint8Array): boolean {
 
 // --- node:crypto fast path ---------------------------------------------------------------
 
-// Raw key bytes (private copies) rather than KeyObjects: cheaper to set up per session and
-// per record in Deno's node:crypto.
-function nodeGcm(key: Uint8Array, iv: Uint8Array): RecordCipher {
-  return {
-    seal(plaintext, seq) {
-      const c = createCipheriv("aes-256-gcm", key, gcmNonce(iv, seq));
-      return Promise.resolve(cat(c.update(plaintext), c.final(), c.getAuthTag()));
-    },
-    open(record, seq) {
-      if (record.length < TAG_BYTES) return Promise.reject(decryptError());
-      try {
-        const d = createDecipheriv("aes-256-gcm", key, gcmNonce(iv, seq), {
-          authTagLength: TAG_BYTES,
-        });
-        d.setAuthTag(record.subarray(record.length - TAG_BYTES));
-        const head = d.update(record.subarray(0, record.length - TAG_BYTES));
-        return Promise.resolve(cat(head, d.final()));
-      } catch (err) {
-        return Promise.reject(decryptError(err));
-      }
-    },
+// Keys as Buffers (private copies): node:crypto converts anything else to a Buffer on every
+// createCipheriv, once per record. seal/open are synchronous underneath; the promise forms
+// wrap the sync ones.
+function nodeGcm(rawKey: Uint8Array, iv: Uint8Array): RecordCipher {
+  const key = Buffer.from(rawKey);
+  const sealSync = (plaintext: Uint8Array, seq: number): Uint8Array => {
+    const c = createCipheriv("aes-256-gcm", key, gcmNonce(iv, seq));
+    const body = c.update(plaintext);
+    c.final(); // GCM: no output
+    const tag = c.getAuthTag();
+    const out = new Uint8Array(body.length + TAG_BYTES);
+    out.set(body);
+    out.set(tag, body.length);
+    return out;
   };
+  const openSync = (record: Uint8Array, seq: number): Uint8Array => {
+    if (record.length < TAG_BYTES) throw decryptError();
+    try {
+      const d = createDecipheriv("aes-256-gcm", key, gcmNonce(iv, seq), {
+        authTagLength: TAG_BYTES,
+      });
+      d.setAuthTag(record.subarray(record.length - TAG_BYTES));
+      const head = d.update(record.subarray(0, record.length - TAG_BYTES));
+      const tail = d.final();
+      return tail.length === 0 ? head : cat(head, tail);
+    } catch (err) {
+      throw decryptError(err);
+    }
+  };
+  return withPromises(sealSync, openSync);
 }
 
 function nodeCbc(
-  enc: Uint8Array,
-  mac: Uint8Array,
+  rawEnc: Uint8Array,
+  rawMac: Uint8Array,
   random: (n: number) => Uint8Array,
 ): RecordCipher {
+  const enc = Buffer.from(rawEnc);
+  const mac = Buffer.from(rawMac);
   const tag = (seq: number, ivAndC: Uint8Array) =>
     createHmac("sha256", mac).update(u64be(seq)).update(ivAndC).digest();
+  const sealSync = (plaintext: Uint8Array, seq: number): Uint8Array => {
+    const iv = random(BLOCK);
+    const c = createCipheriv("aes-256-cbc", enc, iv);
+    const ivAndC = cat(iv, c.update(plaintext), c.final());
+    return cat(ivAndC, tag(seq, ivAndC));
+  };
+  const openSync = (record: Uint8Array, seq: number): Uint8Array => {
+    if (!cbcShapeOk(record)) throw decryptError();
+    const ivAndC = record.subarray(0, record.length - MAC_BYTES);
+    const expected = tag(seq, ivAndC);
+    if (!timingSafeEqual(expected, record.subarray(record.length - MAC_BYTES))) {
+      throw decryptError();
+    }
+    try {
+      const d = createDecipheriv("aes-256-cbc", enc, ivAndC.subarray(0, BLOCK));
+      return cat(d.update(ivAndC.subarray(BLOCK)), d.final());
+    } catch (err) {
+      throw decryptError(err);
+    }
+  };
+  return withPromises(sealSync, openSync);
+}
+
+function withPromises(
+  sealSync: (plaintext: Uint8Array, seq: number) => Uint8Array,
+  openSync: (record: Uint8Array, seq: number) => Uint8Array,
+): RecordCipher {
   return {
+    sealSync,
+    openSync,
     seal(plaintext, seq) {
-      const iv = random(BLOCK);
-      const c = createCipheriv("aes-256-cbc", enc, iv);
-      const ivAndC = cat(iv, c.update(plaintext), c.final());
-      return Promise.resolve(cat(ivAndC, tag(seq, ivAndC)));
+      try {
+        return Promise.resolve(sealSync(plaintext, seq));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     open(record, seq) {
-      if (!cbcShapeOk(record)) return Promise.reject(decryptError());
-      const ivAndC = record.subarray(0, record.length - MAC_BYTES);
-      const expected = tag(seq, ivAndC);
-      if (!timingSafeEqual(expected, record.subarray(record.length - MAC_BYTES))) {
-        return Promise.reject(decryptError());
-      }
       try {
-        const d = createDecipheriv("aes-256-cbc", enc, ivAndC.subarray(0, BLOCK));
-        return Promise.resolve(cat(d.update(ivAndC.subarray(BLOCK)), d.final()));
+        return Promise.resolve(openSync(record, seq));
       } catch (err) {
-        return Promise.reject(decryptError(err));
+        return Promise.reject(err);
       }
     },
   };
@@ -251,7 +306,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Encodes and checks a plaintext line: 1 to 32 768 UTF-8 bytes, no CR or LF. */
 export function encodePlaintext(line: string): Uint8Array {
-  if (/[\r\n]/.test(line)) throw new AslError("PROTOCOL_ERROR", "a record line holds no CR or LF");
+  if (line.includes("\n") || line.includes("\r")) {
+    throw new AslError("PROTOCOL_ERROR", "a record line holds no CR or LF");
+  }
   const bytes = encoder.encode(line);
   if (bytes.length === 0 || bytes.length > MAX_PLAINTEXT_BYTES) {
     throw new AslError(
@@ -268,6 +325,38 @@ export async function sealLine(cipher: RecordCipher, line: string, seq: number):
 }
 
 /**
+ * Decodes one record line as strict base64 (the line holds no LF: the framing split it).
+ * Same verdicts as `decodeBase64Strict` without its regular expression: the runtime decoder
+ * in strict mode checks alphabet, padding and padding bits; it skips ASCII whitespace, which
+ * the length check then catches (a strict encoding of n bytes is exactly 4*ceil(n/3) long).
+ * Throws `AslError("PROTOCOL_ERROR")`.
+ */
+export function decodeRecordLine(line: string): Uint8Array {
+  let record: Uint8Array;
+  try {
+    record = Uint8Array.fromBase64(line, { lastChunkHandling: "strict" });
+  } catch {
+    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+  }
+  if (record.length === 0 || line.length !== 4 * Math.ceil(record.length / 3)) {
+    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+  }
+  return record;
+}
+
+/** Checks an opened plaintext (1 to 32 768 bytes of valid UTF-8) and decodes it. */
+export function decodePlaintext(plaintext: Uint8Array): string {
+  if (plaintext.length === 0 || plaintext.length > MAX_PLAINTEXT_BYTES) {
+    throw new AslError("PROTOCOL_ERROR", "record plaintext length out of range");
+  }
+  try {
+    return strictUtf8.decode(plaintext);
+  } catch (err) {
+    throw new AslError("PROTOCOL_ERROR", "record plaintext is not valid UTF-8", { cause: err });
+  }
+}
+
+/**
  * Opens one received session line as record `seq`. Throws `AslError`: `PROTOCOL_ERROR` for
  * bad base64 or a plaintext that is empty, over 32 768 bytes or not UTF-8; `DECRYPT_ERROR`
  * for a record that fails authentication (tampered, replayed, reordered, reflected, cut).
@@ -277,13 +366,5 @@ export async function openLine(cipher: RecordCipher, line: string, seq: number):
   if (record === undefined || record.length === 0) {
     throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
   }
-  const plaintext = await cipher.open(record, seq);
-  if (plaintext.length === 0 || plaintext.length > MAX_PLAINTEXT_BYTES) {
-    throw new AslError("PROTOCOL_ERROR", "record plaintext length out of range");
-  }
-  try {
-    return strictUtf8.decode(plaintext);
-  } catch (err) {
-    throw new AslError("PROTOCOL_ERROR", "record plaintext is not valid UTF-8", { cause: err });
-  }
+  return decodePlaintext(await cipher.open(record, seq));
 }

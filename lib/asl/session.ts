@@ -1,12 +1,22 @@
-// The ASL record session (spec section 3, "Records"): a SecureSession over a duplex. Sends
-// are serialised, sealed in order and coalesced into one write; a bounded queue makes `send`
-// wait when the socket is slow. Received lines are opened in order; any bad record ends the
-// connection at once and nothing is sent back. At 2^23 records a direction closes.
+// The ASL record session (spec section 3, "Records"): a SecureSession over a duplex.
+// Sends are queued in call order, sealed together (synchronously on the node:crypto path)
+// and written in ONE write per batch; a send resolves once its batch is written, so callers
+// that await are held back by a slow socket. Reads use a small buffer while the peer is
+// quiet and grow while data keeps coming; every complete record line of a chunk is split,
+// opened and queued in one synchronous pass, and the iterator yields queued lines without
+// waiting. Any bad record ends the connection at once, nothing is sent back. At 2^23
+// records a direction closes.
 
 import type { ValidatedPeer } from "../pki/types.ts";
 import { AslError } from "./errors.ts";
-import { type FrameReader, RECORD_LIMITS } from "./framing.ts";
-import { encodePlaintext, openLine, type RecordCipher, SequenceCounter } from "./records.ts";
+import { type FrameReader, RecordLineSplitter } from "./framing.ts";
+import {
+  decodePlaintext,
+  decodeRecordLine,
+  encodePlaintext,
+  type RecordCipher,
+  SequenceCounter,
+} from "./records.ts";
 import { closeQuietly, writeAll } from "./transport.ts";
 import type { Duplex, SecureSession, SessionCloseInfo, Suite } from "./types.ts";
 
@@ -14,7 +24,7 @@ import type { Duplex, SecureSession, SessionCloseInfo, Suite } from "./types.ts"
 export interface SessionOptions {
   /** Records per direction before the session closes; default 2^23 (tests lower it). */
   readonly maxRecords?: number;
-  /** Sends queued before `send` waits; default 256. */
+  /** Records sealed into one write at most; default 256. */
   readonly maxQueuedSends?: number;
   /** Received lines buffered before reading pauses; default 256. */
   readonly maxInbox?: number;
@@ -26,8 +36,15 @@ interface PendingSend {
   readonly reject: (err: Error) => void;
 }
 
+/** Most bytes (base64 lines and their `LF LF`) put into one write. */
 const MAX_BATCH_BYTES = 256 * 1024;
 const FLUSH_ON_CLOSE_MS = 1_000;
+/** Read buffer while the peer is quiet: what an idle connection keeps parked in its read. */
+export const MIN_READ_BYTES = 1_024;
+/** Read buffer at most, reached after a few reads that filled the buffer. */
+export const MAX_READ_BYTES = 65_536;
+/** Consecutive small reads before the buffer shrinks back to MIN_READ_BYTES. */
+const SHRINK_AFTER_SMALL_READS = 8;
 const encoder = new TextEncoder();
 
 /** Everything a session needs once the handshake is done. */
@@ -49,20 +66,25 @@ export class Session implements SecureSession {
   readonly closed: Promise<SessionCloseInfo>;
 
   #conn: Duplex;
-  #reader: FrameReader;
   #sendCipher: RecordCipher;
   #recvCipher: RecordCipher;
   #sendSeq: SequenceCounter;
   #recvSeq: SequenceCounter;
-  #maxQueued: number;
+  #maxBatch: number;
   #maxInbox: number;
 
+  /** Sends not yet handed to the socket, in call order. */
   #queue: PendingSend[] = [];
   #writing = false;
   #writerIdle: PromiseWithResolvers<void> | undefined;
-  #spaceWaiters: (() => void)[] = [];
 
+  #splitter = new RecordLineSplitter();
+  #readSize = MIN_READ_BYTES;
+  #readBuf: Uint8Array | undefined;
+  #smallReads = 0;
+  /** Received lines not yet taken by the iterator: `#inbox[#inHead..]`. */
   #inbox: string[] = [];
+  #inHead = 0;
   #inboxWaiter: (() => void) | undefined;
   #drainWaiter: (() => void) | undefined;
 
@@ -72,7 +94,6 @@ export class Session implements SecureSession {
 
   constructor(init: SessionInit) {
     this.#conn = init.conn;
-    this.#reader = init.reader;
     this.suite = init.suite;
     this.peer = init.peer;
     this.#sendCipher = init.sendCipher;
@@ -80,62 +101,87 @@ export class Session implements SecureSession {
     const max = init.options?.maxRecords;
     this.#sendSeq = new SequenceCounter(max);
     this.#recvSeq = new SequenceCounter(max);
-    this.#maxQueued = init.options?.maxQueuedSends ?? 256;
-    this.#maxInbox = init.options?.maxInbox ?? 256;
+    this.#maxBatch = Math.max(1, init.options?.maxQueuedSends ?? 256);
+    this.#maxInbox = Math.max(1, init.options?.maxInbox ?? 256);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#reader.parser.limits = RECORD_LIMITS;
-    this.#readLoop();
+    // Bytes the handshake reader already holds (records sent right after M7) come first;
+    // the reader itself (and its 16 KiB buffer) is not kept.
+    const early = init.reader.parser.takePending();
+    this.#readLoop(early, init.reader.eof);
   }
 
   // --- sending -------------------------------------------------------------------------------
 
-  /** Seals `line` into one record; resolves once it has been written to the socket. */
-  async send(line: string): Promise<void> {
-    const plaintext = encodePlaintext(line);
-    while (!this.#ended && this.#queue.length >= this.#maxQueued) {
-      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+  /**
+   * Queues `line` as the next record; resolves once the write holding it has completed.
+   * Records leave in call order; all sends of one tick share one write.
+   */
+  send(line: string): Promise<void> {
+    let plaintext: Uint8Array;
+    try {
+      plaintext = encodePlaintext(line);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (this.#ended || this.#closing) throw new AslError("CLOSED", "the session is closed");
-    const done = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ plaintext, resolve, reject });
-    });
-    if (!this.#writing) this.#writeLoop();
-    return await done;
+    if (this.#ended || this.#closing) {
+      return Promise.reject(new AslError("CLOSED", "the session is closed"));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#queue.push({ plaintext, resolve, reject });
+    if (!this.#writing) {
+      this.#writing = true;
+      // A microtask: every send of the current burst of work joins the first write.
+      queueMicrotask(() => void this.#writeLoop());
+    }
+    return promise;
   }
 
   async #writeLoop(): Promise<void> {
-    this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#ended) {
-        const batch: PendingSend[] = [];
-        const lines: string[] = [];
+        const queue = this.#queue;
+        const parts: string[] = [];
         let bytes = 0;
-        while (this.#queue.length > 0 && bytes < MAX_BATCH_BYTES) {
+        let taken = 0;
+        let limitHit = false;
+        const sync = this.#sendCipher.sealSync;
+        while (taken < queue.length && taken < this.#maxBatch && bytes < MAX_BATCH_BYTES) {
           if (this.#sendSeq.exhausted) {
-            // Spec section 3: close before sending record 2^23 + 1.
-            this.#fail(new AslError("CLOSED", "record limit reached; reconnect for fresh keys"));
+            limitHit = true;
             break;
           }
-          const item = this.#queue.shift()!;
-          const record = await this.#sendCipher.seal(item.plaintext, this.#sendSeq.take());
-          const line = record.toBase64();
-          lines.push(line, "\n\n");
-          bytes += line.length + 2;
-          batch.push(item);
+          const item = queue[taken]!;
+          const seq = this.#sendSeq.take();
+          const record = sync
+            ? sync(item.plaintext, seq)
+            : await this.#sendCipher.seal(item.plaintext, seq);
+          const text = record.toBase64();
+          parts.push(text);
+          bytes += text.length + 2;
+          taken++;
         }
-        for (const w of this.#spaceWaiters.splice(0)) w();
-        if (batch.length === 0) break;
-        try {
-          await writeAll(this.#conn, encoder.encode(lines.join("")));
-        } catch (err) {
-          const error = new AslError("CLOSED", "the connection failed while sending", {
-            cause: err,
-          });
-          for (const item of batch) item.reject(error);
-          this.#end({ reason: "remote", error });
+        if (this.#ended) break;
+        const batch = taken === queue.length ? queue : queue.slice(0, taken);
+        this.#queue = taken === queue.length ? [] : queue.slice(taken);
+        if (taken > 0) {
+          parts.push("");
+          try {
+            await writeAll(this.#conn, encoder.encode(parts.join("\n\n")));
+          } catch (err) {
+            const error = new AslError("CLOSED", "the connection failed while sending", {
+              cause: err,
+            });
+            for (const item of batch) item.reject(error);
+            this.#end({ reason: "remote", error });
+            break;
+          }
+          for (const item of batch) item.resolve();
+        }
+        if (limitHit) {
+          // Spec section 3: close before sending record 2^23 + 1 (what was sealed is out).
+          this.#fail(new AslError("CLOSED", "record limit reached; reconnect for fresh keys"));
           break;
         }
-        for (const item of batch) item.resolve();
       }
     } catch (err) {
       this.#fail(new AslError("INTERNAL_ERROR", "sealing a record failed", { cause: err }));
@@ -148,30 +194,22 @@ export class Session implements SecureSession {
 
   // --- receiving -----------------------------------------------------------------------------
 
-  async #readLoop(): Promise<void> {
+  async #readLoop(early: Uint8Array[], eof: boolean): Promise<void> {
     try {
+      for (const chunk of early) await this.#consume(chunk);
+      if (eof) return await this.#endOfInput();
       for (;;) {
-        while (this.#inbox.length >= this.#maxInbox && !this.#ended) {
+        while (this.#inbox.length - this.#inHead >= this.#maxInbox && !this.#ended) {
           await new Promise<void>((resolve) => (this.#drainWaiter = resolve));
         }
         if (this.#ended) return;
-        const frame = await this.#reader.next();
+        const buf = this.#readBuf ??= new Uint8Array(this.#readSize);
+        const n = await this.#conn.read(buf);
         if (this.#ended) return;
-        if (frame === null) {
-          // The peer half-closed or closed: deliver what is queued (bounded), then end.
-          await this.#flush();
-          this.#end({ reason: "remote" });
-          return;
-        }
-        if (this.#recvSeq.exhausted) {
-          throw new AslError("PROTOCOL_ERROR", "peer sent more records than the limit");
-        }
-        const line = await openLine(this.#recvCipher, frame.lines[0]!, this.#recvSeq.take());
-        if (this.#ended) return;
-        this.#inbox.push(line);
-        const w = this.#inboxWaiter;
-        this.#inboxWaiter = undefined;
-        w?.();
+        if (n === null) return await this.#endOfInput();
+        // Decoded to text at once, so the buffer is reused without a copy.
+        await this.#consume(buf.subarray(0, n));
+        this.#adaptReadSize(n);
       }
     } catch (err) {
       if (this.#ended) return; // a read interrupted by our own close
@@ -180,21 +218,76 @@ export class Session implements SecureSession {
     }
   }
 
+  /** Grows the read buffer while reads fill it; back to the minimum after quiet reads. */
+  #adaptReadSize(n: number): void {
+    const size = this.#readSize;
+    if (n === size && size < MAX_READ_BYTES) {
+      this.#readSize = Math.min(MAX_READ_BYTES, size * 4);
+      this.#readBuf = undefined;
+      this.#smallReads = 0;
+    } else if (size > MIN_READ_BYTES && n <= MIN_READ_BYTES) {
+      if (++this.#smallReads >= SHRINK_AFTER_SMALL_READS) {
+        this.#readSize = MIN_READ_BYTES;
+        this.#readBuf = undefined;
+        this.#smallReads = 0;
+      }
+    } else {
+      this.#smallReads = 0;
+    }
+  }
+
+  /** Splits, opens and queues every record line `bytes` completes, in order. */
+  async #consume(bytes: Uint8Array): Promise<void> {
+    const lines: string[] = [];
+    this.#splitter.push(bytes, lines);
+    if (lines.length === 0) return;
+    const open = this.#recvCipher.openSync;
+    for (const line of lines) {
+      if (this.#recvSeq.exhausted) {
+        throw new AslError("PROTOCOL_ERROR", "peer sent more records than the limit");
+      }
+      const record = decodeRecordLine(line);
+      const seq = this.#recvSeq.take();
+      const plaintext = open ? open(record, seq) : await this.#recvCipher.open(record, seq);
+      if (this.#ended) return;
+      this.#inbox.push(decodePlaintext(plaintext));
+    }
+    const w = this.#inboxWaiter;
+    this.#inboxWaiter = undefined;
+    w?.();
+  }
+
+  /** The peer half-closed or closed: deliver what is queued (bounded), then end. */
+  async #endOfInput(): Promise<void> {
+    if (this.#splitter.inMessage) {
+      throw new AslError("CLOSED", "connection closed inside a message");
+    }
+    await this.#flush();
+    this.#end({ reason: "remote" });
+  }
+
+  /** The next received line: at once when one is queued, else when one arrives or at the end. */
+  #next(): Promise<IteratorResult<string>> {
+    if (this.#inHead < this.#inbox.length) {
+      const value = this.#inbox[this.#inHead++]!;
+      if (this.#inHead === this.#inbox.length) {
+        this.#inbox = [];
+        this.#inHead = 0;
+      }
+      if (this.#drainWaiter && this.#inbox.length - this.#inHead < this.#maxInbox) {
+        const w = this.#drainWaiter;
+        this.#drainWaiter = undefined;
+        w();
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise<void>((resolve) => (this.#inboxWaiter = resolve)).then(() => this.#next());
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<string> {
     return {
-      next: async (): Promise<IteratorResult<string>> => {
-        for (;;) {
-          const line = this.#inbox.shift();
-          if (line !== undefined) {
-            const w = this.#drainWaiter;
-            this.#drainWaiter = undefined;
-            w?.();
-            return { value: line, done: false };
-          }
-          if (this.#ended) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => (this.#inboxWaiter = resolve));
-        }
-      },
+      next: () => this.#next(),
       return: async (): Promise<IteratorResult<string>> => {
         await this.close();
         return { value: undefined, done: true };
@@ -234,16 +327,20 @@ export class Session implements SecureSession {
     if (this.#ended) return;
     this.#ended = info;
     closeQuietly(this.#conn);
+    this.#readBuf = undefined;
     if (this.#queue.length > 0) {
       // Built only when a send is pending: an Error (and its stack) per session adds up.
       const error = info.error instanceof AslError && info.error.code === "CLOSED"
         ? info.error
         : new AslError("CLOSED", "the session is closed", info.error ? { cause: info.error } : {});
-      for (const item of this.#queue.splice(0)) item.reject(error);
+      const queue = this.#queue;
+      this.#queue = [];
+      for (const item of queue) item.reject(error);
     }
-    for (const w of this.#spaceWaiters.splice(0)) w();
     this.#inboxWaiter?.();
+    this.#inboxWaiter = undefined;
     this.#drainWaiter?.();
+    this.#drainWaiter = undefined;
     this.#resolveClosed(info);
   }
 }

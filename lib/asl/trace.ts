@@ -1,8 +1,23 @@
 // Handshake tracing for `--verbose` and the demo (spec section 2, M1–M7): one secret-free
 // line per step. Events never carry keys, nonces or message text.
 
-import type { Logger } from "../log.ts";
 import type { HandshakeTraceEvent } from "./types.ts";
+
+/**
+ * What `traceToLogger` needs of a logger: its debug level. lib/log.ts's `Logger` fits.
+ *
+ * @example
+ * ```ts
+ * import type { TraceLogger } from "./trace.ts";
+ * const lines: string[] = [];
+ * const logger: TraceLogger = { debug: (event, fields) => lines.push(`${event} ${fields?.step}`) };
+ * logger.debug("asl.handshake", { step: "M1" });
+ * ```
+ */
+export interface TraceLogger {
+  /** Logs one event with its fields at debug level. */
+  debug(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
+}
 
 const NAMES: Record<HandshakeTraceEvent["step"], string> = {
   M1: "SALAAM_ASL",
@@ -42,7 +57,7 @@ export function formatTraceEvent(event: HandshakeTraceEvent): string {
  * trace({ step: "M1", direction: "sent", bytes: 12, detail: "SALAAM_ASL" });
  * ```
  */
-export function traceToLogger(logger: Logger): (event: HandshakeTraceEvent) => void {
+export function traceToLogger(logger: TraceLogger): (event: HandshakeTraceEvent) => void {
   return (event) =>
     logger.debug("asl.handshake", {
       step: event.step,

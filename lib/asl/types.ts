@@ -3,10 +3,28 @@
 
 import type { Credentials, TrustStore, ValidatedPeer } from "../pki/types.ts";
 
-/** A record suite this implementation can negotiate. `DES_CBC` is never chosen. */
+/**
+ * A record suite this implementation can negotiate. `DES_CBC` is never chosen.
+ *
+ * @example
+ * ```ts
+ * import type { Suite } from "./types.ts";
+ * const preference: Suite[] = ["AES_GCM", "AES_CBC"];
+ * ```
+ */
 export type Suite = "AES_GCM" | "AES_CBC";
 
-/** One step of a handshake, for `--verbose` and the demo; never carries keys, nonces or text. */
+/**
+ * One step of a handshake, for `--verbose` and the demo; never carries keys, nonces or text.
+ *
+ * @example
+ * ```ts
+ * import type { HandshakeTraceEvent } from "./types.ts";
+ * const seen: HandshakeTraceEvent[] = [];
+ * const trace = (event: HandshakeTraceEvent) => seen.push(event);
+ * trace({ step: "M4", direction: "received", bytes: 21, detail: "suite AES_GCM" });
+ * ```
+ */
 export interface HandshakeTraceEvent {
   /** `M1` … `M7`, or `ASL_ERROR`. */
   readonly step: "M1" | "M2" | "M3" | "M4" | "M5" | "M6" | "M7" | "ASL_ERROR";
@@ -18,7 +36,18 @@ export interface HandshakeTraceEvent {
   readonly detail: string;
 }
 
-/** Options common to both roles. */
+/**
+ * Options common to both roles.
+ *
+ * @example
+ * ```ts
+ * import type { HandshakeOptions } from "./types.ts";
+ * import type { Credentials, TrustStore } from "../pki/types.ts";
+ * function options(credentials: Credentials, trust: TrustStore): HandshakeOptions {
+ *   return { credentials, trust, suites: ["AES_GCM"] };
+ * }
+ * ```
+ */
 export interface HandshakeOptions {
   /** Own certificate chain and private key. */
   readonly credentials: Credentials;
@@ -32,13 +61,35 @@ export interface HandshakeOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Server-side handshake options. */
+/**
+ * Server-side handshake options.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptOptions } from "./types.ts";
+ * import type { Credentials, TrustStore } from "../pki/types.ts";
+ * function options(credentials: Credentials, trust: TrustStore): AcceptOptions {
+ *   return { credentials, trust, handshakeTimeoutMs: 5_000 };
+ * }
+ * ```
+ */
 export interface AcceptOptions extends HandshakeOptions {
   /** Milliseconds from accept to a finished handshake before `TIMEOUT`; default 10 000. */
   readonly handshakeTimeoutMs?: number;
 }
 
-/** Client-side handshake options. */
+/**
+ * Client-side handshake options.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./types.ts";
+ * import type { Credentials, TrustStore } from "../pki/types.ts";
+ * function options(credentials: Credentials, trust: TrustStore): ConnectOptions {
+ *   return { credentials, trust, serverName: "localhost" };
+ * }
+ * ```
+ */
 export interface ConnectOptions extends HandshakeOptions {
   /** The host name or IP literal the certificate must name (`BAD_IDENTITY` otherwise). */
   readonly serverName: string;
@@ -46,7 +97,17 @@ export interface ConnectOptions extends HandshakeOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
-/** Why a session ended. */
+/**
+ * Why a session ended.
+ *
+ * @example
+ * ```ts
+ * import type { SessionCloseInfo } from "./types.ts";
+ * const describe = (info: SessionCloseInfo) =>
+ *   info.reason === "error" ? `failed: ${info.error?.message}` : `closed (${info.reason})`;
+ * console.log(describe({ reason: "remote" })); // "closed (remote)"
+ * ```
+ */
 export interface SessionCloseInfo {
   /** `local` when this side called close(); `remote` when the peer closed; `error` on a protocol fault. */
   readonly reason: "local" | "remote" | "error";
@@ -57,6 +118,15 @@ export interface SessionCloseInfo {
 /**
  * An established ASL session: one record per `send`, an async iterator of received
  * command lines (plaintexts), and the peer's validated identity.
+ *
+ * @example
+ * ```ts
+ * import type { SecureSession } from "./types.ts";
+ * async function echo(session: SecureSession): Promise<void> {
+ *   for await (const line of session) await session.send(`OK ${line}`);
+ *   console.log(await session.closed);
+ * }
+ * ```
  */
 export interface SecureSession extends AsyncIterable<string> {
   /** The negotiated record suite. */
@@ -74,10 +144,26 @@ export interface SecureSession extends AsyncIterable<string> {
 /**
  * A byte stream both roles can run over: a `Deno.Conn` or an in-memory pipe end.
  * `write` may write fewer bytes than given (like `Deno.Conn`); `closeWrite` half-closes.
+ *
+ * @example
+ * ```ts
+ * import type { Duplex } from "./types.ts";
+ * import { createPipe } from "./pipe.ts";
+ * const [a, b]: Duplex[] = createPipe();
+ * await a.write(new TextEncoder().encode("SALAAM_ASL\n\n"));
+ * const buf = new Uint8Array(64);
+ * console.log(await b.read(buf)); // 12
+ * a.close();
+ * b.close();
+ * ```
  */
 export interface Duplex {
+  /** Reads into `p`; resolves with the number of bytes read, or `null` at end of input. */
   read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; resolves with the number of bytes written (possibly fewer than all). */
   write(p: Uint8Array): Promise<number>;
+  /** Closes both directions at once; pending reads and writes fail. */
   close(): void;
+  /** Half-closes: no more writes, the peer reads end of input; reading goes on. */
   closeWrite(): Promise<void>;
 }

@@ -1,9 +1,10 @@
 // A bounded cache of successful chain validations (ASL spec section 4) for the handshake
 // hot path: a chain seen before (same DER bytes, same TrustStore object, same purpose and
 // host) is not parsed or signature-checked again, and its leaf RSA key is imported once.
-// What can change with time is re-checked on every use: the validity dates of every
-// certificate of the path (trust anchor included) against "now"; the TrustStore's CRL and
-// anchor lists must be the very arrays (and lengths) the entry was validated with. Anything
+// What can change is re-checked on every use: the validity dates of every certificate of
+// the path (trust anchor included) against "now", and the TrustStore's CRL and anchor lists
+// must hold the very same objects as when the entry was made (a CRL added, removed or
+// replaced, or a new TrustStore, means full validation, so revocation is seen). Anything
 // outside that — and every failure — goes through the full validator, so codes and check
 // order are exactly those of validateChain. Wraps validate.ts; does not change it.
 
@@ -51,10 +52,9 @@ export const DEFAULT_VALIDATION_CACHE_LIMIT = 10_000;
 
 interface Entry {
   readonly chain: readonly Uint8Array[];
+  /** The TrustStore's lists as they were (element references) when the chain validated. */
   readonly anchors: readonly Uint8Array[];
-  readonly anchorCount: number;
   readonly crls: readonly Uint8Array[];
-  readonly crlCount: number;
   /** The path's common validity window: latest notBefore, earliest notAfter (ms). */
   readonly notBefore: number;
   readonly notAfter: number;
@@ -87,6 +87,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function sameChain(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
   return a.length === b.length && a.every((der, i) => equalBytes(der, b[i]!));
+}
+
+/** Same list of the same objects (a CRL or anchor added, removed or replaced shows). */
+function sameRefs(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 interface CertDates {
@@ -204,18 +209,18 @@ export class ValidationCache {
     const key = this.#key(chain, trust, opts);
     const entry = this.#entries.get(key);
     if (
-      entry && sameChain(entry.chain, chain) &&
-      trust.crls === entry.crls && trust.crls.length === entry.crlCount &&
-      trust.anchors === entry.anchors && trust.anchors.length === entry.anchorCount &&
-      now >= entry.notBefore && now <= entry.notAfter
+      entry && now >= entry.notBefore && now <= entry.notAfter &&
+      sameRefs(entry.crls, trust.crls) && sameRefs(entry.anchors, trust.anchors) &&
+      sameChain(entry.chain, chain)
     ) {
       this.#entries.delete(key); // refresh its place in the LRU order
       this.#entries.set(key, entry);
       this.#hits++;
       return Promise.resolve(entry.result);
     }
-    // Concurrent first sight of one chain at the same instant: validate once.
-    const pendingKey = `${key}|${now}`;
+    // Concurrent first sight of one chain: validate once. Callers that validate at "now"
+    // share (their "now"s differ by scheduling only); an explicit `at` shares only that instant.
+    const pendingKey = opts.at === undefined ? key : `${key}|${now}`;
     const pending = this.#pending.get(pendingKey);
     if (pending) return pending;
     this.#misses++;
@@ -232,7 +237,6 @@ export class ValidationCache {
     trust: TrustStore,
     opts: ValidateOptions,
   ): Promise<CachedValidation> {
-    this.#entries.delete(key);
     const peer = await this.#validate(chain, trust, opts);
     const keys = await importLeafKeys(peer.leafSpki);
     const result = Object.freeze({ peer: Object.freeze(peer), keys });
@@ -242,12 +246,11 @@ export class ValidationCache {
     } catch {
       return result; // valid, but not cacheable (cannot happen for a chain that validated)
     }
+    this.#entries.delete(key); // (re)insert as the most recent
     this.#entries.set(key, {
       chain: chain.map((der) => der.slice()),
-      anchors: trust.anchors,
-      anchorCount: trust.anchors.length,
-      crls: trust.crls,
-      crlCount: trust.crls.length,
+      anchors: trust.anchors.slice(),
+      crls: trust.crls.slice(),
       notBefore: window[0],
       notAfter: window[1],
       result,

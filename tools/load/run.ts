@@ -4,26 +4,20 @@
 // process is stopped and the temp directory removed in `finally`.
 
 import type { LoadOptions, Phase } from "./args.ts";
-import { type AslTarget, IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
-import { startAslServer } from "./asl_server.ts";
+import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
 import { runBaselineRelay } from "./baseline.ts";
-import {
-  crashAndRestart,
-  stalledReader,
-  type StalledReaderOutcome,
-  stallHandshakes,
-} from "./faults.ts";
+import { cpuOf, type Ctx, relayFigure, type Under, withServer } from "./context.ts";
+import { phaseFaults } from "./fault_phases.ts";
 import type { ChildServer } from "./harness.ts";
 import { Progress } from "./out.ts";
-import { createPki, type LoadPki, readPki, UserFactory } from "./pki.ts";
+import { createPki, readPki, UserFactory } from "./pki.ts";
 import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
-import { type RelayOutcome, runRelay, sleep } from "./relay.ts";
+import { runRelay, sleep } from "./relay.ts";
 import {
   emptyResults,
   evaluate,
   type HandshakeFigure,
   type LoadResults,
-  type RelayFigure,
   relayKey,
 } from "./results.ts";
 import { measureRsaBound } from "./rsa_bound.ts";
@@ -42,112 +36,6 @@ export function machineInfo(): { nproc: number; cpu_model: string; kernel: strin
     cpu_model: model.trim(),
     kernel: Deno.osRelease(),
   };
-}
-
-/** Turns a relay outcome (and the server CPU it cost) into the JSON figure. */
-export function relayFigure(
-  o: RelayOutcome,
-  serverCpuSeconds?: number,
-  clientCpuSeconds?: number,
-): RelayFigure {
-  const s = summarize(o.latencies);
-  return {
-    msgs_per_s: round(o.seconds > 0 ? o.messages / o.seconds : 0, 1),
-    p50_ms: round(s.p50_ms, 3),
-    p99_ms: round(s.p99_ms, 3),
-    max_ms: round(s.max_ms, 3),
-    messages: o.messages,
-    errors: o.errors,
-    seconds: round(o.seconds, 2),
-    ok_p50_ms: round(summarize(o.okLatencies).p50_ms, 3),
-    delivery_p50_ms: round(summarize(o.deliveryLatencies).p50_ms, 3),
-    ...(serverCpuSeconds !== undefined && o.messages > 0
-      ? { server_cpu_ms_per_msg: round((serverCpuSeconds * 1000) / o.messages, 4) }
-      : {}),
-    ...(clientCpuSeconds !== undefined && o.messages > 0
-      ? { client_cpu_ms_per_msg: round((clientCpuSeconds * 1000) / o.messages, 4) }
-      : {}),
-  };
-}
-
-interface Ctx {
-  readonly opts: LoadOptions;
-  readonly pki: LoadPki;
-  readonly users: UserFactory;
-  readonly tmp: string;
-  readonly results: LoadResults;
-  readonly progress: Progress;
-  readonly children: Set<ChildServer>;
-  dataSeq: number;
-}
-
-/** A server under test: spawned child, or the attached one. */
-interface Under {
-  readonly target: AslTarget;
-  /** Known when spawned or given by --server-pid. */
-  readonly pid?: number;
-  readonly child?: ChildServer;
-}
-
-async function spawnUnder(
-  ctx: Ctx,
-  store: "sqlite" | "memory",
-  extra: { fdLimit?: number; extraArgs?: string[]; dataDir?: string } = {},
-): Promise<Under> {
-  const dataDir = extra.dataDir ?? `${ctx.tmp}/data${ctx.dataSeq++}`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const child = await startAslServer({
-    pki: ctx.pki,
-    dataDir,
-    store,
-    verbose: ctx.opts.verbose,
-    ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
-    ...(extra.fdLimit !== undefined ? { fdLimit: extra.fdLimit } : {}),
-    ...(extra.extraArgs !== undefined ? { extraArgs: extra.extraArgs } : {}),
-  });
-  ctx.children.add(child);
-  return {
-    target: { hostname: "127.0.0.1", port: child.port, pki: ctx.pki, users: ctx.users },
-    pid: child.pid,
-    child,
-  };
-}
-
-async function stopUnder(ctx: Ctx, u: Under): Promise<void> {
-  if (u.child !== undefined) {
-    await u.child.stop();
-    ctx.children.delete(u.child);
-  }
-}
-
-async function withServer<T>(
-  ctx: Ctx,
-  store: "sqlite" | "memory",
-  fn: (u: Under) => Promise<T>,
-  extra: { fdLimit?: number; extraArgs?: string[] } = {},
-): Promise<T> {
-  if (ctx.opts.server.kind === "attach") {
-    const s = ctx.opts.server;
-    return await fn({
-      target: { hostname: s.hostname, port: s.port, pki: ctx.pki, users: ctx.users },
-      ...(ctx.opts.serverPid !== undefined ? { pid: ctx.opts.serverPid } : {}),
-    });
-  }
-  const u = await spawnUnder(ctx, store, extra);
-  try {
-    return await fn(u);
-  } finally {
-    await stopUnder(ctx, u);
-  }
-}
-
-function cpuOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    return readCpuSeconds(pid);
-  } catch {
-    return undefined;
-  }
 }
 
 async function aslRelay(ctx: Ctx, u: Under, window: number, label: string) {
@@ -270,95 +158,6 @@ async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
   } finally {
     await pool.closeAll();
   }
-}
-
-async function phaseFaults(ctx: Ctx): Promise<void> {
-  const faults: Record<string, unknown> = {};
-  ctx.results.faults = faults;
-  const o = ctx.opts;
-  const relayParams = (u: Under, seconds: number, onMeasureStart?: () => void) => ({
-    senders: Array.from({ length: o.pairs }, (_, i) => `fs${i}`),
-    recipients: Array.from({ length: o.pairs }, (_, i) => `fr${i}`),
-    window: 20,
-    warmupSeconds: 0.5,
-    seconds,
-    payloadBytes: o.payloadBytes,
-    open: (user: string) => openAsl(u.target, user),
-    ...(onMeasureStart !== undefined ? { onMeasureStart } : {}),
-  });
-  // 1. 1 000 stalled handshakes during a relay run.
-  const timeoutMs = 3000;
-  await withServer(ctx, "sqlite", async (u) => {
-    ctx.progress.update("faults: relay without stalls");
-    const clean = relayFigure(await runRelay(relayParams(u, o.quick ? 4 : 6)));
-    let stall: Promise<unknown> = Promise.resolve();
-    ctx.progress.update("faults: relay with 1 000 stalled handshakes");
-    const stalled = relayFigure(
-      await runRelay(relayParams(u, (timeoutMs + 2000) / 1000, () => {
-        stall = stallHandshakes(u.target.hostname, u.target.port, 1000, timeoutMs);
-      })),
-    );
-    const cut = await stall;
-    const ratio = clean.msgs_per_s > 0 ? stalled.msgs_per_s / clean.msgs_per_s : 0;
-    faults.stalled_handshakes = {
-      handshake_timeout_ms: timeoutMs,
-      ...(cut as object),
-      relay_clean_msgs_per_s: clean.msgs_per_s,
-      relay_stalled_msgs_per_s: stalled.msgs_per_s,
-      throughput_ratio: round(ratio, 3),
-      pass: ratio >= 0.8 && (cut as { never_cut: number }).never_cut === 0,
-    };
-    ctx.progress.done(`faults: stalled handshakes ${JSON.stringify(faults.stalled_handshakes)}`);
-  }, { fdLimit: 4096, extraArgs: ["--handshake-timeout", String(timeoutMs / 1000)] });
-
-  // 2. SIGKILL during a relay, restart on the same database.
-  if (o.server.kind === "spawn") {
-    const dataDir = `${ctx.tmp}/crash`;
-    const first = await spawnUnder(ctx, "sqlite", { dataDir });
-    let second: Under | undefined;
-    try {
-      ctx.progress.update("faults: relay, then SIGKILL of the server, then restart");
-      const r = await crashAndRestart(
-        { target: first.target, child: first.child as ChildServer },
-        async () => {
-          ctx.children.delete(first.child as ChildServer);
-          second = await spawnUnder(ctx, "sqlite", { dataDir });
-          return { target: second.target, child: second.child as ChildServer };
-        },
-        Math.min(o.pairs, 20),
-        o.quick ? 2 : 4,
-        o.payloadBytes,
-      );
-      faults.sigkill_restart = r.outcome;
-      ctx.progress.done(`faults: SIGKILL + restart ${JSON.stringify(r.outcome)}`);
-    } finally {
-      await stopUnder(ctx, first);
-      if (second !== undefined) await stopUnder(ctx, second);
-    }
-  } else {
-    ctx.results.meta.notes.push("SIGKILL fault needs a spawned server; skipped with --server");
-  }
-
-  // 3. A client that stops reading while other pairs flow.
-  await withServer(ctx, "sqlite", async (u) => {
-    if (u.pid === undefined) return;
-    const pid = u.pid;
-    ctx.progress.update("faults: relay with a client that stops reading");
-    let reader: Promise<unknown> = Promise.resolve();
-    const during = relayFigure(
-      await runRelay(relayParams(u, o.quick ? 8 : 20, () => {
-        reader = stalledReader(u.target, pid, o.quick ? 7 : 19);
-      })),
-    );
-    const r = await reader as StalledReaderOutcome;
-    faults.stalled_reader = {
-      ...r,
-      relay_msgs_per_s_meanwhile: during.msgs_per_s,
-      relay_errors: during.errors,
-      pass: r.plateaued && during.msgs_per_s > 0,
-    };
-    ctx.progress.done(`faults: stalled reader ${JSON.stringify(faults.stalled_reader)}`);
-  });
 }
 
 /** Runs every phase the options ask for and returns the evaluated results. */

@@ -1,0 +1,125 @@
+// Shared plumbing of the load tool's phases (issue #6): the run context, starting and
+// stopping the server under test per phase (or using the attached one), reading its CPU
+// time, and turning a relay outcome into the JSON figure.
+
+import type { LoadOptions } from "./args.ts";
+import type { AslTarget } from "./asl_client.ts";
+import { startAslServer } from "./asl_server.ts";
+import type { ChildServer } from "./harness.ts";
+import type { Progress } from "./out.ts";
+import type { LoadPki, UserFactory } from "./pki.ts";
+import { readCpuSeconds } from "./proc.ts";
+import type { RelayOutcome } from "./relay.ts";
+import type { LoadResults, RelayFigure } from "./results.ts";
+import { round, summarize } from "./stats.ts";
+
+/** Turns a relay outcome (and the server CPU it cost) into the JSON figure. */
+export function relayFigure(
+  o: RelayOutcome,
+  serverCpuSeconds?: number,
+  clientCpuSeconds?: number,
+): RelayFigure {
+  const s = summarize(o.latencies);
+  return {
+    msgs_per_s: round(o.seconds > 0 ? o.messages / o.seconds : 0, 1),
+    p50_ms: round(s.p50_ms, 3),
+    p99_ms: round(s.p99_ms, 3),
+    max_ms: round(s.max_ms, 3),
+    messages: o.messages,
+    errors: o.errors,
+    seconds: round(o.seconds, 2),
+    ok_p50_ms: round(summarize(o.okLatencies).p50_ms, 3),
+    delivery_p50_ms: round(summarize(o.deliveryLatencies).p50_ms, 3),
+    ...(serverCpuSeconds !== undefined && o.messages > 0
+      ? { server_cpu_ms_per_msg: round((serverCpuSeconds * 1000) / o.messages, 4) }
+      : {}),
+    ...(clientCpuSeconds !== undefined && o.messages > 0
+      ? { client_cpu_ms_per_msg: round((clientCpuSeconds * 1000) / o.messages, 4) }
+      : {}),
+  };
+}
+
+/** What every phase of one run shares. */
+export interface Ctx {
+  readonly opts: LoadOptions;
+  readonly pki: LoadPki;
+  readonly users: UserFactory;
+  readonly tmp: string;
+  readonly results: LoadResults;
+  readonly progress: Progress;
+  readonly children: Set<ChildServer>;
+  dataSeq: number;
+}
+
+/** A server under test: spawned child, or the attached one. */
+export interface Under {
+  readonly target: AslTarget;
+  /** Known when spawned or given by --server-pid. */
+  readonly pid?: number;
+  readonly child?: ChildServer;
+}
+
+/** Starts a server child for a phase (recorded for cleanup). */
+export async function spawnUnder(
+  ctx: Ctx,
+  store: "sqlite" | "memory",
+  extra: { fdLimit?: number; extraArgs?: string[]; dataDir?: string } = {},
+): Promise<Under> {
+  const dataDir = extra.dataDir ?? `${ctx.tmp}/data${ctx.dataSeq++}`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  const child = await startAslServer({
+    pki: ctx.pki,
+    dataDir,
+    store,
+    verbose: ctx.opts.verbose,
+    ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
+    ...(extra.fdLimit !== undefined ? { fdLimit: extra.fdLimit } : {}),
+    ...(extra.extraArgs !== undefined ? { extraArgs: extra.extraArgs } : {}),
+  });
+  ctx.children.add(child);
+  return {
+    target: { hostname: "127.0.0.1", port: child.port, pki: ctx.pki, users: ctx.users },
+    pid: child.pid,
+    child,
+  };
+}
+
+/** Stops a phase's server child. */
+export async function stopUnder(ctx: Ctx, u: Under): Promise<void> {
+  if (u.child !== undefined) {
+    await u.child.stop();
+    ctx.children.delete(u.child);
+  }
+}
+
+/** Runs `fn` against a fresh server child (or the attached server) and stops it after. */
+export async function withServer<T>(
+  ctx: Ctx,
+  store: "sqlite" | "memory",
+  fn: (u: Under) => Promise<T>,
+  extra: { fdLimit?: number; extraArgs?: string[] } = {},
+): Promise<T> {
+  if (ctx.opts.server.kind === "attach") {
+    const s = ctx.opts.server;
+    return await fn({
+      target: { hostname: s.hostname, port: s.port, pki: ctx.pki, users: ctx.users },
+      ...(ctx.opts.serverPid !== undefined ? { pid: ctx.opts.serverPid } : {}),
+    });
+  }
+  const u = await spawnUnder(ctx, store, extra);
+  try {
+    return await fn(u);
+  } finally {
+    await stopUnder(ctx, u);
+  }
+}
+
+/** The CPU seconds of `pid`, or undefined when unknown or gone. */
+export function cpuOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+}

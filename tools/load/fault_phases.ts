@@ -1,0 +1,105 @@
+// The --faults phases of the load tool (issue #6): 1 000 stalled handshakes during a relay,
+// SIGKILL + restart on the same database, and a client that stops reading; each verdict goes
+// into `results.faults`. The probes themselves are in faults.ts.
+
+import { openAsl } from "./asl_client.ts";
+import { type Ctx, relayFigure, spawnUnder, stopUnder, type Under, withServer } from "./context.ts";
+import {
+  crashAndRestart,
+  stalledReader,
+  type StalledReaderOutcome,
+  stallHandshakes,
+} from "./faults.ts";
+import type { ChildServer } from "./harness.ts";
+import { runRelay } from "./relay.ts";
+import { round } from "./stats.ts";
+
+/** Runs the three robustness phases. */
+export async function phaseFaults(ctx: Ctx): Promise<void> {
+  const faults: Record<string, unknown> = {};
+  ctx.results.faults = faults;
+  const o = ctx.opts;
+  const relayParams = (u: Under, seconds: number, onMeasureStart?: () => void) => ({
+    senders: Array.from({ length: o.pairs }, (_, i) => `fs${i}`),
+    recipients: Array.from({ length: o.pairs }, (_, i) => `fr${i}`),
+    window: 20,
+    warmupSeconds: 0.5,
+    seconds,
+    payloadBytes: o.payloadBytes,
+    open: (user: string) => openAsl(u.target, user),
+    ...(onMeasureStart !== undefined ? { onMeasureStart } : {}),
+  });
+  // 1. 1 000 stalled handshakes during a relay run.
+  const timeoutMs = 3000;
+  await withServer(ctx, "sqlite", async (u) => {
+    ctx.progress.update("faults: relay without stalls");
+    const clean = relayFigure(await runRelay(relayParams(u, o.quick ? 4 : 6)));
+    let stall: Promise<unknown> = Promise.resolve();
+    ctx.progress.update("faults: relay with 1 000 stalled handshakes");
+    const stalled = relayFigure(
+      await runRelay(relayParams(u, (timeoutMs + 2000) / 1000, () => {
+        stall = stallHandshakes(u.target.hostname, u.target.port, 1000, timeoutMs);
+      })),
+    );
+    const cut = await stall;
+    const ratio = clean.msgs_per_s > 0 ? stalled.msgs_per_s / clean.msgs_per_s : 0;
+    faults.stalled_handshakes = {
+      handshake_timeout_ms: timeoutMs,
+      ...(cut as object),
+      relay_clean_msgs_per_s: clean.msgs_per_s,
+      relay_stalled_msgs_per_s: stalled.msgs_per_s,
+      throughput_ratio: round(ratio, 3),
+      pass: ratio >= 0.8 && (cut as { never_cut: number }).never_cut === 0,
+    };
+    ctx.progress.done(`faults: stalled handshakes ${JSON.stringify(faults.stalled_handshakes)}`);
+  }, { fdLimit: 4096, extraArgs: ["--handshake-timeout", String(timeoutMs / 1000)] });
+
+  // 2. SIGKILL during a relay, restart on the same database.
+  if (o.server.kind === "spawn") {
+    const dataDir = `${ctx.tmp}/crash`;
+    const first = await spawnUnder(ctx, "sqlite", { dataDir });
+    let second: Under | undefined;
+    try {
+      ctx.progress.update("faults: relay, then SIGKILL of the server, then restart");
+      const r = await crashAndRestart(
+        { target: first.target, child: first.child as ChildServer },
+        async () => {
+          ctx.children.delete(first.child as ChildServer);
+          second = await spawnUnder(ctx, "sqlite", { dataDir });
+          return { target: second.target, child: second.child as ChildServer };
+        },
+        Math.min(o.pairs, 20),
+        o.quick ? 2 : 4,
+        o.payloadBytes,
+      );
+      faults.sigkill_restart = r.outcome;
+      ctx.progress.done(`faults: SIGKILL + restart ${JSON.stringify(r.outcome)}`);
+    } finally {
+      await stopUnder(ctx, first);
+      if (second !== undefined) await stopUnder(ctx, second);
+    }
+  } else {
+    ctx.results.meta.notes.push("SIGKILL fault needs a spawned server; skipped with --server");
+  }
+
+  // 3. A client that stops reading while other pairs flow.
+  await withServer(ctx, "sqlite", async (u) => {
+    if (u.pid === undefined) return;
+    const pid = u.pid;
+    ctx.progress.update("faults: relay with a client that stops reading");
+    let reader: Promise<unknown> = Promise.resolve();
+    const during = relayFigure(
+      await runRelay(relayParams(u, o.quick ? 8 : 20, () => {
+        reader = stalledReader(u.target, pid, o.quick ? 7 : 19);
+      })),
+    );
+    const r = await reader as StalledReaderOutcome;
+    faults.stalled_reader = {
+      ...r,
+      relay_msgs_per_s_meanwhile: during.msgs_per_s,
+      relay_errors: during.errors,
+      pass: r.plateaued && during.msgs_per_s > 0,
+    };
+    ctx.progress.done(`faults: stalled reader ${JSON.stringify(faults.stalled_reader)}`);
+  });
+}
