@@ -8,7 +8,8 @@
 // flight — OAEP decrypt of E, PSS verify of SIG_C, the CA's signature on the client
 // certificate, PSS sign of SIG_S, OAEP encrypt of E2 — and reports the same way.
 // `--role server|rsa` are the children; `--cache off` disables the validation cache;
-// `--prof DIR` writes a V8 CPU profile of the server child into DIR.
+// `--prof DIR` writes a V8 CPU profile of the server child into DIR; `--role logic` measures
+// the server's handshake logic alone (recorded vector messages, no sockets).
 
 import "reflect-metadata";
 import process from "node:process";
@@ -16,7 +17,9 @@ import { parseArgs } from "node:util";
 import { Certificate } from "@peculiar/asn1-x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { accept, connect } from "../lib/asl/endpoint.ts";
-import { FrameReader } from "../lib/asl/framing.ts";
+import { FrameParser, FrameReader } from "../lib/asl/framing.ts";
+import { ServerHandshake } from "../lib/asl/handshake.ts";
+import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import type { Credentials, TrustStore } from "../lib/pki/types.ts";
@@ -65,6 +68,7 @@ function threadTicks(): Map<string, number> {
   return out;
 }
 let lastTicks = new Map<string, number>();
+let lastSwitches = 0;
 
 /** CPU time of this process's main (JS) thread in µs (clock ticks of 10 ms: coarse). */
 function mainThreadMicros(): number {
@@ -97,6 +101,10 @@ async function serveCommands(onQuit: () => void) {
         const now = threadTicks();
         const delta = [...now].map(([name, t]) => `${name}=${t - (lastTicks.get(name) ?? 0)}`);
         lastTicks = now;
+        const status = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/status`);
+        const switches = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        delta.push(`main-wakeups=${switches - lastSwitches}`);
+        lastSwitches = switches;
         print(`THREADS ${delta.join(" ")}`);
       }
       if (command === "quit") return onQuit();
@@ -158,6 +166,36 @@ async function roleFloor() {
   await serveCommands(() => listener.close());
   await loop;
   Deno.exit(0);
+}
+
+/**
+ * The server's handshake logic alone, no sockets: N ServerHandshakes fed the recorded vector
+ * messages M1, M3, M5, M7 (server_random forced so the recorded M5 verifies), several in flight.
+ */
+async function roleLogic() {
+  const v = await loadSession("AES_GCM");
+  const credentials = await vectorCredentials("server");
+  const trust = await vectorTrust();
+  const frames = (["M1", "M3", "M5", "M7"] as const).map((step) => {
+    const parser = new FrameParser();
+    parser.push(encoder.encode(v.messages[step]));
+    return parser.next()!;
+  });
+  const validate = values.cache === "off" ? validateChain : new ValidationCache();
+  const once = async () => {
+    const server = new ServerHandshake({
+      credentials,
+      trust,
+      validate,
+      random: () => Uint8Array.fromHex(v.server_random),
+    });
+    for (const frame of frames) await server.receive(frame);
+  };
+  await inFlight(WARMUP, CONCURRENCY, once);
+  const before = cpuMicros();
+  const mainBefore = mainThreadMicros();
+  await inFlight(N, CONCURRENCY, once);
+  print(`LOGIC ${cpuMicros() - before} ${mainThreadMicros() - mainBefore}`);
 }
 
 async function roleRsa() {
@@ -232,7 +270,8 @@ interface Child {
   send(line: string): Promise<void>;
 }
 
-function spawn(role: string): Child {
+function spawn(name: string): Child {
+  const role = name === "logic" ? "logic-child" : name;
   const args = ["run", "--allow-all"];
   if (values.prof && role === "server") {
     args.push("--cpu-prof", `--cpu-prof-dir=${values.prof}`, "--cpu-prof-interval=200");
@@ -388,5 +427,14 @@ if (import.meta.main) {
   if (values.role === "server") await roleServer();
   else if (values.role === "rsa") await roleRsa();
   else if (values.role === "floor") await roleFloor();
+  else if (values.role === "logic") {
+    const child = spawn("logic");
+    const [total, main] = (await expectLine(child, "LOGIC")).map(Number);
+    await child.process.status;
+    print(
+      `handshake logic alone (no sockets): ${(total! / 1000 / N).toFixed(3)} ms CPU, ` +
+        `main thread ${(main! / 1000 / N).toFixed(3)} ms per handshake`,
+    );
+  } else if (values.role === "logic-child") await roleLogic();
   else await driver();
 }

@@ -436,7 +436,10 @@ Deno.test("session: an idle session parks a small read buffer; it grows under lo
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(observed.sizes.at(-1), MIN_READ_BYTES, "the parked read after the handshake");
     // A burst much larger than the buffer: reads grow to the maximum.
-    const burst = Array.from({ length: 600 }, (_, i) => client.send(`MESSAGE m${i} b ${"x".repeat(400)}`));
+    const burst = Array.from(
+      { length: 600 },
+      (_, i) => client.send(`MESSAGE m${i} b ${"x".repeat(400)}`),
+    );
     let count = 0;
     const it = server[Symbol.asyncIterator]();
     while (count < 600 && !(await it.next()).done) count++;

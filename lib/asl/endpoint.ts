@@ -5,7 +5,7 @@
 import "reflect-metadata"; // @peculiar/x509 (used by the validator) needs it loaded first.
 import { ValidationCache } from "../pki/validation_cache.ts";
 import { AslError } from "./errors.ts";
-import { FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
+import { type Frame, FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
 import {
   type ChainValidator,
   ClientHandshake,
@@ -67,7 +67,43 @@ interface Role {
   receive: ServerHandshake["receive"];
 }
 
-/** Runs `role` until it yields a result; `first` is written before reading (client M1). */
+/** Socket failures (reset, broken pipe) mean the peer is gone: CLOSED. */
+function ioError(err: unknown): never {
+  if (err instanceof AslError) throw err;
+  throw new AslError("CLOSED", "the connection failed during the handshake", { cause: err });
+}
+
+/** One exchange: read a message, feed it to the role, write its reply (if any). */
+async function exchange(
+  conn: Duplex,
+  reader: FrameReader,
+  role: Role,
+): Promise<HandshakeResult | undefined> {
+  let frame: Frame | null;
+  try {
+    frame = await reader.next();
+  } catch (err) {
+    ioError(err);
+  }
+  if (frame === null) throw new AslError("CLOSED", "peer closed the connection mid-handshake");
+  const out = await role.receive(frame);
+  if (out.reply) {
+    try {
+      await writeAll(conn, out.reply);
+    } catch (err) {
+      ioError(err);
+    }
+  }
+  if (out.noSharedSuite) {
+    throw new AslError("NO_SHARED_SUITE", "the client offered no suite this server accepts");
+  }
+  return out.result;
+}
+
+/**
+ * Runs `role` until it yields a result; `first` is written before reading (client M1). Each
+ * exchange is raced once against `aborted` (timeout or signal).
+ */
 async function drive(
   conn: Duplex,
   reader: FrameReader,
@@ -75,23 +111,10 @@ async function drive(
   first: Uint8Array | undefined,
   aborted: Promise<never>,
 ): Promise<HandshakeResult> {
-  const step = <T>(p: Promise<T>) => Promise.race([p, aborted]);
-  // Socket failures (reset, broken pipe) mean the peer is gone: CLOSED.
-  const io = <T>(p: Promise<T>) =>
-    step(p.catch((err) => {
-      if (err instanceof AslError) throw err;
-      throw new AslError("CLOSED", "the connection failed during the handshake", { cause: err });
-    }));
-  if (first) await io(writeAll(conn, first));
+  if (first) await Promise.race([writeAll(conn, first).catch(ioError), aborted]);
   for (;;) {
-    const frame = await io(reader.next());
-    if (frame === null) throw new AslError("CLOSED", "peer closed the connection mid-handshake");
-    const out = await step(role.receive(frame));
-    if (out.reply) await io(writeAll(conn, out.reply));
-    if (out.noSharedSuite) {
-      throw new AslError("NO_SHARED_SUITE", "the client offered no suite this server accepts");
-    }
-    if (out.result) return out.result;
+    const result = await Promise.race([exchange(conn, reader, role), aborted]);
+    if (result) return result;
   }
 }
 

@@ -40,7 +40,7 @@ interface PendingSend {
 const MAX_BATCH_BYTES = 256 * 1024;
 const FLUSH_ON_CLOSE_MS = 1_000;
 /** Read buffer while the peer is quiet: what an idle connection keeps parked in its read. */
-export const MIN_READ_BYTES = 1_024;
+export const MIN_READ_BYTES = 512;
 /** Read buffer at most, reached after a few reads that filled the buffer. */
 export const MAX_READ_BYTES = 65_536;
 /** Consecutive small reads before the buffer shrinks back to MIN_READ_BYTES. */

@@ -9,7 +9,6 @@
 // order are exactly those of validateChain. Wraps validate.ts; does not change it.
 
 import "reflect-metadata";
-import { createHash } from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { PkiError } from "./errors.ts";
@@ -139,8 +138,8 @@ function pathWindow(chain: readonly Uint8Array[], trust: TrustStore): [number, n
 
 /**
  * Caches successful validations keyed by the exact chain DER bytes, the TrustStore object
- * (by identity), the purpose and the host. A hit costs one SHA-256 of the chain and a byte
- * comparison; dates are re-checked against `opts.at ?? now` on every use, and a changed CRL
+ * (by identity), the purpose and the host. A hit costs a byte comparison of the chain;
+ * dates are re-checked against `opts.at ?? now` on every use, and a changed CRL
  * or anchor list (or a new TrustStore) means full validation. Failures are never cached.
  *
  * @example
@@ -152,6 +151,7 @@ function pathWindow(chain: readonly Uint8Array[], trust: TrustStore): [number, n
  * ```
  */
 export class ValidationCache {
+  /** Most entries kept. */
   readonly limit: number;
   #validate: ChainValidator;
   #entries = new Map<string, Entry>();
@@ -161,6 +161,7 @@ export class ValidationCache {
   #hits = 0;
   #misses = 0;
 
+  /** Creates an empty cache; throws `RangeError` for a limit below 1. */
   constructor(options: ValidationCacheOptions = {}) {
     this.limit = options.limit ?? DEFAULT_VALIDATION_CACHE_LIMIT;
     if (!(this.limit >= 1)) throw new RangeError("ValidationCache: limit must be at least 1");
@@ -182,18 +183,20 @@ export class ValidationCache {
     this.#entries.clear();
   }
 
+  /**
+   * The Map key. It only picks the slot: a hit still compares the whole chain byte for byte.
+   * Each certificate is named by its length and its last 16 bytes (inside its signature, set
+   * by the issuing CA), which is cheaper than hashing the DER on every handshake.
+   */
   #key(chain: readonly Uint8Array[], trust: TrustStore, opts: ValidateOptions): string {
     let id = this.#storeIds.get(trust);
     if (id === undefined) {
       id = this.#nextStoreId++;
       this.#storeIds.set(trust, id);
     }
-    const h = createHash("sha256");
-    for (const der of chain) {
-      h.update(Uint8Array.of(der.length >>> 24, der.length >>> 16, der.length >>> 8, der.length));
-      h.update(der);
-    }
-    return `${id}|${opts.purpose}|${opts.host ?? ""}|${h.digest("base64")}`;
+    let key = `${id}|${opts.purpose}|${opts.host ?? ""}`;
+    for (const der of chain) key += `|${der.length}:${der.subarray(-16).toHex()}`;
+    return key;
   }
 
   /**
