@@ -29,7 +29,11 @@ export const LISTEN_LINE = /listening\b.*?(?:127\.0\.0\.1|localhost|\]):(\d{1,5}
 
 /** Starts server.ts (or, for `memory`, memory_server.ts) as a child process; the caller stops it. */
 export async function startAslServer(o: AslServerOptions): Promise<ChildServer> {
+  // The per-USERID command rate limit (default 1 000/s) would cap each sender below what
+  // the server can carry; the load tool measures capacity, so it turns the limiter off.
   const common = [
+    "--rate",
+    "0",
     "--host",
     "127.0.0.1",
     "--port",

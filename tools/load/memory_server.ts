@@ -34,6 +34,7 @@ if (import.meta.main) {
     credentials: await loadCredentials(values.cert, values.key),
     trust: await loadTrustStore(values.ca),
     store: new MemoryStore(),
+    rate: { rate: 0, burst: 0 }, // as server.ts --rate 0 in asl_server.ts: capacity, not policy
     handshakeTimeoutMs: Number(values["handshake-timeout"]) * 1000,
     logger: createLogger("info"),
   });
