@@ -88,9 +88,7 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
     if (store === undefined) {
       const path = options.dataPath ?? "data/netsec-msg.db";
       try {
-        store = Deno.env.get("NETSEC_EXPERIMENT_INPROC") === "1"
-          ? new (await import("./store_sqlite.ts")).SqliteStore(path)
-          : await WorkerStore.open(path);
+        store = await WorkerStore.open(path);
       } catch (err) {
         throw new ServerError(
           "STORE",
