@@ -3,27 +3,12 @@
 // turns text or bytes into a PAYLOAD (refusing one over 11 111 characters before sending).
 
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
+import { isMessageId, isUserId, MAX_PAYLOAD_CHARS, MAX_RECIPIENTS } from "../grammar.ts";
 import { ClientError } from "./errors.ts";
 
-/** Longest PAYLOAD the spec allows, in base64 characters. */
-export const MAX_PAYLOAD_CHARS = 11_111;
+export { isMessageId, isUserId, MAX_PAYLOAD_CHARS, MAX_RECIPIENTS };
 /** Most bytes (or UTF-8 bytes of text) that fit in one PAYLOAD: 8 331. */
 export const MAX_PAYLOAD_BYTES = Math.floor(MAX_PAYLOAD_CHARS / 4) * 3;
-/** Most recipients of one MESSAGE. */
-export const MAX_RECIPIENTS = 100;
-
-const USERID = /^[A-Za-z0-9]{1,111}$/;
-const MESSAGEID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** True when `id` is a USERID: 1 to 111 ASCII letters and digits. */
-export function isUserId(id: string): boolean {
-  return USERID.test(id);
-}
-
-/** True when `id` is a MESSAGEID: 1 to 64 of `A-Z a-z 0-9 - _`. */
-export function isMessageId(id: string): boolean {
-  return MESSAGEID.test(id);
-}
 
 /**
  * Normalises a recipient spec: one USERID, a list of USERIDs, or a comma-separated list

@@ -1,6 +1,8 @@
 // Errors of the client layer (ASL spec section 5, REASON codes): one class carrying the
 // server's FAILED reason, or a local code for what the client refuses or cannot do.
 
+import type { Reason } from "../grammar.ts";
+
 /** The REASON codes a server sends in `FAILED <id> <REASON>` (spec section 5).
  *
  * @example
@@ -9,18 +11,7 @@
  * const retryLater: FailedReason[] = ["QUEUE_FULL", "RATE_LIMITED"];
  * ```
  */
-export type FailedReason =
-  | "MALFORMED"
-  | "NOT_REGISTERED"
-  | "NOT_YOUR_ID"
-  | "ALREADY_REGISTERED"
-  | "UNKNOWN_USER"
-  | "TOO_LARGE"
-  | "TOO_MANY_RECIPIENTS"
-  | "DUPLICATE_ID"
-  | "QUEUE_FULL"
-  | "RATE_LIMITED"
-  | "INTERNAL";
+export type FailedReason = Reason;
 
 /**
  * Codes of a {@link ClientError}: a server `FAILED` reason (then `remote` is true), or one

@@ -2,13 +2,13 @@
 // dNSName (case-insensitive, `*` only as the whole leftmost label) and iPAddress (IPv4,
 // IPv6 in any textual form) against the host dialled; the USERID grammar.
 
-const USERID = /^[A-Za-z0-9]{1,111}$/;
 const DNS_TEXT = /^[\x21-\x7e]+$/;
 const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 /**
- * True when `id` is a USERID: 1 to 111 ASCII letters or digits (section 5).
+ * True when `id` is a USERID: 1 to 111 ASCII letters or digits (section 5); the shared
+ * grammar's check, re-exported for the certificate layer.
  *
  * @example
  * ```ts
@@ -16,9 +16,7 @@ const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
  * console.log(isUserId("alice"), isUserId("al ice"), isUserId("")); // true false false
  * ```
  */
-export function isUserId(id: string): boolean {
-  return USERID.test(id);
-}
+export { isUserId } from "../grammar.ts";
 
 function parseIpv4(text: string): Uint8Array | undefined {
   const parts = text.split(".");

@@ -4,45 +4,23 @@
 // "which reason wins" order; this module decides only what the line itself shows.
 
 import { decodeBase64Strict } from "../base64.ts";
+import {
+  isMessageId,
+  isUserId,
+  MAX_PAYLOAD_CHARS,
+  MAX_RECIPIENTS,
+  MIN_PAYLOAD_CHARS,
+  type Reason,
+} from "../grammar.ts";
 
-/** Every REASON code of section 5. */
-export type Reason =
-  | "MALFORMED"
-  | "NOT_REGISTERED"
-  | "NOT_YOUR_ID"
-  | "ALREADY_REGISTERED"
-  | "UNKNOWN_USER"
-  | "TOO_LARGE"
-  | "TOO_MANY_RECIPIENTS"
-  | "DUPLICATE_ID"
-  | "QUEUE_FULL"
-  | "RATE_LIMITED"
-  | "INTERNAL";
+export { isMessageId, isUserId, MAX_PAYLOAD_CHARS, MAX_RECIPIENTS, MIN_PAYLOAD_CHARS, type Reason };
 
 /** Reasons a line can show by itself, in the spec's order (MALFORMED first). */
 export type SyntaxReason = "MALFORMED" | "TOO_LARGE" | "TOO_MANY_RECIPIENTS";
 
-/** Most members of a GROUP (section 5). */
-export const MAX_RECIPIENTS = 100;
-/** Shortest and longest PAYLOAD in characters (section 5). */
-export const MIN_PAYLOAD_CHARS = 4;
-export const MAX_PAYLOAD_CHARS = 11_111;
-
-const USERID = /^[A-Za-z0-9]{1,111}$/;
-const MESSAGEID = /^[A-Za-z0-9_-]{1,64}$/;
 const PRINTABLE = /^[\x20-\x7e]*$/;
 /** A REASON field of a client's `FAILED <sid> [<REASON>]`: lenient, any printable token. */
 const ACK_REASON = /^[\x21-\x7e]{1,64}$/;
-
-/** True when `text` is a USERID: 1 to 111 ASCII letters and digits. */
-export function isUserId(text: string): boolean {
-  return USERID.test(text);
-}
-
-/** True when `text` is a MESSAGEID: 1 to 64 characters of `A-Za-z0-9-_`. */
-export function isMessageId(text: string): boolean {
-  return MESSAGEID.test(text);
-}
 
 /** A line whose id could not be read: answered `FAILED * MALFORMED`. */
 export interface NoIdCommand {
@@ -101,13 +79,13 @@ export function parseCommand(line: string): Command {
   if (verb === "OK" || verb === "FAILED") return parseAck(line);
   const id = fields[1];
   if (verb === "REGISTER") {
-    if (id === undefined || !USERID.test(id)) return NO_ID;
+    if (id === undefined || !isUserId(id)) return NO_ID;
     return fields.length === 2
       ? { kind: "register", userId: id }
       : { kind: "register", userId: id, error: "MALFORMED" };
   }
   if (verb === "MESSAGE") {
-    if (id === undefined || !MESSAGEID.test(id)) return NO_ID;
+    if (id === undefined || !isMessageId(id)) return NO_ID;
     return parseMessage(id, fields);
   }
   return NO_ID;
@@ -118,7 +96,7 @@ function parseAck(line: string): AckCommand {
   if (!PRINTABLE.test(line)) return { kind: "ack", verdict, sid: undefined };
   const fields = line.split(" ");
   const sid = fields[1];
-  const valid = sid !== undefined && MESSAGEID.test(sid) &&
+  const valid = sid !== undefined && isMessageId(sid) &&
     (verdict === "OK"
       ? fields.length === 2
       : fields.length === 2 || (fields.length === 3 && ACK_REASON.test(fields[2] ?? "")));
@@ -155,12 +133,12 @@ function parseMessage(messageId: string, fields: readonly string[]): MessageComm
 
 /** A USERID, or `{a,b,…}`: distinct USERIDs, sorted; `undefined` on any syntax fault. */
 function parseRecipients(target: string): string[] | undefined {
-  if (!target.startsWith("{")) return USERID.test(target) ? [target] : undefined;
+  if (!target.startsWith("{")) return isUserId(target) ? [target] : undefined;
   if (!target.endsWith("}") || target.length < 3) return undefined;
   const members = target.slice(1, -1).split(",");
   const seen = new Set<string>();
   for (const member of members) {
-    if (!USERID.test(member) || seen.has(member)) return undefined; // a duplicate: MALFORMED
+    if (!isUserId(member) || seen.has(member)) return undefined; // a duplicate: MALFORMED
     seen.add(member);
   }
   return [...seen].sort();
