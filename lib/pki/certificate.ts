@@ -100,8 +100,24 @@ export interface ParsedCertificate {
   readonly asn: Certificate;
 }
 
-const CACHE_LIMIT = 1024;
+/**
+ * Parsed certificates kept (LRU). Each holds its parsed ASN.1 tree (several KiB), so the
+ * bound is small: trust anchors and intermediates hit it on every validation, while a
+ * client's leaf is rarely parsed twice (lib/pki/validation_cache.ts catches repeats first).
+ */
+const CACHE_LIMIT = 64;
+/** Keyed by length and the last 32 bytes (inside the signature); a hit compares all bytes. */
 const cache = new Map<string, ParsedCertificate>();
+
+function cacheKeyOf(der: Uint8Array): string {
+  return `${der.length}:${der.subarray(-32).toHex()}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
  * Parses one DER certificate, or throws `PkiError("BAD_CERTIFICATE")` when it is not
@@ -119,14 +135,15 @@ const cache = new Map<string, ParsedCertificate>();
  * ```
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
-  const cacheKey = der.toBase64();
+  const cacheKey = cacheKeyOf(der);
   const hit = cache.get(cacheKey);
-  if (hit) {
+  if (hit && sameBytes(hit.der, der)) {
     cache.delete(cacheKey);
     cache.set(cacheKey, hit);
     return hit;
   }
   const parsed = parseUncached(der.slice());
+  cache.delete(cacheKey);
   cache.set(cacheKey, parsed);
   if (cache.size > CACHE_LIMIT) {
     const oldest = cache.keys().next().value;

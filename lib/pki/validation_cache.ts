@@ -160,6 +160,9 @@ export class ValidationCache {
   #nextStoreId = 0;
   #hits = 0;
   #misses = 0;
+  /** The last snapshot of a TrustStore's lists, shared by every entry made while it holds. */
+  #anchors: readonly Uint8Array[] = [];
+  #crls: readonly Uint8Array[] = [];
 
   /** Creates an empty cache; throws `RangeError` for a limit below 1. */
   constructor(options: ValidationCacheOptions = {}) {
@@ -250,10 +253,14 @@ export class ValidationCache {
       return result; // valid, but not cacheable (cannot happen for a chain that validated)
     }
     this.#entries.delete(key); // (re)insert as the most recent
+    // The leaf's bytes are already held (as the peer's leafDer): not copied a second time.
+    const leaf = peer.leafDer;
+    if (!sameRefs(this.#anchors, trust.anchors)) this.#anchors = trust.anchors.slice();
+    if (!sameRefs(this.#crls, trust.crls)) this.#crls = trust.crls.slice();
     this.#entries.set(key, {
-      chain: chain.map((der) => der.slice()),
-      anchors: trust.anchors.slice(),
-      crls: trust.crls.slice(),
+      chain: chain.map((der, i) => i === 0 && equalBytes(der, leaf) ? leaf : der.slice()),
+      anchors: this.#anchors,
+      crls: this.#crls,
       notBefore: window[0],
       notAfter: window[1],
       result,
