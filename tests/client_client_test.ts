@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { accept } from "../lib/asl/mod.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import type { SecureSession } from "../lib/asl/types.ts";
-import { connect, type MessengerClient } from "../lib/client/client.ts";
+import { connect, MAX_BUFFERED_INCOMING, type MessengerClient } from "../lib/client/client.ts";
 import { ClientError } from "../lib/client/errors.ts";
 import { deadline } from "../lib/client/retry.ts";
 import type { ClientEvent, ClientOptions, IncomingMessage } from "../lib/client/types.ts";
@@ -478,5 +478,35 @@ Deno.test("end to end: two sessions of one user replacing each other back off in
     await second.close();
     await server.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a server that floods messages faster than the consumer takes them is not read past the bound", async () => {
+  const peer = await scriptedPeer(async (_conn, lines, session) => {
+    assert.equal(await lines.next(), "REGISTER alice");
+    await session.send("OK alice");
+    const message = await lines.next();
+    for (let i = 0; i < MAX_BUFFERED_INCOMING; i++) await session.send(`MESSAGE f${i} bob AAAA`);
+    await session.send(`OK ${message.split(" ")[1]}`);
+    await lines.next().catch(() => {});
+  });
+  const client = await vectorClient(peer.port);
+  try {
+    let answered = false;
+    const sent = client.send("bob", "hello").then((r) => {
+      answered = true;
+      return r;
+    });
+    const messages = client.messages();
+    // The client holds MAX_BUFFERED_INCOMING messages and stops reading: the OK behind
+    // them stays unread while nobody consumes.
+    for (let i = 0; i < 50 && !answered; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answered, false, "the OK behind the flood was read: the inbox is unbounded");
+    const first = await messages.next();
+    assert.equal(first.value?.sid, "f0");
+    assert.deepEqual((await sent).to, ["bob"]);
+  } finally {
+    await client.close();
+    await peer.close();
   }
 });

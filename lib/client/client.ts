@@ -36,6 +36,11 @@ import { SeenSids } from "./seen.ts";
 
 /** A session shorter than this counts as a quick drop for the reconnect backoff. */
 const STABLE_SESSION_MS = 5_000;
+/**
+ * Incoming messages held for a slow consumer before the client stops reading from the
+ * server: 40 times the spec's default window of 100 unacknowledged messages per session.
+ */
+export const MAX_BUFFERED_INCOMING = 4_000;
 
 interface Outgoing {
   readonly id: string;
@@ -80,6 +85,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   #queuedSids = new Set<string>();
   #taken: IncomingMessage | undefined;
   #waiters: Array<() => void> = [];
+  #spaceWaiters: Array<() => void> = [];
   #resolveClosed!: (info: ClientCloseInfo) => void;
   #readyAt = 0;
   #quickDrops = 0;
@@ -190,6 +196,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
         while (true) {
           const message = this.#incoming.shift();
           if (message !== undefined) {
+            this.#wakeSpace();
             this.#taken = message;
             return { value: message, done: false };
           }
@@ -298,6 +305,12 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       for await (const line of session) {
         if (this.#session !== session) break;
         this.#onLine(session, line);
+        // Back-pressure against a server that delivers faster than the consumer takes
+        // messages (a conforming one stops at its window of unacknowledged messages):
+        // stop reading until the consumer has caught up, so memory stays bounded.
+        while (this.#incoming.length >= MAX_BUFFERED_INCOMING && this.#state !== "closed") {
+          await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+        }
       }
       const info = await session.closed;
       error = info.error;
@@ -362,6 +375,9 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#abort.abort(new ClientError("CLOSED", "the client was closed"));
+    const paused = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const resume of paused) resume();
     const session = this.#session;
     this.#session = undefined;
     if (session !== undefined && info.reason === "error") session.close().catch(() => {});
@@ -480,6 +496,13 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     if (this.#state === "ready" && session !== undefined) {
       session.send(ackLine(message.sid)).catch(() => {});
     }
+  }
+
+  #wakeSpace(): void {
+    if (this.#incoming.length >= MAX_BUFFERED_INCOMING) return;
+    const waiters = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #wake(): void {
