@@ -400,6 +400,31 @@ Deno.test("router: a failed commit answers INTERNAL and keeps nothing; the next 
     store.failing = false;
     assert.deepEqual(await t.send(alice, `MESSAGE m1 bob ${P}`), ["OK m1"]);
     assert.equal(bob.port.take().length, 1);
+    // carol's row never committed: she is not a known user, and she can register again.
+    assert.deepEqual(await t.send(alice, `MESSAGE m3 carol ${P}`), ["FAILED m3 UNKNOWN_USER"]);
+    await t.registered("carol");
+    assert.deepEqual(await t.send(alice, `MESSAGE m3 carol ${P}`), ["OK m3"]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("router: two sessions registering a new id while its row commits share the commit", async () => {
+  const store = new FlakyStore();
+  const t = await setup({}, store);
+  try {
+    store.failing = true;
+    const first = t.connect("dave");
+    const second = t.connect("dave");
+    first.session.receive("REGISTER dave");
+    second.session.receive("REGISTER dave"); // newest session wins; first is closed
+    await t.settle();
+    assert.deepEqual(second.port.take(), ["FAILED dave INTERNAL"]);
+    const alice = await t.registered("alice").catch(() => undefined);
+    assert.equal(alice, undefined); // the store still fails
+    store.failing = false;
+    const a = await t.registered("alice");
+    assert.deepEqual(await t.send(a, `MESSAGE m1 dave ${P}`), ["FAILED m1 UNKNOWN_USER"]);
   } finally {
     await t.stop();
   }

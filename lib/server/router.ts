@@ -161,6 +161,8 @@ export class ClientSession {
 export class Router {
   readonly #committer: GroupCommitter;
   readonly #known: Set<string>;
+  /** First registrations whose user row is not committed yet, with the replies waiting on it. */
+  readonly #registering = new Map<string, Array<(stored: boolean) => void>>();
   readonly #online = new Map<string, ClientSession>();
   readonly #queueCount = new Map<string, number>();
   readonly #pairCount = new Map<string, number>();
@@ -350,18 +352,32 @@ export class Router {
       this.#log.info("register", { conn: session.connId, user: userId });
       session.out.push(okReply(userId));
     } else {
-      this.#known.add(userId);
+      // A first registration is known once its row is committed; meanwhile a REGISTER of the
+      // same id waits for the same commit, and MESSAGEs to it are accepted (the committer
+      // keeps submission order, so they commit with or after the user row).
       const slot = session.out.reserve(REPLY_COST);
-      this.#committer.submit({ kind: "user", userId, at: this.#now() }, (_result, error) => {
-        if (error !== undefined) {
-          this.#log.error("store_failed", { op: "register", user: userId, error: error.message });
+      const settle = (stored: boolean) => {
+        if (!stored) {
           session.out.fill(slot, failedReply(userId, "INTERNAL"));
           session.port.close();
           return;
         }
         this.#log.info("register", { conn: session.connId, user: userId, first: true });
         session.out.fill(slot, okReply(userId));
-      });
+      };
+      const waiting = this.#registering.get(userId);
+      if (waiting !== undefined) waiting.push(settle);
+      else {
+        this.#registering.set(userId, [settle]);
+        this.#committer.submit({ kind: "user", userId, at: this.#now() }, (_result, error) => {
+          const waiters = this.#registering.get(userId) ?? [];
+          this.#registering.delete(userId);
+          if (error !== undefined) {
+            this.#log.error("store_failed", { op: "register", user: userId, error: error.message });
+          } else this.#known.add(userId);
+          for (const done of waiters) done(error === undefined);
+        });
+      }
     }
     this.#maybeFetch(session);
   }
@@ -372,7 +388,7 @@ export class Router {
     const recipients = cmd.recipients;
     let precheck: "pass" | "UNKNOWN_USER" | "QUEUE_FULL" = "pass";
     for (const r of recipients) {
-      if (!this.#known.has(r)) {
+      if (!this.#known.has(r) && !this.#registering.has(r)) {
         precheck = "UNKNOWN_USER";
         break;
       }
