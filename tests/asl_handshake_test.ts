@@ -185,3 +185,49 @@ Deno.test("handshake: the server never picks DES_CBC or unknown names", async ()
   const out = await server.receive(frame(m3));
   assert.equal(new TextDecoder().decode(out.reply), "ASYMCRYPOOK AES_CBC\n\n");
 });
+
+Deno.test("handshake: the server's admit gate wraps M3 and M5 work only, and is released on failure", async () => {
+  const log: string[] = [];
+  let held = 0;
+  const admit = () => {
+    held++;
+    log.push("admit");
+    return Promise.resolve(() => {
+      held--;
+      log.push("release");
+    });
+  };
+  const server = new ServerHandshake({
+    credentials: serverCreds,
+    trust,
+    validate: validateChain,
+    admit,
+  });
+  const client = newClient();
+  const m2 = (await server.receive(frame(client.start()))).reply!;
+  assert.deepEqual(log, []); // M1 is cheap: no gate
+  const m3 = (await client.receive(frame(m2))).reply!;
+  const m4 = (await server.receive(frame(m3))).reply!;
+  assert.deepEqual(log, ["admit", "release"]);
+  assert.equal(held, 0); // nothing held while waiting for M5
+  const m5 = (await client.receive(frame(m4))).reply!;
+  const m6 = (await server.receive(frame(m5))).reply!;
+  assert.deepEqual(log, ["admit", "release", "admit", "release"]);
+  await client.receive(frame(m6));
+
+  // A failing M5 still releases its gate.
+  const bad = new ServerHandshake({
+    credentials: serverCreds,
+    trust,
+    validate: validateChain,
+    admit,
+  });
+  const c2 = newClient();
+  const n2 = (await bad.receive(frame(c2.start()))).reply!;
+  const n4 = (await bad.receive(frame((await c2.receive(frame(n2))).reply!))).reply!;
+  const n5 = (await c2.receive(frame(n4))).reply!;
+  const tampered = n5.slice();
+  tampered[20] = tampered[20] === 0x41 ? 0x42 : 0x41; // a byte inside E's base64
+  await assert.rejects(bad.receive(frame(tampered)), isCode("BAD_SIGNATURE"));
+  assert.equal(held, 0);
+});

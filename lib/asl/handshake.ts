@@ -61,6 +61,12 @@ export interface HandshakeConfig {
   readonly random?: (length: number) => Uint8Array;
   /** Time to validate certificates at; default now. */
   readonly now?: () => Date;
+  /**
+   * Server only: a gate around each stretch of expensive work (M3: chain validation; M5:
+   * the RSA checks and M6). It resolves with a release function once the work may start.
+   * No network wait happens inside a stretch, so a peer that stalls holds nothing.
+   */
+  readonly admit?: () => Promise<() => void>;
 }
 
 /** Client-only configuration. */
@@ -216,7 +222,19 @@ export class ServerHandshake extends Role {
     super(config, "M1");
   }
 
-  protected async handle(step: Step, frame: Frame): Promise<HandshakeOutput> {
+  protected override async handle(step: Step, frame: Frame): Promise<HandshakeOutput> {
+    if ((step !== "M3" && step !== "M5") || this.config.admit === undefined) {
+      return await this.#handle(step, frame);
+    }
+    const release = await this.config.admit();
+    try {
+      return await this.#handle(step, frame);
+    } finally {
+      release();
+    }
+  }
+
+  async #handle(step: Step, frame: Frame): Promise<HandshakeOutput> {
     const { lines, bytes } = frame;
     switch (step) {
       case "M1": {
