@@ -173,6 +173,37 @@ Deno.test("validation cache: bounded, least recently used evicted first", async 
   assert.throws(() => new ValidationCache({ limit: 0 }), RangeError);
 });
 
+Deno.test("validation cache: bounded by estimated bytes, least recently used evicted first", async () => {
+  const trust = await vectorTrust();
+  const c = counting();
+  const probe = new ValidationCache({ validate: c.validate });
+  await probe.validate(server.chain, trust, { purpose: "server", host: "localhost" });
+  const one = probe.bytes;
+  assert.ok(one > server.chain.reduce((n, d) => n + d.length, 0));
+  // Room for two entries of that size, not three.
+  const cache = new ValidationCache({ maxBytes: 2 * one + 100, validate: c.validate });
+  // Three keys of equal size: "localhost" and "127.0.0.1" have the same length, and a second
+  // TrustStore object is a third key.
+  const other = { anchors: trust.anchors, crls: trust.crls };
+  await cache.validate(server.chain, trust, { purpose: "server", host: "localhost" });
+  await cache.validate(server.chain, trust, { purpose: "server", host: "127.0.0.1" });
+  await cache.validate(server.chain, other, { purpose: "server", host: "localhost" });
+  assert.equal(cache.size, 2);
+  assert.ok(cache.bytes <= cache.maxBytes);
+  const calls = c.calls;
+  await cache.validate(server.chain, other, { purpose: "server", host: "localhost" }); // kept
+  assert.equal(c.calls, calls);
+  await cache.validate(server.chain, trust, { purpose: "server", host: "localhost" }); // evicted
+  assert.equal(c.calls, calls + 1);
+  // A bound smaller than one entry still keeps the newest one.
+  const tiny = new ValidationCache({ maxBytes: 0, validate: c.validate });
+  await tiny.validate(server.chain, trust, { purpose: "server", host: "localhost" });
+  assert.equal(tiny.size, 1);
+  tiny.clear();
+  assert.equal(tiny.bytes, 0);
+  assert.throws(() => new ValidationCache({ maxBytes: -1 }), RangeError);
+});
+
 Deno.test("validation cache: concurrent first sight validates once", async () => {
   const trust = await vectorTrust();
   const c = counting();

@@ -40,7 +40,8 @@ const SENDABLE = new Set([
 
 /**
  * The validation cache every endpoint shares unless told otherwise: `validateChain` of
- * lib/pki behind an LRU of 10 000 chains (see lib/pki/validation_cache.ts).
+ * lib/pki behind an LRU of at most 10 000 chains and about 8 MiB (see
+ * lib/pki/validation_cache.ts).
  */
 export const defaultValidationCache: ValidationCache = new ValidationCache();
 

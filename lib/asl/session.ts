@@ -196,7 +196,11 @@ export class Session implements SecureSession {
 
   async #readLoop(early: Uint8Array[], eof: boolean): Promise<void> {
     try {
-      for (const chunk of early) await this.#consume(chunk);
+      // Taken out one by one: this frame lives as long as the session, and the early chunks
+      // must not stay reachable from it.
+      for (let chunk = early.shift(); chunk !== undefined; chunk = early.shift()) {
+        await this.#consume(chunk);
+      }
       if (eof) return await this.#endOfInput();
       for (;;) {
         while (this.#inbox.length - this.#inHead >= this.#maxInbox && !this.#ended) {

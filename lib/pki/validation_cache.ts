@@ -42,12 +42,24 @@ export interface CachedValidation {
 export interface ValidationCacheOptions {
   /** Most entries kept (least recently used evicted first); default 10 000. */
   readonly limit?: number;
+  /**
+   * Most bytes kept, estimated as the DER bytes plus a fixed overhead per entry (least
+   * recently used evicted first); default 8 MiB (about 2 300 one-certificate RSA-2048 chains).
+   */
+  readonly maxBytes?: number;
   /** The full validator used on a miss; default `validateChain`. */
   readonly validate?: ChainValidator;
 }
 
 /** Default bound of a ValidationCache. */
 export const DEFAULT_VALIDATION_CACHE_LIMIT = 10_000;
+/** Default byte bound of a ValidationCache. */
+export const DEFAULT_VALIDATION_CACHE_BYTES = 8 << 20;
+/**
+ * What an entry holds besides its DER bytes (measured with heap snapshots): the two
+ * imported CryptoKeys and their algorithm objects, the peer's strings, the Map key.
+ */
+const ENTRY_OVERHEAD_BYTES = 2_560;
 
 interface Entry {
   readonly chain: readonly Uint8Array[];
@@ -58,6 +70,8 @@ interface Entry {
   readonly notBefore: number;
   readonly notAfter: number;
   readonly result: CachedValidation;
+  /** Estimated bytes held (see `ENTRY_OVERHEAD_BYTES`). */
+  readonly bytes: number;
 }
 
 /** Imports an SPKI as the ASL leaf key (OAEP encrypt and PSS verify, SHA-256). */
@@ -153,6 +167,9 @@ function pathWindow(chain: readonly Uint8Array[], trust: TrustStore): [number, n
 export class ValidationCache {
   /** Most entries kept. */
   readonly limit: number;
+  /** Most estimated bytes kept. */
+  readonly maxBytes: number;
+  #bytes = 0;
   #validate: ChainValidator;
   #entries = new Map<string, Entry>();
   #pending = new Map<string, Promise<CachedValidation>>();
@@ -168,6 +185,8 @@ export class ValidationCache {
   constructor(options: ValidationCacheOptions = {}) {
     this.limit = options.limit ?? DEFAULT_VALIDATION_CACHE_LIMIT;
     if (!(this.limit >= 1)) throw new RangeError("ValidationCache: limit must be at least 1");
+    this.maxBytes = options.maxBytes ?? DEFAULT_VALIDATION_CACHE_BYTES;
+    if (!(this.maxBytes >= 0)) throw new RangeError("ValidationCache: maxBytes must be >= 0");
     this.#validate = options.validate ?? validateChain;
   }
 
@@ -181,9 +200,22 @@ export class ValidationCache {
     return { hits: this.#hits, misses: this.#misses };
   }
 
+  /** Estimated bytes the entries hold. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Forgets every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  #remove(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= old.bytes;
   }
 
   /**
@@ -252,23 +284,31 @@ export class ValidationCache {
     } catch {
       return result; // valid, but not cacheable (cannot happen for a chain that validated)
     }
-    this.#entries.delete(key); // (re)insert as the most recent
+    this.#remove(key); // (re)insert as the most recent
     // The leaf's bytes are already held (as the peer's leafDer): not copied a second time.
     const leaf = peer.leafDer;
     if (!sameRefs(this.#anchors, trust.anchors)) this.#anchors = trust.anchors.slice();
     if (!sameRefs(this.#crls, trust.crls)) this.#crls = trust.crls.slice();
+    const kept = chain.map((der, i) => i === 0 && equalBytes(der, leaf) ? leaf : der.slice());
+    let bytes = ENTRY_OVERHEAD_BYTES + key.length + peer.leafSpki.length;
+    for (const der of kept) bytes += der.length;
+    this.#bytes += bytes;
     this.#entries.set(key, {
-      chain: chain.map((der, i) => i === 0 && equalBytes(der, leaf) ? leaf : der.slice()),
+      chain: kept,
+      bytes,
       anchors: this.#anchors,
       crls: this.#crls,
       notBefore: window[0],
       notAfter: window[1],
       result,
     });
-    while (this.#entries.size > this.limit) {
+    // The newest entry always stays (a single chain larger than the bound is still cached).
+    while (
+      this.#entries.size > 1 && (this.#entries.size > this.limit || this.#bytes > this.maxBytes)
+    ) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+      this.#remove(oldest);
     }
     return result;
   }
