@@ -215,6 +215,29 @@ Deno.test("validation cache: concurrent first sight validates once", async () =>
   for (const r of results) assert.equal(r, results[0]);
 });
 
+Deno.test("validation cache: a concurrent chain with the same key but other bytes is validated on its own", async () => {
+  const trust = await vectorTrust();
+  const c = counting();
+  const cache = new ValidationCache({ validate: c.validate });
+  // Same length and same tail (the signature), one byte changed inside the signed part.
+  const forged = client.chain.map((der) => der.slice());
+  const leaf = forged[0]!;
+  leaf[200] = leaf[200]! ^ 0x01;
+  const opts = { purpose: "client" } as const;
+  const [bad, good] = await Promise.allSettled([
+    cache.validate(forged, trust, opts),
+    cache.validate(client.chain, trust, opts),
+  ]);
+  assert.equal(c.calls, 2);
+  assert.equal(bad.status, "rejected");
+  assert.ok(isPki("BAD_CERTIFICATE")((bad as PromiseRejectedResult).reason));
+  assert.equal(good.status, "fulfilled");
+  assert.equal(
+    (good as PromiseFulfilledResult<{ peer: ValidatedPeer }>).value.peer.identity,
+    "alice",
+  );
+});
+
 Deno.test("validation cache: remove the failure-path certificates", async () => {
   if (bad) await Deno.remove(bad.dir, { recursive: true });
 });

@@ -172,7 +172,10 @@ export class ValidationCache {
   #bytes = 0;
   #validate: ChainValidator;
   #entries = new Map<string, Entry>();
-  #pending = new Map<string, Promise<CachedValidation>>();
+  #pending = new Map<
+    string,
+    { readonly chain: readonly Uint8Array[]; readonly work: Promise<CachedValidation> }
+  >();
   #storeIds = new WeakMap<TrustStore, number>();
   #nextStoreId = 0;
   #hits = 0;
@@ -258,14 +261,18 @@ export class ValidationCache {
     }
     // Concurrent first sight of one chain: validate once. Callers that validate at "now"
     // share (their "now"s differ by scheduling only); an explicit `at` shares only that instant.
+    // The key names a chain only by lengths and tails, so a caller joins a running
+    // validation only when every byte of its chain is the same; any other chain with the same
+    // key is validated on its own (and does not disturb the running one).
     const pendingKey = opts.at === undefined ? key : `${key}|${now}`;
     const pending = this.#pending.get(pendingKey);
-    if (pending) return pending;
+    if (pending && sameChain(pending.chain, chain)) return pending.work;
     this.#misses++;
+    const copy = chain.map((der) => der.slice());
     const work = this.#miss(key, chain, trust, opts).finally(() => {
-      this.#pending.delete(pendingKey);
+      if (this.#pending.get(pendingKey)?.work === work) this.#pending.delete(pendingKey);
     });
-    this.#pending.set(pendingKey, work);
+    if (!pending) this.#pending.set(pendingKey, { chain: copy, work });
     return work;
   }
 
