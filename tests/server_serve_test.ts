@@ -221,14 +221,17 @@ Deno.test("serve: connections past max-connections are closed at once", async ()
   }
 });
 
-Deno.test("serve: handshakes beyond max-handshakes wait their turn; a silent peer gets TIMEOUT", async () => {
+Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turns; a silent peer gets TIMEOUT", async () => {
   const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 3000 });
   const clients: TestClient[] = [];
   let raw: Deno.TcpConn | undefined;
+  let raw2: Deno.TcpConn | undefined;
   try {
-    // A connection that never speaks holds one of the two handshake slots until its time is
-    // up; the others take turns on the second.
+    // Two connections that never speak (as many as there are slots) must not hold the
+    // slots: slots bound only the expensive work. The genuine clients take turns on them
+    // and finish (before the fix they got TIMEOUT).
     raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+    raw2 = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     const others = await Promise.all(USERS.map((u) => t.client(u)));
     clients.push(...others);
     for (const c of others) assert.equal(await c.request(`REGISTER ${c.user}`), `OK ${c.user}`);
@@ -242,6 +245,7 @@ Deno.test("serve: handshakes beyond max-handshakes wait their turn; a silent pee
     assert.equal(text, "ASL_ERROR TIMEOUT\n\n");
   } finally {
     raw?.close();
+    raw2?.close();
     for (const c of clients) await c.close();
     await t.close();
   }

@@ -244,6 +244,7 @@ export function accept(
     ...(internals.primitives ? { primitives: internals.primitives } : {}),
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.trace ? { trace: options.trace } : {}),
+    ...(options.admit ? { admit: options.admit } : {}),
     ...(internals.random ? { random: internals.random } : {}),
   });
   return run(conn, reader, role, undefined, options, internals);

@@ -76,6 +76,13 @@ export interface HandshakeOptions {
 export interface AcceptOptions extends HandshakeOptions {
   /** Milliseconds from accept to a finished handshake before `TIMEOUT`; default 10 000. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * A gate around each stretch of the server's expensive work (M3: chain validation; M5:
+   * the RSA checks and M6): resolves with a release function once the work may start. No
+   * network wait happens inside a stretch, so a stalled peer holds no slot. The server uses
+   * it to bound concurrent handshake work.
+   */
+  readonly admit?: () => Promise<() => void>;
 }
 
 /**

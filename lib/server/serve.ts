@@ -198,28 +198,17 @@ class Server {
 
   async #serveConn(conn: Deno.TcpConn, connId: number): Promise<void> {
     const started = Date.now();
-    // Time spent waiting for a slot counts: the handshake must end within its timeout of
-    // the accept (spec section 2). A connection that got no slot in time is still answered
-    // ASL_ERROR TIMEOUT by a 1 ms handshake, outside the slot count.
-    const gotSlot = await this.#handshakeSlot(started);
-    if (!gotSlot && this.#stopping) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-      return;
-    }
     let session: SecureSession;
     try {
-      const remaining = gotSlot
-        ? Math.max(1, this.#handshakeTimeoutMs - (Date.now() - started))
-        : 1;
       const log = this.#log;
+      // Handshake slots bound the expensive work only (validating M3, the RSA of M5/M6): a
+      // connection that merely waits for bytes holds none, so stalled peers cannot starve
+      // others. Waiting for a slot counts against the handshake timeout (spec section 2).
       session = await accept(conn, {
         credentials: this.#options.credentials,
         trust: this.#options.trust,
-        handshakeTimeoutMs: remaining,
+        handshakeTimeoutMs: this.#handshakeTimeoutMs,
+        admit: () => this.#handshakeSlot(),
         signal: this.#abort.signal,
         ...(this.#options.suites ? { suites: this.#options.suites } : {}),
         ...(this.#options.traceHandshakes
@@ -243,8 +232,6 @@ class Server {
         remote: err instanceof AslError ? err.remote : undefined,
       });
       return;
-    } finally {
-      if (gotSlot) this.#releaseHandshake();
     }
     this.#log.info("handshake", {
       conn: connId,
@@ -289,30 +276,22 @@ class Server {
     }
   }
 
-  /** Waits for a handshake slot until the handshake time is up; false when it was not granted. */
-  async #handshakeSlot(started: number): Promise<boolean> {
-    while (this.#handshakes >= this.#maxHandshakes) {
-      const left = this.#handshakeTimeoutMs - (Date.now() - started);
-      if (left <= 0 || this.#stopping) return false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#handshakeWaiters.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-      const i = this.#handshakeWaiters.indexOf(wake);
-      if (i >= 0) this.#handshakeWaiters.splice(i, 1);
+  /**
+   * Takes a slot for one stretch of handshake work, waiting (FIFO) while all are busy; the
+   * returned function gives it back. The handshake timeout bounds the wait from outside.
+   */
+  async #handshakeSlot(): Promise<() => void> {
+    while (this.#handshakes >= this.#maxHandshakes && !this.#stopping) {
+      await new Promise<void>((resolve) => this.#handshakeWaiters.push(resolve));
     }
-    if (this.#stopping) return false;
     this.#handshakes++;
-    return true;
-  }
-
-  #releaseHandshake(): void {
-    this.#handshakes--;
-    this.#handshakeWaiters.shift()?.();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#handshakes--;
+      this.#handshakeWaiters.shift()?.();
+    };
   }
 
   close(): Promise<void> {
