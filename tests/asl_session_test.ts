@@ -248,6 +248,33 @@ Deno.test("session: send waits when the peer does not read (back-pressure)", asy
   }
 });
 
+Deno.test("session: reading pauses at the inbox character bound, not only at its line count", async () => {
+  const [a, b] = createPipe(4096);
+  try {
+    const [server, client] = await sessions({ server: a, client: b, close() {} }, {
+      client: { session: { maxQueuedSends: 4 } },
+      server: { session: { maxInbox: 1000, maxInboxChars: 4000 } },
+    });
+    const line = "y".repeat(1000);
+    let settled = 0;
+    const sends = Array.from({ length: 40 }, () => client.send(line).then(() => settled++));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(settled < 40, `the server kept reading past 4000 characters (${settled} of 40)`);
+    let count = 0;
+    for await (const _ of server) if (++count === 40) break;
+    await Promise.all(sends);
+    assert.equal(settled, 40);
+    await client.close();
+  } finally {
+    try {
+      a.close();
+    } catch { /* closed */ }
+    try {
+      b.close();
+    } catch { /* closed */ }
+  }
+});
+
 Deno.test("session: the sender closes before passing its record limit", async () => {
   const pair = await streamPair("pipe");
   try {

@@ -28,6 +28,8 @@ export interface SessionOptions {
   readonly maxQueuedSends?: number;
   /** Received lines buffered before reading pauses; default 256. */
   readonly maxInbox?: number;
+  /** Characters of received lines buffered before reading pauses; default 256 KiB. */
+  readonly maxInboxChars?: number;
 }
 
 interface PendingSend {
@@ -72,6 +74,9 @@ export class Session implements SecureSession {
   #recvSeq: SequenceCounter;
   #maxBatch: number;
   #maxInbox: number;
+  #maxInboxChars: number;
+  /** Characters held in `#inbox[#inHead..]`. */
+  #inboxChars = 0;
 
   /** Sends not yet handed to the socket, in call order. */
   #queue: PendingSend[] = [];
@@ -103,6 +108,7 @@ export class Session implements SecureSession {
     this.#recvSeq = new SequenceCounter(max);
     this.#maxBatch = Math.max(1, init.options?.maxQueuedSends ?? 256);
     this.#maxInbox = Math.max(1, init.options?.maxInbox ?? 256);
+    this.#maxInboxChars = Math.max(1, init.options?.maxInboxChars ?? 256 * 1024);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // Bytes the handshake reader already holds (records sent right after M7) come first;
     // the reader itself (and its 16 KiB buffer) is not kept.
@@ -203,7 +209,7 @@ export class Session implements SecureSession {
       }
       if (eof) return await this.#endOfInput();
       for (;;) {
-        while (this.#inbox.length - this.#inHead >= this.#maxInbox && !this.#ended) {
+        while (this.#inboxFull() && !this.#ended) {
           await new Promise<void>((resolve) => (this.#drainWaiter = resolve));
         }
         if (this.#ended) return;
@@ -254,7 +260,9 @@ export class Session implements SecureSession {
       const seq = this.#recvSeq.take();
       const plaintext = open ? open(record, seq) : await this.#recvCipher.open(record, seq);
       if (this.#ended) return;
-      this.#inbox.push(decodePlaintext(plaintext));
+      const text = decodePlaintext(plaintext);
+      this.#inbox.push(text);
+      this.#inboxChars += text.length;
     }
     const w = this.#inboxWaiter;
     this.#inboxWaiter = undefined;
@@ -270,15 +278,25 @@ export class Session implements SecureSession {
     this.#end({ reason: "remote" });
   }
 
+  /**
+   * Whether reading must pause: the lines not yet taken reach the line or character bound.
+   * One read may overshoot by what its chunk completes (at most 64 KiB of input).
+   */
+  #inboxFull(): boolean {
+    return this.#inbox.length - this.#inHead >= this.#maxInbox ||
+      this.#inboxChars >= this.#maxInboxChars;
+  }
+
   /** The next received line: at once when one is queued, else when one arrives or at the end. */
   #next(): Promise<IteratorResult<string>> {
     if (this.#inHead < this.#inbox.length) {
       const value = this.#inbox[this.#inHead++]!;
+      this.#inboxChars -= value.length;
       if (this.#inHead === this.#inbox.length) {
         this.#inbox = [];
         this.#inHead = 0;
       }
-      if (this.#drainWaiter && this.#inbox.length - this.#inHead < this.#maxInbox) {
+      if (this.#drainWaiter && !this.#inboxFull()) {
         const w = this.#drainWaiter;
         this.#drainWaiter = undefined;
         w();
