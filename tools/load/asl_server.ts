@@ -29,11 +29,7 @@ export const LISTEN_LINE = /listening\b.*?(?:127\.0\.0\.1|localhost|\]):(\d{1,5}
 
 /** Starts server.ts (or, for `memory`, memory_server.ts) as a child process; the caller stops it. */
 export async function startAslServer(o: AslServerOptions): Promise<ChildServer> {
-  // The per-USERID command rate limit (default 1 000/s) would cap each sender below what
-  // the server can carry; the load tool measures capacity, so it turns the limiter off.
   const common = [
-    "--rate",
-    "0",
     "--host",
     "127.0.0.1",
     "--port",
@@ -54,7 +50,17 @@ export async function startAslServer(o: AslServerOptions): Promise<ChildServer> 
     ...(o.cpuProfDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : []),
     ...(o.store === "memory"
       ? [new URL("./memory_server.ts", import.meta.url).pathname, ...common]
-      : [`${REPO_ROOT}server.ts`, ...common, "--data", `${o.dataDir}/netsec-msg.db`]),
+      // The per-USERID command rate limit (default 1 000/s) would cap each sender below
+      // what the server can carry; the tool measures capacity, so it turns the limiter off
+      // (memory_server.ts does the same in code).
+      : [
+        `${REPO_ROOT}server.ts`,
+        ...common,
+        "--rate",
+        "0",
+        "--data",
+        `${o.dataDir}/netsec-msg.db`,
+      ]),
     ...(o.extraArgs ?? []),
   ];
   return await spawnServer({
