@@ -211,12 +211,7 @@ Deno.test("session: queued sends are coalesced into few writes", async () => {
     assert.ok(writes < n / 4, `${n} records took ${writes} writes`);
     await client.close();
   } finally {
-    try {
-      a.close();
-    } catch { /* closed */ }
-    try {
-      b.close();
-    } catch { /* closed */ }
+    closeBoth(a, b);
   }
 });
 
@@ -239,12 +234,7 @@ Deno.test("session: send waits when the peer does not read (back-pressure)", asy
     assert.equal(settled, 40);
     await client.close();
   } finally {
-    try {
-      a.close();
-    } catch { /* closed */ }
-    try {
-      b.close();
-    } catch { /* closed */ }
+    closeBoth(a, b);
   }
 });
 
@@ -266,12 +256,7 @@ Deno.test("session: reading pauses at the inbox character bound, not only at its
     assert.equal(settled, 40);
     await client.close();
   } finally {
-    try {
-      a.close();
-    } catch { /* closed */ }
-    try {
-      b.close();
-    } catch { /* closed */ }
+    closeBoth(a, b);
   }
 });
 

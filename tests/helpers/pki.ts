@@ -9,7 +9,13 @@ import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { ECDSASigValue } from "../../lib/pki/_asn1.ts";
-import { caExtensions, exportPrivateKeyPem, leafExtensions } from "../../lib/pki/dev_pki.ts";
+import {
+  caExtensions,
+  exportPrivateKeyPem,
+  generateEcKeys,
+  generateRsaKeys,
+  leafExtensions,
+} from "../../lib/pki/dev_pki.ts";
 import { encodePem, encodePemCertificate } from "../../lib/pki/pem.ts";
 import { parseCredentials } from "../../lib/pki/credentials.ts";
 import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
@@ -39,21 +45,7 @@ export function testKeys(
   let keys = pool.get(id);
   if (!keys) {
     keys = (async () => {
-      const pair = kind === "RSA"
-        ? await crypto.subtle.generateKey(
-          {
-            name: "RSASSA-PKCS1-v1_5",
-            modulusLength: bits,
-            publicExponent: new Uint8Array([1, 0, 1]),
-            hash: "SHA-256",
-          },
-          true,
-          ["sign", "verify"],
-        ) as CryptoKeyPair
-        : await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: kind }, true, [
-          "sign",
-          "verify",
-        ]) as CryptoKeyPair;
+      const pair = kind === "RSA" ? await generateRsaKeys(bits) : await generateEcKeys(kind);
       return {
         kind,
         bits: kind === "RSA" ? bits : 0,
