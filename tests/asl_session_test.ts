@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
-import { MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/asl/session.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import {
   manInTheMiddle,
@@ -464,6 +464,34 @@ Deno.test("session: an idle session parks a small read buffer; it grows under lo
     }
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(observed.sizes.at(-1), MIN_READ_BYTES);
+    await client.close();
+  } finally {
+    closeBoth(a, b);
+  }
+});
+
+Deno.test("session: lines a keeping-pace reader took are not kept by the inbox", async () => {
+  // The reader takes one line per macrotask while the sender streams: the inbox is refilled
+  // before it ever empties, so taken lines must be dropped from it as they go.
+  const [a, b] = createPipe(1 << 16);
+  try {
+    const [server, client] = await sessions({ server: a, client: b, close() {} });
+    const total = 1200;
+    const sends = Array.from(
+      { length: total },
+      (_, i) => client.send(`MESSAGE m${i} b ${"x".repeat(200)}`),
+    );
+    const it = server[Symbol.asyncIterator]();
+    let maxSlots = 0;
+    for (let i = 0; i < total; i++) {
+      const r = await it.next();
+      assert.equal(r.value, `MESSAGE m${i} b ${"x".repeat(200)}`);
+      maxSlots = Math.max(maxSlots, (server as Session).inboxSlots);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await Promise.all(sends);
+    // The line bound (256), the compaction step (256) and one read's overshoot, not all 1200.
+    assert.ok(maxSlots < 800, `the inbox array held ${maxSlots} slots`);
     await client.close();
   } finally {
     closeBoth(a, b);

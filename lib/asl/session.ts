@@ -47,6 +47,8 @@ export const MIN_READ_BYTES = 512;
 export const MAX_READ_BYTES = 65_536;
 /** Consecutive small reads before the buffer shrinks back to MIN_READ_BYTES. */
 const SHRINK_AFTER_SMALL_READS = 8;
+/** Taken inbox slots after which the inbox array is compacted. */
+const INBOX_COMPACT_AT = 256;
 const encoder = new TextEncoder();
 
 /** Everything a session needs once the handshake is done. */
@@ -287,13 +289,27 @@ export class Session implements SecureSession {
       this.#inboxChars >= this.#maxInboxChars;
   }
 
+  /**
+   * Slots the inbox array holds, taken or not (a diagnostic for tests of its memory bound:
+   * it stays near the inbox bound however long a reader keeps pace without ever emptying it).
+   */
+  get inboxSlots(): number {
+    return this.#inbox.length;
+  }
+
   /** The next received line: at once when one is queued, else when one arrives or at the end. */
   #next(): Promise<IteratorResult<string>> {
     if (this.#inHead < this.#inbox.length) {
-      const value = this.#inbox[this.#inHead++]!;
+      const value = this.#inbox[this.#inHead]!;
+      // Taken lines must not stay reachable: a reader that keeps pace never empties the
+      // inbox completely, so the array is compacted instead of only reset when empty.
+      this.#inbox[this.#inHead++] = "";
       this.#inboxChars -= value.length;
       if (this.#inHead === this.#inbox.length) {
         this.#inbox = [];
+        this.#inHead = 0;
+      } else if (this.#inHead >= INBOX_COMPACT_AT) {
+        this.#inbox = this.#inbox.slice(this.#inHead);
         this.#inHead = 0;
       }
       if (this.#drainWaiter && !this.#inboxFull()) {

@@ -313,8 +313,10 @@ export interface StalledReaderOutcome {
   /** Server RSS (MiB) sampled once a second from the freeze on. */
   readonly server_rss_mib: readonly number[];
   readonly server_rss_growth_kib: number;
-  /** RSS grew less than 16 MiB over the last third of the samples. */
+  /** RSS grew less than 16 MiB over the last third of the samples (and the server lived). */
   readonly plateaued: boolean;
+  /** The server process was gone at the end of the phase. */
+  readonly server_exited: boolean;
 }
 
 /**
@@ -368,7 +370,12 @@ export async function stalledReader(
       bytes += line.length;
     }
     await sleep(1000);
-    rss.push(readRssKib(serverPid));
+    let serverExited = false;
+    try {
+      rss.push(readRssKib(serverPid));
+    } catch {
+      serverExited = true; // the server died under the load: reported, not thrown
+    }
     const third = rss[Math.floor((rss.length * 2) / 3)] as number;
     const last = rss[rss.length - 1] as number;
     return {
@@ -377,7 +384,8 @@ export async function stalledReader(
       sends_blocked: blocked,
       server_rss_mib: rss.map((k) => Math.round(k / 102.4) / 10),
       server_rss_growth_kib: last - (rss[0] as number),
-      plateaued: last - third < 16 * 1024,
+      plateaued: !serverExited && last - third < 16 * 1024,
+      server_exited: serverExited,
     };
   } finally {
     clearInterval(sampler);
