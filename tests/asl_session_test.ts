@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
-import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES, type Session } from "../lib/asl/session.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import {
   manInTheMiddle,
