@@ -14,7 +14,15 @@ Deno.test("defaults describe a full run against a spawned server", () => {
   assert.equal(o.relaySeconds, 15);
   assert.equal(o.outDir, "bench/results");
   assert.equal(o.jsonPath, undefined);
-  assert.deepEqual([...o.phases], ["rsa", "handshakes", "relay", "baseline", "memory", "idle"]);
+  assert.deepEqual([...o.phases], [
+    "rsa",
+    "disk",
+    "handshakes",
+    "relay",
+    "baseline",
+    "memory",
+    "idle",
+  ]);
 });
 
 Deno.test("--phases and --cpu-prof select what runs and how", () => {

@@ -14,7 +14,7 @@ export type ServerTarget =
   | { readonly kind: "attach"; readonly hostname: string; readonly port: number };
 
 /** The measurement phases, in the order they run. */
-export const PHASES = ["rsa", "handshakes", "relay", "baseline", "memory", "idle"] as const;
+export const PHASES = ["rsa", "disk", "handshakes", "relay", "baseline", "memory", "idle"] as const;
 /** One measurement phase. */
 export type Phase = typeof PHASES[number];
 
@@ -72,7 +72,7 @@ export const USAGE = `Usage: deno task load [flags]
   --payload BYTES      payload bytes before base64 (default 75 = 100 characters)
   --idle N[,N...]      idle session counts (default 1000,10000; quick 1000)
   --no-baseline        skip the Deno-TLS baseline
-  --phases LIST        only these phases: rsa,handshakes,relay,baseline,memory,idle
+  --phases LIST        only these phases: rsa,disk,handshakes,relay,baseline,memory,idle
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
   --verbose            show the server's log
   --help               this text`;

@@ -83,6 +83,18 @@ export function formatReport(results: LoadResults): string {
     if (mem !== undefined) relayRows.push(relayRow(`ASL ${key} mem-store`, mem, tls.relay[key]));
     relayRows.push(relayRow(`TLS ${key}`, tls.relay[key], tls.relay[key]));
   }
+  const disk = asl.commit_latency;
+  if (disk !== undefined) {
+    relayRows.push([
+      "disk commit",
+      "-",
+      cell(disk.p50_ms, 2),
+      cell(disk.p99_ms, 2),
+      cell(disk.max_ms, 1),
+      "-",
+      "-",
+    ]);
+  }
   out.push(
     "Relay (pairs x in-flight; latency = send until recipient ack and sender OK)",
     ...table(["", "msgs/s", "p50 ms", "p99 ms", "max ms", "errors", "vs TLS"], relayRows),

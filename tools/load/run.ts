@@ -20,6 +20,7 @@ import {
   type LoadResults,
   relayKey,
 } from "./results.ts";
+import { measureCommitLatency } from "./disk_commit.ts";
 import { measureRsaBound } from "./rsa_bound.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -198,6 +199,22 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
       );
     }
 
+    if (on("disk") && opts.server.kind === "spawn") {
+      progress.update("measuring one-message commits on the database's disk");
+      const c = await measureCommitLatency(`${tmp}/disk`, opts.quick ? 300 : 1000);
+      results.asl.commit_latency = {
+        commits: c.commits,
+        p50_ms: round(c.p50_ms, 3),
+        p99_ms: round(c.p99_ms, 3),
+        max_ms: round(c.max_ms, 3),
+      };
+      progress.done(
+        `disk commit (SQLite WAL, synchronous = FULL), ${c.commits} one-message commits: p50 ${
+          round(c.p50_ms, 2)
+        } ms, p99 ${round(c.p99_ms, 2)} ms, max ${round(c.max_ms, 2)} ms`,
+      );
+    }
+
     const w20 = relayKey(opts.pairs, 20);
     const w1 = relayKey(opts.pairs, 1);
     if (on("handshakes") || on("relay")) {
@@ -242,12 +259,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
       // not asked for
     } else if (opts.server.kind === "spawn") {
       await withServer(ctx, "memory", async (u) => {
-        results.asl.relay_memory_store[w20] = await aslRelay(
-          ctx,
-          u,
-          20,
-          `ASL relay ${w20} (memory store)`,
-        );
+        for (const window of [20, 1]) {
+          const key = relayKey(opts.pairs, window);
+          results.asl.relay_memory_store[key] = await aslRelay(
+            ctx,
+            u,
+            window,
+            `ASL relay ${key} (memory store)`,
+          );
+        }
       });
     } else {
       results.meta.notes.push("in-memory store run needs a spawned server; skipped with --server");
