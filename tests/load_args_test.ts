@@ -29,6 +29,9 @@ Deno.test("--phases and --cpu-prof select what runs and how", () => {
   const o = parseLoadArgs(["--phases", "relay,baseline", "--cpu-prof", "/tmp/prof"]);
   assert.deepEqual([...o.phases], ["relay", "baseline"]);
   assert.equal(o.cpuProfDir, "/tmp/prof");
+  assert.equal(o.serverV8Flags, undefined);
+  const capped = parseLoadArgs(["--faults", "--server-v8-flags=--max-old-space-size=64"]);
+  assert.equal(capped.serverV8Flags, "--max-old-space-size=64");
 });
 
 Deno.test("--quick shortens phases and measures 1 000 idle sessions only", () => {

@@ -52,6 +52,8 @@ export interface LoadOptions {
   readonly phases: ReadonlySet<Phase>;
   /** Run spawned ASL servers with --cpu-prof, writing profiles to this directory. */
   readonly cpuProfDir?: string;
+  /** `--v8-flags=` value for spawned ASL servers (e.g. a heap cap for the stalled-reader probe). */
+  readonly serverV8Flags?: string;
   /** Show the help text and exit. */
   readonly help: boolean;
 }
@@ -74,6 +76,8 @@ export const USAGE = `Usage: deno task load [flags]
   --no-baseline        skip the Deno-TLS baseline
   --phases LIST        only these phases: rsa,disk,handshakes,relay,baseline,memory,idle
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
+  --server-v8-flags F  run the spawned ASL servers with deno --v8-flags=F
+                       (e.g. --max-old-space-size=64 to show what a phase retains)
   --verbose            show the server's log
   --help               this text`;
 
@@ -139,6 +143,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
         idle: { type: "string" },
         "no-baseline": { type: "boolean", default: false },
         "cpu-prof": { type: "string" },
+        "server-v8-flags": { type: "string" },
         phases: { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -196,6 +201,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
       : {}),
     ...(v.json !== undefined ? { jsonPath: v.json } : {}),
     ...(v["cpu-prof"] !== undefined ? { cpuProfDir: v["cpu-prof"] } : {}),
+    ...(v["server-v8-flags"] !== undefined ? { serverV8Flags: v["server-v8-flags"] } : {}),
   };
   return options;
 }

@@ -19,6 +19,8 @@ export interface AslServerOptions {
   readonly verbose?: boolean;
   /** Pass --cpu-prof to the child (profile written under this directory). */
   readonly cpuProfDir?: string;
+  /** Pass --v8-flags=<this> to the child. */
+  readonly v8Flags?: string;
 }
 
 /** The repository root (tools/load/ is two levels down). */
@@ -48,6 +50,7 @@ export async function startAslServer(o: AslServerOptions): Promise<ChildServer> 
     "--allow-write",
     "--allow-env",
     ...(o.cpuProfDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+    ...(o.v8Flags !== undefined ? [`--v8-flags=${o.v8Flags}`] : []),
     ...(o.store === "memory"
       ? [new URL("./memory_server.ts", import.meta.url).pathname, ...common]
       // The per-USERID command rate limit (default 1 000/s) would cap each sender below

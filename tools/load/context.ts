@@ -73,6 +73,7 @@ export async function spawnUnder(
     store,
     verbose: ctx.opts.verbose,
     ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
+    ...(ctx.opts.serverV8Flags !== undefined ? { v8Flags: ctx.opts.serverV8Flags } : {}),
     ...(extra.fdLimit !== undefined ? { fdLimit: extra.fdLimit } : {}),
     ...(extra.extraArgs !== undefined ? { extraArgs: extra.extraArgs } : {}),
   });
