@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { PkiError } from "../lib/pki/errors.ts";
 import type { TrustStore, ValidatedPeer, ValidateOptions } from "../lib/pki/types.ts";
 import { validateChain } from "../lib/pki/validate.ts";
-import { type ChainValidator, ValidationCache } from "../lib/pki/validation_cache.ts";
+import {
+  type ChainValidator,
+  KEYED_ENTRIES,
+  ValidationCache,
+} from "../lib/pki/validation_cache.ts";
 import { type BadPeers, makeBadPeers, vectorCredentials, vectorTrust } from "./helpers/asl.ts";
 
 const isPki = (code: string) => (err: unknown) => err instanceof PkiError && err.code === code;
@@ -54,6 +58,36 @@ Deno.test("validation cache: a hit returns what validateChain returns, without r
   const e = await crypto.subtle.encrypt({ name: "RSA-OAEP" }, first.keys.encrypt, data);
   const back = await crypto.subtle.decrypt({ name: "RSA-OAEP" }, client.decryptKey, e);
   assert.deepEqual(new Uint8Array(back), data);
+});
+
+Deno.test("validation cache: only recent entries keep imported keys; an older hit imports again", async () => {
+  const trust = await vectorTrust();
+  const c = counting();
+  const cache = new ValidationCache({ validate: c.validate });
+  const opts = { purpose: "client", at: NOW } as const;
+  // A TrustStore object is part of the key: one entry per store, one more than keep keys.
+  const stores: TrustStore[] = Array.from(
+    { length: KEYED_ENTRIES + 1 },
+    () => ({ anchors: trust.anchors, crls: trust.crls }),
+  );
+  const results = [];
+  for (const store of stores) results.push(await cache.validate(client.chain, store, opts));
+  assert.equal(cache.size, KEYED_ENTRIES + 1);
+  assert.equal(c.calls, KEYED_ENTRIES + 1);
+  // The newest entry still has its keys: a hit is the very same result.
+  assert.equal(await cache.validate(client.chain, stores.at(-1)!, opts), results.at(-1));
+  // The oldest lost its keys: a hit (no validation) with the same peer and a fresh import.
+  const again = await cache.validate(client.chain, stores[0]!, opts);
+  assert.equal(c.calls, KEYED_ENTRIES + 1);
+  assert.deepEqual(cache.stats, { hits: 2, misses: KEYED_ENTRIES + 1 });
+  assert.equal(again.peer, results[0]!.peer);
+  assert.notEqual(again.keys.verify, results[0]!.keys.verify);
+  const data = new TextEncoder().encode("ASL/1 test");
+  const pss = { name: "RSA-PSS", saltLength: 32 };
+  const sig = await crypto.subtle.sign(pss, client.signKey, data);
+  assert.ok(await crypto.subtle.verify(pss, again.keys.verify, sig, data));
+  // Used again, it is among the recent ones: the next hit hands back that same result.
+  assert.equal(await cache.validate(client.chain, stores[0]!, opts), again);
 });
 
 Deno.test("validation cache: an entry expires with its certificates (CERT_EXPIRED)", async () => {

@@ -43,6 +43,32 @@ Deno.test("outbox: counts unread bytes, reports over-limit until half drained, c
   release.shift()?.();
 });
 
+Deno.test("outbox: an OutboxTarget gets the lines in order and the drained call", async () => {
+  const release: (() => void)[] = [];
+  const target = {
+    sent: [] as string[],
+    drained: 0,
+    writeLine(line: string): Promise<void> {
+      this.sent.push(line);
+      return new Promise<void>((resolve) => release.push(resolve));
+    },
+    outputDrained(): void {
+      this.drained++;
+    },
+  };
+  const out = new Outbox(target, 100);
+  const slot = out.reserve(10);
+  out.push("MESSAGE 1 x aGk=");
+  out.fill(slot, "OK a");
+  assert.deepEqual(target.sent, ["OK a", "MESSAGE 1 x aGk="]);
+  out.push("z".repeat(120));
+  assert.equal(out.overLimit, true);
+  for (const done of release.splice(0)) done();
+  await out.drained();
+  assert.equal(out.overLimit, false);
+  assert.equal(target.drained, 1);
+});
+
 Deno.test("outbox: a closed outbox drops pending lines and releases waiters", async () => {
   const sent: string[] = [];
   const out = new Outbox((line) => (sent.push(line), new Promise<void>(() => {})), 10);

@@ -32,6 +32,9 @@ export interface SessionOptions {
   readonly maxInboxChars?: number;
 }
 
+/** A cipher's synchronous seal or open. */
+type SyncCipherOp = (data: Uint8Array, seq: number) => Uint8Array;
+
 interface PendingSend {
   readonly plaintext: Uint8Array;
   readonly resolve: () => void;
@@ -63,15 +66,24 @@ export interface SessionInit {
   readonly options?: SessionOptions;
 }
 
-/** A SecureSession over a duplex stream, after a completed handshake. */
+const DONE: IteratorResult<string> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * A SecureSession over a duplex stream, after a completed handshake. What an idle session
+ * keeps is kept small (a server holds thousands): promises and iterator objects are made on
+ * demand, and its methods live on prototypes rather than in per-session closures.
+ */
 export class Session implements SecureSession {
   readonly suite: Suite;
   readonly peer: ValidatedPeer;
-  readonly closed: Promise<SessionCloseInfo>;
 
   #conn: Duplex;
-  #sendCipher: RecordCipher;
-  #recvCipher: RecordCipher;
+  // With a synchronous path only the two functions are kept, not the cipher objects (and
+  // their promise wrappers): they live as long as the session, idle ones included.
+  #sealSync: SyncCipherOp | undefined;
+  #openSync: SyncCipherOp | undefined;
+  #sendCipher: RecordCipher | undefined;
+  #recvCipher: RecordCipher | undefined;
   #sendSeq: SequenceCounter;
   #recvSeq: SequenceCounter;
   #maxBatch: number;
@@ -92,26 +104,30 @@ export class Session implements SecureSession {
   /** Received lines not yet taken by the iterator: `#inbox[#inHead..]`. */
   #inbox: string[] = [];
   #inHead = 0;
-  #inboxWaiter: (() => void) | undefined;
+  /** The iterator's pending `next()`, waiting for a line or the end. */
+  #inboxWaiter: ((result: IteratorResult<string>) => void) | undefined;
   #drainWaiter: (() => void) | undefined;
 
   #ended: SessionCloseInfo | undefined;
-  #resolveClosed!: (info: SessionCloseInfo) => void;
+  /** `closed`, made when first asked for. */
+  #closed: Promise<SessionCloseInfo> | undefined;
+  #resolveClosed: ((info: SessionCloseInfo) => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(init: SessionInit) {
     this.#conn = init.conn;
     this.suite = init.suite;
     this.peer = init.peer;
-    this.#sendCipher = init.sendCipher;
-    this.#recvCipher = init.recvCipher;
+    this.#sealSync = init.sendCipher.sealSync;
+    if (this.#sealSync === undefined) this.#sendCipher = init.sendCipher;
+    this.#openSync = init.recvCipher.openSync;
+    if (this.#openSync === undefined) this.#recvCipher = init.recvCipher;
     const max = init.options?.maxRecords;
     this.#sendSeq = new SequenceCounter(max);
     this.#recvSeq = new SequenceCounter(max);
     this.#maxBatch = Math.max(1, init.options?.maxQueuedSends ?? 256);
     this.#maxInbox = Math.max(1, init.options?.maxInbox ?? 256);
     this.#maxInboxChars = Math.max(1, init.options?.maxInboxChars ?? 256 * 1024);
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // Bytes the handshake reader already holds (records sent right after M7) come first;
     // the reader itself (and its 16 KiB buffer) is not kept.
     const early = init.reader.parser.takePending();
@@ -152,7 +168,7 @@ export class Session implements SecureSession {
         let bytes = 0;
         let taken = 0;
         let limitHit = false;
-        const sync = this.#sendCipher.sealSync;
+        const sync = this.#sealSync;
         while (taken < queue.length && taken < this.#maxBatch && bytes < MAX_BATCH_BYTES) {
           if (this.#sendSeq.exhausted) {
             limitHit = true;
@@ -162,7 +178,7 @@ export class Session implements SecureSession {
           const seq = this.#sendSeq.take();
           const record = sync
             ? sync(item.plaintext, seq)
-            : await this.#sendCipher.seal(item.plaintext, seq);
+            : await this.#sendCipher!.seal(item.plaintext, seq);
           const text = record.toBase64();
           parts.push(text);
           bytes += text.length + 2;
@@ -253,22 +269,24 @@ export class Session implements SecureSession {
     const lines: string[] = [];
     this.#splitter.push(bytes, lines);
     if (lines.length === 0) return;
-    const open = this.#recvCipher.openSync;
+    const open = this.#openSync;
     for (const line of lines) {
       if (this.#recvSeq.exhausted) {
         throw new AslError("PROTOCOL_ERROR", "peer sent more records than the limit");
       }
       const record = decodeRecordLine(line);
       const seq = this.#recvSeq.take();
-      const plaintext = open ? open(record, seq) : await this.#recvCipher.open(record, seq);
+      const plaintext = open ? open(record, seq) : await this.#recvCipher!.open(record, seq);
       if (this.#ended) return;
       const text = decodePlaintext(plaintext);
       this.#inbox.push(text);
       this.#inboxChars += text.length;
     }
     const w = this.#inboxWaiter;
-    this.#inboxWaiter = undefined;
-    w?.();
+    if (w !== undefined) {
+      this.#inboxWaiter = undefined;
+      w(this.#take() ?? DONE);
+    }
   }
 
   /** The peer half-closed or closed: deliver what is queued (bounded), then end. */
@@ -297,8 +315,26 @@ export class Session implements SecureSession {
     return this.#inbox.length;
   }
 
+  /** Resolves once the session has ended, with why. */
+  get closed(): Promise<SessionCloseInfo> {
+    if (this.#closed === undefined) {
+      const ended = this.#ended;
+      this.#closed = ended !== undefined
+        ? Promise.resolve(ended)
+        : new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
+    return this.#closed;
+  }
+
   /** The next received line: at once when one is queued, else when one arrives or at the end. */
-  #next(): Promise<IteratorResult<string>> {
+  next(): Promise<IteratorResult<string>> {
+    const result = this.#take();
+    if (result !== undefined) return Promise.resolve(result);
+    return new Promise((resolve) => (this.#inboxWaiter = resolve));
+  }
+
+  /** Takes the next queued line; DONE once ended and empty; undefined when one must wait. */
+  #take(): IteratorResult<string> | undefined {
     if (this.#inHead < this.#inbox.length) {
       const value = this.#inbox[this.#inHead]!;
       // Taken lines must not stay reachable: a reader that keeps pace never empties the
@@ -317,20 +353,13 @@ export class Session implements SecureSession {
         this.#drainWaiter = undefined;
         w();
       }
-      return Promise.resolve({ value, done: false });
+      return { value, done: false };
     }
-    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise<void>((resolve) => (this.#inboxWaiter = resolve)).then(() => this.#next());
+    return this.#ended ? DONE : undefined;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<string> {
-    return {
-      next: () => this.#next(),
-      return: async (): Promise<IteratorResult<string>> => {
-        await this.close();
-        return { value: undefined, done: true };
-      },
-    };
+    return new SessionLines(this);
   }
 
   // --- ending --------------------------------------------------------------------------------
@@ -375,10 +404,31 @@ export class Session implements SecureSession {
       this.#queue = [];
       for (const item of queue) item.reject(error);
     }
-    this.#inboxWaiter?.();
+    const w = this.#inboxWaiter;
     this.#inboxWaiter = undefined;
+    w?.(this.#take() ?? DONE);
     this.#drainWaiter?.();
     this.#drainWaiter = undefined;
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
+  }
+}
+
+/** The iterator of a session's received lines (methods on the prototype, not closures). */
+class SessionLines implements AsyncIterator<string> {
+  readonly #session: Session;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    return this.#session.next();
+  }
+
+  /** Leaving a `for await` early closes the session. */
+  async return(): Promise<IteratorResult<string>> {
+    await this.#session.close();
+    return DONE;
   }
 }

@@ -1,6 +1,8 @@
 // A bounded cache of successful chain validations (ASL spec section 4) for the handshake
 // hot path: a chain seen before (same DER bytes, same TrustStore object, same purpose and
-// host) is not parsed or signature-checked again, and its leaf RSA key is imported once.
+// host) is not parsed or signature-checked again. Imported leaf keys are kept only for the
+// most recently used entries (a CryptoKey pair is most of an entry's memory, and a server
+// holds an entry per connected user); an older entry's key is imported again on its next hit.
 // What can change is re-checked on every use: the validity dates of every certificate of
 // the path (trust anchor included) against "now", and the TrustStore's CRL and anchor lists
 // must hold the very same objects as when the entry was made (a CRL added, removed or
@@ -34,7 +36,7 @@ export interface LeafKeys {
 export interface CachedValidation {
   /** What `validateChain` returned (shared between hits: treat as read-only). */
   readonly peer: ValidatedPeer;
-  /** The leaf key, imported once per entry. */
+  /** The leaf key (imported again for an entry not among the most recently used). */
   readonly keys: LeafKeys;
 }
 
@@ -55,11 +57,14 @@ export interface ValidationCacheOptions {
 export const DEFAULT_VALIDATION_CACHE_LIMIT = 10_000;
 /** Default byte bound of a ValidationCache. */
 export const DEFAULT_VALIDATION_CACHE_BYTES = 8 << 20;
+/** Most recently used entries whose imported leaf keys are kept. */
+export const KEYED_ENTRIES = 64;
 /**
- * What an entry holds besides its DER bytes (measured with heap snapshots): the two
- * imported CryptoKeys and their algorithm objects, the peer's strings, the Map key.
+ * What an entry holds besides its DER bytes (measured with heap snapshots): the entry and
+ * peer objects, the peer's strings and Date, the Map key. Imported keys are not counted:
+ * only KEYED_ENTRIES entries hold them (about 2.5 KiB each).
  */
-const ENTRY_OVERHEAD_BYTES = 2_560;
+const ENTRY_OVERHEAD_BYTES = 1_024;
 
 interface Entry {
   readonly chain: readonly Uint8Array[];
@@ -69,7 +74,7 @@ interface Entry {
   /** The path's common validity window: latest notBefore, earliest notAfter (ms). */
   readonly notBefore: number;
   readonly notAfter: number;
-  readonly result: CachedValidation;
+  readonly peer: ValidatedPeer;
   /** Estimated bytes held (see `ENTRY_OVERHEAD_BYTES`). */
   readonly bytes: number;
 }
@@ -172,6 +177,8 @@ export class ValidationCache {
   #bytes = 0;
   #validate: ChainValidator;
   #entries = new Map<string, Entry>();
+  /** Results with their imported keys, for the KEYED_ENTRIES most recently used entries. */
+  #keyed = new Map<string, CachedValidation>();
   #pending = new Map<
     string,
     { readonly chain: readonly Uint8Array[]; readonly work: Promise<CachedValidation> }
@@ -211,6 +218,7 @@ export class ValidationCache {
   /** Forgets every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#keyed.clear();
     this.#bytes = 0;
   }
 
@@ -218,6 +226,7 @@ export class ValidationCache {
     const old = this.#entries.get(key);
     if (old === undefined) return;
     this.#entries.delete(key);
+    this.#keyed.delete(key);
     this.#bytes -= old.bytes;
   }
 
@@ -257,7 +266,13 @@ export class ValidationCache {
       this.#entries.delete(key); // refresh its place in the LRU order
       this.#entries.set(key, entry);
       this.#hits++;
-      return Promise.resolve(entry.result);
+      const keyed = this.#keyed.get(key);
+      if (keyed !== undefined && keyed.peer === entry.peer) {
+        this.#keyed.delete(key);
+        this.#keyed.set(key, keyed);
+        return Promise.resolve(keyed);
+      }
+      return this.#withKeys(key, entry.peer);
     }
     // Concurrent first sight of one chain: validate once. Callers that validate at "now"
     // share (their "now"s differ by scheduling only); an explicit `at` shares only that instant.
@@ -282,9 +297,9 @@ export class ValidationCache {
     trust: TrustStore,
     opts: ValidateOptions,
   ): Promise<CachedValidation> {
-    const peer = await this.#validate(chain, trust, opts);
+    const peer = Object.freeze(await this.#validate(chain, trust, opts));
     const keys = await importLeafKeys(peer.leafSpki);
-    const result = Object.freeze({ peer: Object.freeze(peer), keys });
+    const result: CachedValidation = Object.freeze({ peer, keys });
     let window: [number, number];
     try {
       window = pathWindow(chain, trust);
@@ -307,8 +322,9 @@ export class ValidationCache {
       crls: this.#crls,
       notBefore: window[0],
       notAfter: window[1],
-      result,
+      peer,
     });
+    this.#keep(key, result);
     // The newest entry always stays (a single chain larger than the bound is still cached).
     while (
       this.#entries.size > 1 && (this.#entries.size > this.limit || this.#bytes > this.maxBytes)
@@ -318,5 +334,25 @@ export class ValidationCache {
       this.#remove(oldest);
     }
     return result;
+  }
+
+  /** Imports the leaf key of a cached peer again (its entry was not among the recent ones). */
+  async #withKeys(key: string, peer: ValidatedPeer): Promise<CachedValidation> {
+    const result: CachedValidation = Object.freeze({
+      peer,
+      keys: await importLeafKeys(peer.leafSpki),
+    });
+    if (this.#entries.get(key)?.peer === peer) this.#keep(key, result);
+    return result;
+  }
+
+  /** Keeps `result` (with its keys) as the most recent keyed entry; drops the oldest past the bound. */
+  #keep(key: string, result: CachedValidation): void {
+    this.#keyed.delete(key);
+    this.#keyed.set(key, result);
+    if (this.#keyed.size > KEYED_ENTRIES) {
+      const oldest = this.#keyed.keys().next().value;
+      if (oldest !== undefined) this.#keyed.delete(oldest);
+    }
   }
 }

@@ -7,6 +7,17 @@
 export type LineWriter = (line: string) => Promise<void>;
 
 /**
+ * An object an outbox writes to and tells when its output drained: a server passes its
+ * per-connection object itself, so no closures are kept per connection.
+ */
+export interface OutboxTarget {
+  /** Sends one line as a record; settles once written. */
+  writeLine(line: string): Promise<void>;
+  /** The pending bytes fell back to half the bound after having passed it. */
+  outputDrained(): void;
+}
+
+/**
  * Most sends handed to the session at once. Keeping this under the session's own send
  * queue means a send never waits inside the session, so lines keep their order there too.
  */
@@ -44,11 +55,13 @@ export class Outbox {
   #wasOver = false;
 
   /**
-   * `write` sends one line; `maxPendingBytes` is the unread-output bound; `onDrained` runs
-   * each time the pending bytes fall back to half the bound after having passed it.
+   * `target` sends one line (a function, or an OutboxTarget's `writeLine`);
+   * `maxPendingBytes` is the unread-output bound; `onDrained` (or the target's
+   * `outputDrained`) runs each time the pending bytes fall back to half the bound after
+   * having passed it.
    */
   constructor(
-    private readonly write: LineWriter,
+    private readonly target: LineWriter | OutboxTarget,
     private readonly maxPendingBytes: number,
     private readonly onDrained?: () => void,
   ) {}
@@ -158,7 +171,14 @@ export class Outbox {
       if (next !== undefined && !this.#closed) this.#handOver(next);
       this.#wakeIfDrained();
     };
-    this.write(line).then(settle, settle);
+    let written: Promise<void>;
+    try {
+      const t = this.target;
+      written = typeof t === "function" ? t(line) : t.writeLine(line);
+    } catch (err) {
+      written = Promise.reject(err);
+    }
+    written.then(settle, settle);
   }
 
   #wakeIfDrained(): void {
@@ -166,7 +186,11 @@ export class Outbox {
     if (this.#wasOver && this.#pendingBytes <= this.maxPendingBytes / 2) {
       this.#wasOver = false;
       this.#wake();
-      if (!this.#closed) this.onDrained?.();
+      if (!this.#closed) {
+        const t = this.target;
+        if (typeof t === "function") this.onDrained?.();
+        else t.outputDrained();
+      }
     }
   }
 

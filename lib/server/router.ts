@@ -17,7 +17,7 @@ import {
   type RegisterCommand,
 } from "./command.ts";
 import { GroupCommitter } from "./committer.ts";
-import { Outbox, type Slot } from "./outbox.ts";
+import { Outbox, type OutboxTarget, type Slot } from "./outbox.ts";
 import { DEFAULT_RATE, RateLimiter, type RateSettings, type TokenBucket } from "./rate_limit.ts";
 import { MESSAGE_ID_MEMORY_MS, type Store, type StoreResult } from "./store.ts";
 
@@ -81,10 +81,16 @@ const HOUSEKEEPING_MS = 60_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const FETCH_RETRY_MS = 1_000;
 
-/** One connection as the router sees it. Returned by `Router.open`. */
-export class ClientSession {
+/**
+ * One connection as the router sees it. Returned by `Router.open`. It is its outbox's
+ * target itself, so an idle connection keeps no closures here.
+ */
+export class ClientSession implements OutboxTarget {
   userId: string | undefined;
-  /** Sids delivered in this session and not yet acknowledged, with their senders. */
+  /**
+   * Sids delivered in this session and not yet acknowledged, with their senders; made on the
+   * first delivery and dropped when the last one is acknowledged (idle sessions hold none).
+   */
   inflight: Map<number, string> | undefined;
   /** Highest sid delivered in this session. */
   cursor = 0;
@@ -102,17 +108,17 @@ export class ClientSession {
     readonly connId: number,
     maxUnreadBytes: number,
   ) {
-    this.out = new Outbox(
-      (line) => {
-        try {
-          return port.send(line);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      },
-      maxUnreadBytes,
-      () => router.drained(this),
-    );
+    this.out = new Outbox(this, maxUnreadBytes);
+  }
+
+  /** Outbox target: one line to the connection. */
+  writeLine(line: string): Promise<void> {
+    return this.port.send(line);
+  }
+
+  /** Outbox target: the unread output fell back under the bound; deliveries resume. */
+  outputDrained(): void {
+    this.router.drained(this);
   }
 
   /** Handles one received command line. */
@@ -344,7 +350,6 @@ export class Router {
       older.port.close();
     }
     this.#online.set(userId, session);
-    session.inflight = new Map();
     session.cursor = 0;
     session.backlog = (this.#queueCount.get(userId) ?? 0) > 0;
 
@@ -479,9 +484,13 @@ export class Router {
       this.#log.debug("ack_ignored", { conn: session.connId, user: userId });
       return;
     }
-    const sender = session.inflight?.get(sid);
+    const inflight = session.inflight;
+    const sender = inflight?.get(sid);
     const wasInFlight = sender !== undefined;
-    if (wasInFlight) session.inflight?.delete(sid);
+    if (wasInFlight) {
+      inflight!.delete(sid);
+      if (inflight!.size === 0) session.inflight = undefined;
+    }
     // Acks of sids this session has in flight are bounded by the window and always honoured;
     // others (e.g. for a previous session's deliveries) cost a command token.
     if (!wasInFlight && !this.#takeToken(session)) {
@@ -515,26 +524,19 @@ export class Router {
   // --- delivery ---------------------------------------------------------------------------
 
   #deliverNew(session: ClientSession, sid: number, from: string, payload: string): void {
-    const inflight = session.inflight;
-    if (inflight === undefined || session.closed) return;
+    if (session.userId === undefined || session.closed) return;
     if (
-      session.backlog || session.fetching || inflight.size >= this.#inflightMax ||
+      session.backlog || session.fetching || (session.inflight?.size ?? 0) >= this.#inflightMax ||
       session.out.overLimit
     ) {
       session.backlog = true;
       return;
     }
-    this.#deliver(session, inflight, sid, from, payload);
+    this.#deliver(session, sid, from, payload);
   }
 
-  #deliver(
-    session: ClientSession,
-    inflight: Map<number, string>,
-    sid: number,
-    from: string,
-    payload: string,
-  ): void {
-    inflight.set(sid, from);
+  #deliver(session: ClientSession, sid: number, from: string, payload: string): void {
+    (session.inflight ??= new Map()).set(sid, from);
     if (sid > session.cursor) session.cursor = sid;
     this.#delivered++;
     this.#log.debug("delivered", { sid, to: session.userId, bytes: payload.length });
@@ -543,17 +545,16 @@ export class Router {
 
   #maybeFetch(session: ClientSession): void {
     const userId = session.userId;
-    const inflight = session.inflight;
-    if (userId === undefined || inflight === undefined || session.closed) return;
+    if (userId === undefined || session.closed) return;
     if (!session.backlog || session.fetching || this.#closing || session.out.overLimit) return;
-    const room = this.#inflightMax - inflight.size;
+    const room = this.#inflightMax - (session.inflight?.size ?? 0);
     if (room < Math.max(1, Math.ceil(this.#inflightMax / 4))) return;
     session.fetching = true;
     this.#committer.submit(
       { kind: "fetch", recipient: userId, afterSid: session.cursor, limit: room },
       (result, error) => {
         session.fetching = false;
-        if (session.closed || session.inflight !== inflight) return;
+        if (session.closed) return;
         if (error !== undefined || result?.kind !== "fetch") {
           this.#log.error("store_failed", { op: "fetch", user: userId, error: error?.message });
           const retry = setTimeout(() => this.#maybeFetch(session), FETCH_RETRY_MS);
@@ -569,7 +570,7 @@ export class Router {
         for (const m of result.messages) {
           // Past the unread bound the rest stays in the store until the session drains.
           if (session.out.overLimit) return;
-          if (m.sid > session.cursor) this.#deliver(session, inflight, m.sid, m.sender, m.payload);
+          if (m.sid > session.cursor) this.#deliver(session, m.sid, m.sender, m.payload);
         }
         if (result.messages.length < room) session.backlog = false;
         else this.#maybeFetch(session);

@@ -9,7 +9,13 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
 import { ServerError } from "./errors.ts";
-import { type ClientSession, Router, type RouterOptions, type RouterStats } from "./router.ts";
+import {
+  type ClientSession,
+  Router,
+  type RouterOptions,
+  type RouterStats,
+  type SessionPort,
+} from "./router.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./store_threaded.ts";
 
@@ -116,7 +122,8 @@ class Server {
   readonly #log: Logger;
   readonly #abort = new AbortController();
   readonly #sessions = new Map<SecureSession, ClientSession>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Resolved when the last connection has closed (set by shutdown while some are open). */
+  #allClosed: PromiseWithResolvers<void> | undefined;
   readonly #maxConnections: number;
   readonly #maxHandshakes: number;
   readonly #handshakeTimeoutMs: number;
@@ -186,17 +193,56 @@ class Server {
       }
       this.#connections++;
       this.#log.info("connect", { conn: connId, from });
-      const task = this.#serveConn(conn, connId).catch((err) => {
-        this.#log.error("connection_failed", { conn: connId, error: (err as Error).message });
-      }).finally(() => {
-        this.#connections--;
-        this.#tasks.delete(task);
-      });
-      this.#tasks.add(task);
+      void this.#serveConn(conn, connId);
     }
   }
 
+  /**
+   * One connection from accept to close, feeding the session's lines to the router; never
+   * rejects. Its frame lives as long as the connection, so it holds only what the session
+   * needs (the handshake runs in its own call) and there is no promise chain per connection:
+   * shutdown waits on the connection count instead.
+   */
   async #serveConn(conn: Deno.TcpConn, connId: number): Promise<void> {
+    try {
+      const session = await this.#handshake(conn, connId);
+      if (session === undefined) return;
+      const client = this.#router.open(new PortOf(session), connId);
+      this.#sessions.set(session, client);
+      try {
+        for await (const line of session) {
+          if (this.#stopping) break;
+          // Past the unread-output bound, nothing more is handled (or read: the session's own
+          // inbox is bounded) until the client has taken enough of its output.
+          if (client.mustPause) {
+            this.#log.debug("read_paused", { conn: connId, user: client.userId });
+            await client.drained();
+            this.#log.debug("read_resumed", { conn: connId, user: client.userId });
+            if (this.#stopping) break;
+          }
+          client.receive(line);
+        }
+      } finally {
+        client.end();
+        this.#sessions.delete(session);
+        await session.close();
+        const info = await session.closed;
+        this.#log.info("disconnect", {
+          conn: connId,
+          user: client.userId,
+          reason: info.reason,
+          error: info.error instanceof AslError ? info.error.code : info.error?.message,
+        });
+      }
+    } catch (err) {
+      this.#log.error("connection_failed", { conn: connId, error: (err as Error).message });
+    } finally {
+      if (--this.#connections === 0) this.#allClosed?.resolve();
+    }
+  }
+
+  /** Runs the ASL handshake; undefined when it failed (logged) or the server is stopping. */
+  async #handshake(conn: Deno.TcpConn, connId: number): Promise<SecureSession | undefined> {
     const started = Date.now();
     let session: SecureSession;
     try {
@@ -231,7 +277,7 @@ class Server {
         code,
         remote: err instanceof AslError ? err.remote : undefined,
       });
-      return;
+      return undefined;
     }
     this.#log.info("handshake", {
       conn: connId,
@@ -241,39 +287,9 @@ class Server {
     });
     if (this.#stopping) {
       await session.close();
-      return;
+      return undefined;
     }
-    const client = this.#router.open({
-      identity: session.peer.identity,
-      send: (line) => session.send(line),
-      close: () => void session.close(),
-    }, connId);
-    this.#sessions.set(session, client);
-    try {
-      for await (const line of session) {
-        if (this.#stopping) break;
-        // Past the unread-output bound, nothing more is handled (or read: the session's own
-        // inbox is bounded) until the client has taken enough of its output.
-        if (client.mustPause) {
-          this.#log.debug("read_paused", { conn: connId, user: client.userId });
-          await client.drained();
-          this.#log.debug("read_resumed", { conn: connId, user: client.userId });
-          if (this.#stopping) break;
-        }
-        client.receive(line);
-      }
-    } finally {
-      client.end();
-      this.#sessions.delete(session);
-      await session.close();
-      const info = await session.closed;
-      this.#log.info("disconnect", {
-        conn: connId,
-        user: client.userId,
-        reason: info.reason,
-        error: info.error instanceof AslError ? info.error.code : info.error?.message,
-      });
-    }
+    return session;
   }
 
   /**
@@ -314,7 +330,10 @@ class Server {
       await this.#router.idle();
       await Promise.all([...this.#sessions.keys()].map((s) => s.close()));
       for (const client of this.#sessions.values()) client.end(); // wakes paused readers
-      await Promise.allSettled([...this.#tasks]);
+      if (this.#connections > 0) {
+        this.#allClosed = Promise.withResolvers<void>();
+        await this.#allClosed.promise;
+      }
       await this.#router.close();
       const stats = this.#router.stats;
       this.#log.info("stopped", {
@@ -328,5 +347,27 @@ class Server {
     } finally {
       this.#finished.resolve();
     }
+  }
+}
+
+/**
+ * The router's port to one session: methods on the prototype, so an idle session costs one
+ * small object here rather than an object, two closures and their context.
+ */
+class PortOf implements SessionPort {
+  readonly identity: string;
+  readonly #session: SecureSession;
+
+  constructor(session: SecureSession) {
+    this.#session = session;
+    this.identity = session.peer.identity;
+  }
+
+  send(line: string): Promise<void> {
+    return this.#session.send(line);
+  }
+
+  close(): void {
+    void this.#session.close();
   }
 }
