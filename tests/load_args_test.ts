@@ -32,6 +32,10 @@ Deno.test("--phases and --cpu-prof select what runs and how", () => {
   assert.equal(o.serverV8Flags, undefined);
   const capped = parseLoadArgs(["--faults", "--server-v8-flags=--max-old-space-size=64"]);
   assert.equal(capped.serverV8Flags, "--max-old-space-size=64");
+  assert.equal(capped.idleSettleSeconds, 30);
+  assert.equal(parseLoadArgs(["--quick"]).idleSettleSeconds, 18);
+  assert.equal(parseLoadArgs(["--idle-settle", "5"]).idleSettleSeconds, 5);
+  assert.throws(() => parseLoadArgs(["--idle-settle", "-1"]), UsageError);
 });
 
 Deno.test("--quick shortens phases and measures 1 000 idle sessions only", () => {

@@ -46,6 +46,8 @@ Deno.test({
           "0.5",
           "--handshake-seconds",
           "0.5",
+          "--idle-settle",
+          "3",
           "--idle",
           "10",
           "--json",

@@ -44,6 +44,8 @@ export interface LoadOptions {
   readonly payloadBytes: number;
   /** Idle-session counts to measure the server's RSS at (0 is always measured). */
   readonly idleCounts: readonly number[];
+  /** Seconds each idle count is left idle before its RSS is read (at least 3). */
+  readonly idleSettleSeconds: number;
   /** Skip the Deno-TLS baseline. */
   readonly noBaseline: boolean;
   /** Print the server's log lines. */
@@ -73,6 +75,8 @@ export const USAGE = `Usage: deno task load [flags]
   --handshake-seconds S  seconds per handshake phase (default 8, quick 3)
   --payload BYTES      payload bytes before base64 (default 75 = 100 characters)
   --idle N[,N...]      idle session counts (default 1000,10000; quick 1000)
+  --idle-settle S      seconds idle before reading the RSS (default 30, quick 18;
+                       V8 collects the handshakes' garbage once the server is idle)
   --no-baseline        skip the Deno-TLS baseline
   --phases LIST        only these phases: rsa,disk,handshakes,relay,baseline,memory,idle
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
@@ -141,6 +145,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
         "handshake-seconds": { type: "string" },
         payload: { type: "string" },
         idle: { type: "string" },
+        "idle-settle": { type: "string" },
         "no-baseline": { type: "boolean", default: false },
         "cpu-prof": { type: "string" },
         "server-v8-flags": { type: "string" },
@@ -192,6 +197,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     handshakeSeconds: positiveSeconds("handshake-seconds", v["handshake-seconds"], quick ? 3 : 8),
     payloadBytes: positiveInt("payload", v.payload, 75, 8_000),
     idleCounts,
+    idleSettleSeconds: positiveSeconds("idle-settle", v["idle-settle"], quick ? 18 : 30),
     noBaseline: v["no-baseline"] === true,
     verbose: v.verbose === true,
     help: v.help === true,

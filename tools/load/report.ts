@@ -104,11 +104,15 @@ export function formatReport(results: LoadResults): string {
     n,
     cell(kib / 1024, 1),
     cell(asl.idle_kib_per_session[n], 1),
+    cell(asl.idle_kib_per_session_early?.[n], 1),
   ]);
   if (idleRows.length > 0) {
     out.push(
-      "Idle sessions",
-      ...table(["sessions", "server RSS MiB", "KiB/session"], idleRows),
+      `Idle sessions (RSS after ${asl.idle_settle_s ?? "?"} s idle)`,
+      ...table(
+        ["sessions", "server RSS MiB", "KiB/session", "KiB/session after 3 s"],
+        idleRows,
+      ),
       "",
     );
   }

@@ -76,8 +76,14 @@ export interface LoadResults {
     relay_memory_store: Record<string, RelayFigure>;
     /** One-message durable commits on the database's disk (the floor under relay latency). */
     commit_latency?: CommitLatency;
+    /** Server RSS once settled: read after the idle wait (see `idle_settle_s`). */
     idle_rss_kib: Record<string, number>;
     idle_kib_per_session: Record<string, number>;
+    /** The same, read 3 s after the last REGISTER (before V8's idle-time collection). */
+    idle_rss_kib_early?: Record<string, number>;
+    idle_kib_per_session_early?: Record<string, number>;
+    /** Seconds each idle count was left idle before the settled reading. */
+    idle_settle_s?: number;
     /** RSS growth per session between two idle counts, e.g. `"1000-10000"`. */
     idle_marginal_kib_per_session: Record<string, number>;
   };
