@@ -157,10 +157,11 @@ async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
       }
       const rss = await settle(n);
       asl.idle_rss_kib[String(n)] = rss;
-      asl.idle_kib_per_session[String(n)] = round((rss - rss0) / n, 2);
+      const perSession = round((rss - rss0) / n, 2);
+      asl.idle_kib_per_session[String(n)] = perSession;
       earlyPer[String(n)] = round(((early[String(n)] ?? 0) - (early["0"] ?? 0)) / n, 2);
       if (prevN > 0) {
-        ctx.results.asl.idle_marginal_kib_per_session[`${prevN}-${n}`] = round(
+        asl.idle_marginal_kib_per_session[`${prevN}-${n}`] = round(
           (rss - prevRss) / (n - prevN),
           2,
         );
@@ -168,9 +169,11 @@ async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
       prevN = n;
       prevRss = rss;
       ctx.progress.done(
-        `idle ${n}: server RSS ${round(rss / 1024, 1)} MiB, ${
-          round((rss - rss0) / n, 2)
-        } KiB/session after ${settleSeconds} s idle (${earlyPer[String(n)]} after 3 s)`,
+        `idle ${n}: server RSS ${
+          round(rss / 1024, 1)
+        } MiB, ${perSession} KiB/session after ${settleSeconds} s idle (${
+          earlyPer[String(n)]
+        } after 3 s)`,
       );
     }
   } finally {
