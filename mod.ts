@@ -101,6 +101,12 @@ export interface ServeOptions {
   readonly trust: TrustStore;
   /** SQLite file for the message store; default `data/netsec-msg.db`. */
   readonly dataPath?: string;
+  /**
+   * Where the store's transactions run: `main` (default) on the network thread, the
+   * cheapest per message on a local disk, each disk flush pausing the event loop; `worker`
+   * in a thread of their own, for disks whose flushes take milliseconds.
+   */
+  readonly storeThread?: "main" | "worker";
   /** Record suites in preference order; default `AES_GCM`, `AES_CBC`. */
   readonly suites?: readonly Suite[];
   /** Milliseconds from accept to a finished handshake; default 10 000. */

@@ -68,3 +68,52 @@ Deno.test("committer: a failing batch reports the error to each op and the loop 
   await committer.idle();
   assert.deepEqual(errors, ["boom", "boom", "ok"]);
 });
+
+/** A store that commits on the calling thread, like SqliteStore in process. */
+class BlockingStore extends MemoryStore {
+  readonly blocking = true;
+  batches: number[] = [];
+  override apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    this.batches.push(ops.length);
+    return super.apply(ops, nextSid);
+  }
+}
+
+Deno.test("committer: a blocking store's batch waits for the rest of the turn's work", async () => {
+  const submitLater = async (committer: GroupCommitter, id: string) => {
+    // Work that is still running in this turn, a few promise steps later.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    committer.submit(user(id), () => {});
+  };
+  const nonBlocking = new (class extends MemoryStore {
+    batches: number[] = [];
+    override apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+      this.batches.push(ops.length);
+      return super.apply(ops, nextSid);
+    }
+  })();
+  const a = new GroupCommitter(nonBlocking, 1);
+  a.submit(user("a"), () => {});
+  await submitLater(a, "b");
+  await a.idle();
+  assert.deepEqual(nonBlocking.batches, [1, 1]); // the microtask went first
+
+  const blocking = new BlockingStore();
+  const b = new GroupCommitter(blocking, 1);
+  b.submit(user("a"), () => {});
+  await submitLater(b, "b");
+  await b.idle();
+  assert.deepEqual(blocking.batches, [2]); // one batch, one flush
+
+  // After a commit, ops that arrived during it are gathered the same way.
+  const done: string[] = [];
+  b.submit(user("c"), () => {
+    done.push("c");
+    b.submit(user("d"), () => done.push("d"));
+    void submitLater(b, "e");
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  await b.idle();
+  assert.deepEqual(blocking.batches, [2, 1, 2]);
+  assert.deepEqual(done, ["c", "d"]);
+});

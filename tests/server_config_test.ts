@@ -16,6 +16,7 @@ Deno.test("config: defaults are the spec's", () => {
       crl: c.crl,
       crlRequired: c.crlRequired,
       data: c.data,
+      storeThread: c.storeThread,
       suites: c.suites,
       handshakeTimeoutMs: c.handshakeTimeoutMs,
       registerTimeoutMs: c.registerTimeoutMs,
@@ -36,6 +37,7 @@ Deno.test("config: defaults are the spec's", () => {
       crl: "certs/ca.crl",
       crlRequired: false,
       data: "data/netsec-msg.db",
+      storeThread: "main",
       suites: ["AES_GCM", "AES_CBC"],
       handshakeTimeoutMs: 10_000,
       registerTimeoutMs: 10_000,
@@ -59,6 +61,7 @@ Deno.test("config: every flag has an environment variable; flags win over it", (
     NETSEC_VERBOSE: "1",
     NETSEC_CA: "x/ca.pem",
     NETSEC_REGISTER_TIMEOUT: "0.5",
+    NETSEC_STORE_THREAD: "worker",
   };
   const c = parseServerConfig(["--port", "6000", "--inflight=7"], env);
   assert.notEqual(c, "help");
@@ -71,6 +74,9 @@ Deno.test("config: every flag has an environment variable; flags win over it", (
   assert.equal(c.ca, "x/ca.pem");
   assert.equal(c.defaultCertPaths, false);
   assert.equal(c.registerTimeoutMs, 500);
+  assert.equal(c.storeThread, "worker");
+  const m = parseServerConfig(["--store-thread", "main"], { NETSEC_STORE_THREAD: "worker" });
+  assert.ok(m !== "help" && m.storeThread === "main");
   const d = parseServerConfig(["--crl", "my.crl", "--rate", "10", "--burst", "15"], {});
   assert.ok(d !== "help" && d.crlRequired && d.rate === 10 && d.burst === 15);
   const help = helpText();
@@ -97,6 +103,8 @@ Deno.test("config: bad values are USAGE errors with one-line messages", () => {
     [["positional"], {}],
     [["--data", ""], {}],
     [["--verbose=yes"], {}],
+    [["--store-thread", "both"], {}],
+    [[], { NETSEC_STORE_THREAD: "thread" }],
   ];
   for (const [args, env] of bad) {
     assert.throws(

@@ -353,36 +353,38 @@ Deno.test("serve: a slow reader is paused and bounded; others keep talking", asy
   }
 });
 
-Deno.test("serve: close() finishes commits; the database keeps everything for a restart", async () => {
-  const p = await pki();
-  const dir = await Deno.makeTempDir();
-  try {
-    const dataPath = `${dir}/keep.db`;
-    const t1 = await startTestServer({ pki: p, dataPath });
-    const bob = await t1.client("bob");
-    await bob.close();
-    const alice = await t1.client("alice");
-    for (let i = 0; i < 10; i++) await alice.send(`MESSAGE k${i} bob ${P}`);
-    for (let i = 0; i < 10; i++) assert.equal(await alice.reply(), `OK k${i}`);
-    await t1.close();
-    await alice.waitEnded();
-    const t2 = await startTestServer({ pki: p, dataPath });
+for (const storeThread of ["main", "worker"] as const) {
+  Deno.test(`serve: close() finishes commits; the database keeps everything for a restart (store on ${storeThread})`, async () => {
+    const p = await pki();
+    const dir = await Deno.makeTempDir();
     try {
-      const bob2 = await t2.client("bob");
-      const got = await bob2.deliveriesN(10);
-      assert.equal(new Set(got.map((d) => d.sid)).size, 10);
-      const alice2 = await t2.client("alice");
-      assert.equal(await alice2.request(`MESSAGE k3 bob ${P}`), "OK k3"); // remembered id
-      assert.equal(await alice2.request(`MESSAGE k3 bob aGk=`), "FAILED k3 DUPLICATE_ID");
-      await alice2.close();
-      await bob2.close();
+      const dataPath = `${dir}/keep.db`;
+      const t1 = await startTestServer({ pki: p, dataPath, storeThread });
+      const bob = await t1.client("bob");
+      await bob.close();
+      const alice = await t1.client("alice");
+      for (let i = 0; i < 10; i++) await alice.send(`MESSAGE k${i} bob ${P}`);
+      for (let i = 0; i < 10; i++) assert.equal(await alice.reply(), `OK k${i}`);
+      await t1.close();
+      await alice.waitEnded();
+      const t2 = await startTestServer({ pki: p, dataPath, storeThread });
+      try {
+        const bob2 = await t2.client("bob");
+        const got = await bob2.deliveriesN(10);
+        assert.equal(new Set(got.map((d) => d.sid)).size, 10);
+        const alice2 = await t2.client("alice");
+        assert.equal(await alice2.request(`MESSAGE k3 bob ${P}`), "OK k3"); // remembered id
+        assert.equal(await alice2.request(`MESSAGE k3 bob aGk=`), "FAILED k3 DUPLICATE_ID");
+        await alice2.close();
+        await bob2.close();
+      } finally {
+        await t2.close();
+      }
     } finally {
-      await t2.close();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 addEventListener("unload", () => {
   if (shared) Deno.removeSync(shared.dir, { recursive: true });

@@ -3,6 +3,7 @@
 // together in the next one, so many messages share one disk flush; a lone operation is
 // committed at once (no timer), which keeps latency low when the server is quiet.
 
+import { setImmediate } from "node:timers";
 import type { Store, StoreOp, StoreResult } from "./store.ts";
 
 /** Called with the op's result after its transaction committed, or with the error. */
@@ -58,8 +59,12 @@ export class GroupCommitter {
     this.#callbacks.push(done);
     if (!this.#busy && !this.#scheduled) {
       this.#scheduled = true;
-      // A microtask, not a timer: everything submitted by the current burst of work joins.
-      queueMicrotask(() => this.#run());
+      // Not a timer (no delay when quiet). A store that commits on this thread gets the
+      // rest of the event-loop turn first (the input of every ready connection joins the
+      // batch); otherwise a microtask: the current burst of work joins, and what arrives
+      // during the commit elsewhere joins the next batch.
+      if (this.store.blocking) setImmediate(this.#runLater);
+      else queueMicrotask(this.#runLater);
     }
   }
 
@@ -68,6 +73,8 @@ export class GroupCommitter {
     if (!this.#busy && !this.#scheduled && this.#ops.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
+
+  readonly #runLater = (): void => this.#run();
 
   #run(): void {
     this.#scheduled = false;
@@ -86,15 +93,24 @@ export class GroupCommitter {
         this.committedOps += ops.length;
         this.#busy = false;
         for (let i = 0; i < callbacks.length; i++) safely(callbacks[i], results[i]);
-        this.#run();
+        this.#next();
       },
       (error: unknown) => {
         const err = error instanceof Error ? error : new Error(String(error));
         this.#busy = false;
         for (const callback of callbacks) safely(callback, undefined, err);
-        this.#run();
+        this.#next();
       },
     );
+  }
+
+  /** After a commit: the next batch, gathered like the first (see `submit`). */
+  #next(): void {
+    if (this.#ops.length === 0 || !this.store.blocking) return this.#run();
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#runLater);
+    }
   }
 
   #wakeIdle(): void {

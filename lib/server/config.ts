@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { Suite } from "../asl/types.ts";
 import type { LogLevel } from "../log.ts";
 import { ServerError } from "./errors.ts";
+import type { StoreThread } from "./serve.ts";
 
 /** Everything `server.ts` needs to start. Times are milliseconds. */
 export interface ServerConfig {
@@ -18,6 +19,8 @@ export interface ServerConfig {
   readonly crl: string;
   readonly crlRequired: boolean;
   readonly data: string;
+  /** Where the database's transactions run: the network thread or a worker thread. */
+  readonly storeThread: StoreThread;
   readonly suites: readonly Suite[];
   readonly handshakeTimeoutMs: number;
   readonly registerTimeoutMs: number;
@@ -93,6 +96,13 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: "FILE",
     help: "SQLite database file (created when missing)",
     fallback: "data/netsec-msg.db",
+  },
+  {
+    flag: "store-thread",
+    env: "NETSEC_STORE_THREAD",
+    arg: "WHERE",
+    help: "where commits run: main (network thread) or worker (own thread)",
+    fallback: "main",
   },
   {
     flag: "suites",
@@ -204,6 +214,7 @@ export function helpText(): string {
 }
 
 const SUITES: readonly Suite[] = ["AES_GCM", "AES_CBC"];
+const STORE_THREADS: readonly StoreThread[] = ["main", "worker"];
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 /**
@@ -294,6 +305,13 @@ export function parseServerConfig(
       `--log-level must be one of ${LEVELS.join(", ")}, got ${JSON.stringify(level)}`,
     );
   }
+  const storeThread = raw("store-thread");
+  if (!STORE_THREADS.includes(storeThread as StoreThread)) {
+    throw new ServerError(
+      "USAGE",
+      `--store-thread must be main or worker, got ${JSON.stringify(storeThread)}`,
+    );
+  }
   const host = raw("host");
   if (host === "") throw new ServerError("USAGE", "--host must not be empty");
   const rate = int("rate", 0, 1_000_000_000);
@@ -308,6 +326,7 @@ export function parseServerConfig(
     crl: path("crl"),
     crlRequired: given("crl"),
     data: path("data"),
+    storeThread: storeThread as StoreThread,
     suites: suites as Suite[],
     handshakeTimeoutMs: seconds("handshake-timeout"),
     registerTimeoutMs: seconds("register-timeout"),

@@ -17,7 +17,15 @@ import {
   type SessionPort,
 } from "./router.ts";
 import type { Store } from "./store.ts";
+import { SqliteStore } from "./store_sqlite.ts";
 import { WorkerStore } from "./store_threaded.ts";
+
+/**
+ * Where the SQLite store runs: `main` on the network thread (each group commit, disk flush
+ * included, pauses the event loop; cheapest per message), `worker` in its own thread (the
+ * network thread keeps going during a flush; each batch pays a message round trip).
+ */
+export type StoreThread = "main" | "worker";
 
 /** Options of `serve`. Router limits (inflight, queues, rate, timeouts) pass through. */
 export interface ServeOptions extends RouterOptions {
@@ -31,8 +39,10 @@ export interface ServeOptions extends RouterOptions {
   readonly trust: TrustStore;
   /** A store to use (e.g. a MemoryStore in tests); otherwise `dataPath` is opened. */
   readonly store?: Store;
-  /** SQLite file, opened in a worker thread; default `data/netsec-msg.db`. */
+  /** SQLite file; default `data/netsec-msg.db`. */
   readonly dataPath?: string;
+  /** Where the SQLite file's transactions run (default `main`); see `StoreThread`. */
+  readonly storeThread?: StoreThread;
   /** Record suites in preference order. */
   readonly suites?: readonly Suite[];
   /** Milliseconds from accept to a finished handshake (default 10 000). */
@@ -94,7 +104,9 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
     if (store === undefined) {
       const path = options.dataPath ?? "data/netsec-msg.db";
       try {
-        store = await WorkerStore.open(path);
+        store = options.storeThread === "worker"
+          ? await WorkerStore.open(path)
+          : new SqliteStore(path);
       } catch (err) {
         throw new ServerError(
           "STORE",

@@ -100,6 +100,7 @@ export async function startServer(
     credentials,
     trust,
     dataPath: config.data,
+    storeThread: config.storeThread,
     suites: config.suites,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     registerTimeoutMs: config.registerTimeoutMs,

@@ -3,6 +3,8 @@
 // memory. Routing code talks only to this interface, in ordered batches (one batch = one
 // transaction), so that an engine can be in-process, in a worker or across a network.
 
+import { createHash } from "node:crypto";
+
 /**
  * Accept a message: remember `sender`+`messageId` and queue one copy per recipient, with
  * sid `firstSid + i` for `recipients[i]`, all in the batch's transaction.
@@ -93,6 +95,12 @@ export interface StoreSnapshot {
  * transaction fails, nothing of the batch is kept and the promise rejects.
  */
 export interface Store {
+  /**
+   * True when `apply` does its work, disk flush included, on the calling thread before it
+   * returns (SqliteStore in process): the committer then lets the event loop take in the
+   * input of every ready connection before it starts a batch, so a flush is shared.
+   */
+  readonly blocking?: boolean;
   load(): Promise<StoreSnapshot>;
   apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]>;
   close(): Promise<void>;
@@ -102,21 +110,20 @@ export interface Store {
 export const INLINE_CONTENT_CHARS = 512;
 
 const encoder = new TextEncoder();
+const HASHED_TAG = encoder.encode("H:");
 
 /**
  * The identity of a message for idempotent retries: equal keys = same recipient set and
  * same payload. Short contents (the common case) are kept as their canonical text, tagged
- * `R:`, which costs no hashing; longer ones as `H:` + SHA-256 of that text.
+ * `R:`, which costs no hashing; longer ones as `H:` + SHA-256 of that text. Synchronous
+ * (node:crypto's hash, the same SHA-256 as before): a store runs it inside its batch.
  */
-export async function messageDigest(
-  recipients: readonly string[],
-  payload: string,
-): Promise<Uint8Array> {
+export function messageDigest(recipients: readonly string[], payload: string): Uint8Array {
   const text = `${recipients.join(",")} ${payload}`;
   if (text.length <= INLINE_CONTENT_CHARS) return encoder.encode(`R:${text}`);
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  const hash = createHash("sha256").update(text, "utf8").digest();
   const key = new Uint8Array(2 + hash.length);
-  key.set(encoder.encode("H:"));
+  key.set(HASHED_TAG);
   key.set(hash, 2);
   return key;
 }

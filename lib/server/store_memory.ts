@@ -56,15 +56,19 @@ export class MemoryStore implements Store {
     });
   }
 
-  async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
-    if (this.#closed) throw new Error("the store is closed");
-    const digests = await Promise.all(
-      ops.map((op) => op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined),
-    );
-    const results: StoreResult[] = [];
-    ops.forEach((op, i) => results.push(this.#applyOne(op, digests[i])));
-    this.#nextSid = Math.max(this.#nextSid, nextSid);
-    return results;
+  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    if (this.#closed) return Promise.reject(new Error("the store is closed"));
+    try {
+      const digests = ops.map((op) =>
+        op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined
+      );
+      const results: StoreResult[] = [];
+      ops.forEach((op, i) => results.push(this.#applyOne(op, digests[i])));
+      this.#nextSid = Math.max(this.#nextSid, nextSid);
+      return Promise.resolve(results);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #applyOne(op: StoreOp, digest: Uint8Array | undefined): StoreResult {

@@ -70,9 +70,9 @@ interface Statements {
 }
 
 /**
- * A Store in one SQLite file. Synchronous inside (node:sqlite); `apply` is async only to
- * hash payloads with WebCrypto before its transaction. Run it in a worker
- * (store_worker.ts) to keep disk flushes off the network thread.
+ * A Store in one SQLite file, synchronous inside (node:sqlite): `apply` runs the batch's
+ * transaction, disk flush included, before it returns. The server runs it on its network
+ * thread by default, or in a worker (store_threaded.ts) with `--store-thread worker`.
  *
  * @example
  * ```ts ignore
@@ -82,6 +82,8 @@ interface Statements {
  * ```
  */
 export class SqliteStore implements Store {
+  /** `apply` commits on the calling thread (see `Store.blocking`). */
+  readonly blocking = true;
   readonly #db: DatabaseSync;
   readonly #st: Statements;
   #closed = false;
@@ -117,12 +119,20 @@ export class SqliteStore implements Store {
     return Promise.resolve({ users, queues, nextSid });
   }
 
-  async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    try {
+      return Promise.resolve(this.applySync(ops, nextSid));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `apply` without the promise: the batch's transaction, committed when it returns. */
+  applySync(ops: readonly StoreOp[], nextSid: number): StoreResult[] {
     this.#open();
-    const digests = await Promise.all(
-      ops.map((op) => op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined),
+    const digests = ops.map((op) =>
+      op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined
     );
-    this.#open(); // closed while hashing?
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
