@@ -1,20 +1,27 @@
 // Tests of lib/asl/records.ts (spec section 3): the sequence counter and its limit, the GCM
-// nonce, seal/open round trips across implementations, and plaintext rules.
+// nonce, seal/open round trips across implementations, and plaintext rules; the fast path's
+// reused memory (nonce buffer, pooled records, the shared base64 decode scratch) gives the
+// same bytes and the same verdicts as the allocating forms.
 
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/errors.ts";
 import { decodeBase64Strict } from "../lib/base64.ts";
+import { MAX_RECORD_LINE_CHARS } from "../lib/asl/framing.ts";
+import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import {
   createRecordCipher,
   decodePlaintext,
   decodeRecordLine,
+  decodeRecordLineTransient,
   encodePlaintext,
   gcmNonce,
   MAX_RECORDS,
   openLine,
+  type RecordCipher,
   sealLine,
   SequenceCounter,
 } from "../lib/asl/records.ts";
+import { hex, loadNegativeRecords, loadSession } from "./helpers/asl.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof AslError && e.code === code;
 
@@ -69,44 +76,170 @@ for (const suite of ["AES_GCM", "AES_CBC"] as const) {
 Deno.test("records: plaintexts are 1 to 32 768 UTF-8 bytes without line ends", () => {
   assert.equal(encodePlaintext("a").length, 1);
   assert.equal(encodePlaintext("a".repeat(32_768)).length, 32_768);
-  for (const bad of ["", "a".repeat(32_769), "a\nb", "a\r"]) {
-    assert.throws(() => encodePlaintext(bad), isCode("PROTOCOL_ERROR"));
+  const bads = [
+    "",
+    "a".repeat(32_769),
+    "a\nb",
+    "a\r",
+    "é".repeat(16_385), // 32 770 bytes in 16 385 code units
+    "✓".repeat(10_923), // 32 769 bytes
+    "a".repeat(32_767) + "é", // 32 769 bytes
+    "\ud800".repeat(10_923), // lone surrogates: U+FFFD, 3 bytes each
+  ];
+  for (const bad of bads) {
+    assert.throws(() => encodePlaintext(bad), isCode("PROTOCOL_ERROR"), bad.slice(0, 8));
   }
 });
 
-Deno.test("records: decodeRecordLine agrees with decodeBase64Strict on hostile lines", () => {
-  const lines = [
-    "QUFB",
-    "QUE=",
-    "QQ==",
-    "QR==", // non-zero padding bits
-    "QUI=",
-    "QUJ=", // non-zero padding bits
-    "QUFBQ",
-    "QUFBQQ",
-    "QUFBQQ=",
-    "QUFB====",
-    "QQ",
-    "Q===",
-    "QUFB QUFB",
-    "QUFB\tQUFB",
-    "QUFB\rQUFB",
-    " QUFB",
-    "QUFB ",
-    "QU\fFB",
-    "QU-B",
-    "QU_B",
-    "QU*B",
-    "QUFB\u00e9",
-    "====",
-    "",
+Deno.test("records: encodePlaintext gives TextEncoder's bytes on its pooled and allocating paths", () => {
+  const encoder = new TextEncoder();
+  const goods = [
+    "a",
+    "REGISTER alice",
+    "MESSAGE m1 bob " + "QUFB".repeat(25),
+    "x".repeat(5_000), // beyond the pool's small-allocation size
+    "é",
+    "OK é✓ \u{1f600}",
+    "\ud800x", // a lone surrogate encodes as U+FFFD
+    "é".repeat(16_384), // exactly 32 768 bytes
+    "a".repeat(32_766) + "é",
   ];
-  for (const line of lines) {
-    const want = decodeBase64Strict(line);
-    if (want === undefined || want.length === 0) {
-      assert.throws(() => decodeRecordLine(line), isCode("PROTOCOL_ERROR"), JSON.stringify(line));
-    } else {
-      assert.deepEqual(decodeRecordLine(line), want, JSON.stringify(line));
+  const results = goods.map((line) => encodePlaintext(line));
+  // Checked after all were made: pooled results never share bytes with one another.
+  goods.forEach((line, i) => {
+    const got = results[i]!;
+    assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype, "a plain Uint8Array");
+    assert.deepEqual(new Uint8Array(got), encoder.encode(line), line.slice(0, 16));
+  });
+});
+
+Deno.test("records AES_GCM: the reused nonce and pooled records keep seal/open exact", async () => {
+  const keys = {
+    suite: "AES_GCM" as const,
+    key: crypto.getRandomValues(new Uint8Array(32)),
+    iv: crypto.getRandomValues(new Uint8Array(12)),
+  };
+  const node = await createRecordCipher(keys, { impl: "node" });
+  const web = await createRecordCipher(keys, { impl: "webcrypto" });
+  const pt = encodePlaintext("MESSAGE m1 bob aGk=");
+  // Seals and opens interleaved on one cipher (one nonce buffer), in and out of order.
+  const seqs = [0, 1, 2, 7, 3, 2 ** 23 - 1, 2 ** 20, 5];
+  const sealed = seqs.map((seq) => node.sealSync!(pt, seq));
+  for (const [i, seq] of seqs.entries()) {
+    const record = sealed[i]!;
+    assert.equal(Object.getPrototypeOf(record), Uint8Array.prototype, "a plain Uint8Array");
+    assert.deepEqual(record, await web.seal(pt, seq), `seq ${seq}: earlier records intact`);
+    assert.deepEqual(new Uint8Array(node.openSync!(record, seq)), pt);
+    assert.deepEqual(new Uint8Array(await node.open(await web.seal(pt, seq), seq)), pt);
+    assert.throws(() => node.openSync!(record, seq + 1), isCode("DECRYPT_ERROR"));
+    // The nonce function other modules use still returns fresh arrays.
+    assert.notEqual(gcmNonce(keys.iv, seq), gcmNonce(keys.iv, seq));
+  }
+});
+
+/** Base64 lines a record decoder must judge exactly like `decodeBase64Strict`. */
+const HOSTILE_LINES = [
+  "QUFB",
+  "QUE=",
+  "QQ==",
+  "QR==", // non-zero padding bits
+  "QUI=",
+  "QUJ=", // non-zero padding bits
+  "QUFBQ",
+  "QUFBQQ",
+  "QUFBQQ=",
+  "QUFB====",
+  "QQ",
+  "Q===",
+  "QUFB QUFB",
+  "QUFB\tQUFB",
+  "QUFB\rQUFB",
+  " QUFB",
+  "QUFB ",
+  "QU\fFB",
+  "QU-B",
+  "QU_B",
+  "QU*B",
+  "QUFB\u00e9",
+  "====",
+  "",
+  // Around the scratch's bound: 65 536 characters decode to exactly its 49 152 bytes.
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4),
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4 - 1) + "QQ==",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4) + "=",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4) + " ",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4) + "QUFB",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4) + "QUF",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4) + "*",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4 - 1) + "QUF ",
+  " " + "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4 - 1) + "QUF",
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4 + 1),
+  "QUFB".repeat(MAX_RECORD_LINE_CHARS / 4 + 1) + " ",
+];
+
+const decoders = [
+  ["decodeRecordLine", decodeRecordLine],
+  ["decodeRecordLineTransient", decodeRecordLineTransient],
+] as const;
+
+for (const [name, decode] of decoders) {
+  Deno.test(`records: ${name} agrees with decodeBase64Strict on hostile lines`, () => {
+    for (const line of HOSTILE_LINES) {
+      const what = `${JSON.stringify(line.slice(0, 12))}… (${line.length} chars)`;
+      const want = decodeBase64Strict(line);
+      if (want === undefined || want.length === 0) {
+        assert.throws(() => decode(line), isCode("PROTOCOL_ERROR"), what);
+      } else {
+        // Copied: the transient decoder's result is a view of its shared scratch.
+        assert.deepEqual(new Uint8Array(decode(line)), want, what);
+      }
+    }
+  });
+}
+
+Deno.test("records: decodeRecordLineTransient's result is a view the next call overwrites", () => {
+  const first = decodeRecordLineTransient("QUFB");
+  assert.equal(first.toHex(), "414141");
+  const second = decodeRecordLineTransient("QkJC");
+  assert.equal(second.toHex(), "424242");
+  assert.equal(first.toHex(), "424242", "shared scratch: copy what must outlive the next call");
+  // A rejected line leaves no partial verdict behind: the next good line decodes in full.
+  assert.throws(() => decodeRecordLineTransient("QkJD****"), isCode("PROTOCOL_ERROR"));
+  assert.equal(decodeRecordLineTransient("QUE=").toHex(), "4141");
+});
+
+/** What the session's synchronous path does with one received line. */
+function openLineSync(cipher: RecordCipher, line: string, seq: number): string {
+  return decodePlaintext(cipher.openSync!(decodeRecordLineTransient(line), seq));
+}
+
+/** The error code `f` throws (or rejects with), or "none". */
+async function codeOf(f: () => unknown): Promise<string> {
+  try {
+    await f();
+    return "none";
+  } catch (err) {
+    return err instanceof AslError ? err.code : `not an AslError: ${err}`;
+  }
+}
+
+Deno.test("records: the session's sync path (shared scratch, openSync) rejects every negative vector like openLine", async () => {
+  const cases = await loadNegativeRecords();
+  assert.ok(cases.length >= 32);
+  for (const suite of ["AES_GCM", "AES_CBC"] as const) {
+    const v = await loadSession(suite);
+    const keys = await deriveSessionKeys(hex(v.K), hex(v.TH_7), suite);
+    for (const c of cases.filter((c) => c.suite === suite)) {
+      const node = await createRecordCipher(keys[c.direction], { impl: "node" });
+      const web = await createRecordCipher(keys[c.direction], { impl: "webcrypto" });
+      const want = await codeOf(() => openLine(web, c.line, c.recv_seq));
+      assert.notEqual(want, "none", c.reason);
+      assert.equal(await codeOf(() => openLineSync(node, c.line, c.recv_seq)), want, c.reason);
+    }
+    // And the authentic records still open through it.
+    for (const d of ["c2s", "s2c"] as const) {
+      const node = await createRecordCipher(keys[d], { impl: "node" });
+      for (const r of v.records[d]) assert.equal(openLineSync(node, r.line, r.seq), r.plaintext);
     }
   }
 });

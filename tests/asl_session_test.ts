@@ -2,15 +2,19 @@
 // middle (tampered, replayed, reordered, truncated, reflected, oversize, multi-line) end the
 // session at once with nothing sent back; back-pressure, coalesced writes, the record limit;
 // call order kept under back-pressure, many records per read, one byte per read, and the
-// small read buffer an idle session keeps parked.
+// small read buffer an idle session keeps parked; the node:crypto path (shared base64 scratch)
+// and the WebCrypto path (allocating decoder) deliver and reject the same record lines.
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts";
 import { AslError } from "../lib/asl/errors.ts";
+import { FrameReader, RECORD_LIMITS } from "../lib/asl/framing.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
-import { MAX_READ_BYTES, MIN_READ_BYTES, type Session } from "../lib/asl/session.ts";
+import { createRecordCipher, type RecordImpl } from "../lib/asl/records.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
+import type { ValidatedPeer } from "../lib/pki/types.ts";
 import {
   manInTheMiddle,
   type Rewrite,
@@ -420,6 +424,73 @@ Deno.test("session: many records in one chunk are all delivered, in order", asyn
     closeBoth(a, b);
   }
 });
+
+/** A Session with fixed GCM keys whose peer end writes raw text (no handshake). */
+async function rawSession(impl: RecordImpl) {
+  const keys = {
+    suite: "AES_GCM" as const,
+    key: new Uint8Array(32).fill(5),
+    iv: new Uint8Array(12).fill(6),
+  };
+  const [a, b] = createPipe(1 << 20);
+  const session = new Session({
+    conn: a,
+    reader: new FrameReader(a, RECORD_LIMITS),
+    suite: "AES_GCM",
+    peer: {} as ValidatedPeer,
+    sendCipher: await createRecordCipher(keys, { impl }),
+    recvCipher: await createRecordCipher(keys, { impl }),
+  });
+  const sealer = await createRecordCipher(keys, { impl: "webcrypto" });
+  const line = async (text: string, seq: number) =>
+    (await sealer.seal(new TextEncoder().encode(text), seq)).toBase64();
+  return { session, peer: b, line };
+}
+
+const BAD_RECORD_LINES = [
+  "****",
+  "QUFB QUFB",
+  " QUFB",
+  "QUFB\t",
+  "QR==",
+  "QUFBQQ",
+  "QUFBQQ=",
+  "QUFB====",
+  "QU-B",
+  "====",
+]; // (non-ASCII bytes are refused by the framing before any decoding: see asl_framing_test)
+
+for (const impl of ["node", "webcrypto"] as const) {
+  Deno.test(`session (${impl} records): good lines in one chunk arrive, then a bad base64 line ends it`, async () => {
+    for (const bad of BAD_RECORD_LINES) {
+      // Two sessions take turns: on the node path they share one decode scratch.
+      const [s1, s2] = [await rawSession(impl), await rawSession(impl)];
+      try {
+        const texts = ["REGISTER alice", "é✓ " + "x".repeat(3000), "OK 17"];
+        for (const { peer, line } of [s1, s2]) {
+          const lines = await Promise.all(texts.map((t, seq) => line(t, seq)));
+          await peer.write(new TextEncoder().encode([...lines, bad, ""].join("\n\n")));
+        }
+        for (const { session } of [s1, s2]) {
+          const got: string[] = [];
+          for await (const text of session) got.push(text);
+          assert.deepEqual(got, texts, JSON.stringify(bad));
+          const info = await session.closed;
+          assert.equal(info.reason, "error");
+          assert.ok(info.error instanceof AslError);
+          assert.equal(info.error.code, "PROTOCOL_ERROR", `${JSON.stringify(bad)}: ${info.error}`);
+        }
+      } finally {
+        for (const { session, peer } of [s1, s2]) {
+          await session.close();
+          try {
+            peer.close();
+          } catch { /* closed */ }
+        }
+      }
+    }
+  });
+}
 
 Deno.test("session: records read one byte at a time still arrive whole and in order", async () => {
   const [a, b] = createPipe();

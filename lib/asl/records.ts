@@ -1,14 +1,17 @@
 // ASL records (spec section 3, "Cipher suites" and "Records"): one RecordCipher per suite and
 // direction (seal/open at an implicit seq), the sequence counter with its 2^23 limit, and
-// the line-level checks (strict base64, plaintext 1–32 768 bytes of valid UTF-8).
+// the line-level checks (strict base64, plaintext 1–32 768 bytes of valid UTF-8), with an
+// allocation-free decoder for the session's synchronous path.
 // Two implementations pass every vector: WebCrypto (portable reference) and node:crypto
-// (the fast path the session uses by default).
+// (the fast path the session uses by default; it reuses its nonce buffer and builds records
+// in node:buffer's pooled memory, so its results may be views into a shared pool).
 
 import { Buffer } from "node:buffer";
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from "node:crypto";
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
 import { buf, type Bytes, concatBytes } from "./bytes.ts";
 import { AslError } from "./errors.ts";
+import { MAX_RECORD_LINE_CHARS } from "./framing.ts";
 import type { DirectionKeys } from "./key_schedule.ts";
 
 /** Most records one side sends (or accepts) per direction in one connection: 2^23. */
@@ -20,7 +23,14 @@ const TAG_BYTES = 16;
 const BLOCK = 16;
 const MAC_BYTES = 32;
 
-/** Seals and opens the records of one direction; `seq` is the record's sequence number. */
+/**
+ * Seals and opens the records of one direction; `seq` is the record's sequence number.
+ *
+ * Results of the node:crypto implementation (sync and promise forms) may be views into a
+ * shared pool (node:buffer's): each stays valid and is never handed out again, but its
+ * `.buffer` also holds unrelated bytes. Read the returned bytes through the view only (its
+ * `byteOffset`/`length`); never transfer, detach or expose its whole `.buffer`.
+ */
 export interface RecordCipher {
   /** Encrypts and authenticates `plaintext` as record number `seq`; returns the record bytes. */
   seal(plaintext: Uint8Array, seq: number): Promise<Uint8Array>;
@@ -96,10 +106,28 @@ function writeU64be(out: Uint8Array, at: number, seq: number): void {
 
 /** GCM nonce = iv XOR (0x00000000 || u64be(seq)). */
 export function gcmNonce(iv: Uint8Array, seq: number): Bytes {
-  const nonce = new Uint8Array(12);
-  writeU64be(nonce, 4, seq);
-  for (let i = 0; i < 12; i++) nonce[i]! ^= iv[i]!;
-  return nonce;
+  return gcmNonceInto(new Uint8Array(12), iv, seq);
+}
+
+/** Writes the GCM nonce of record `seq` into `out` (12 bytes) and returns `out`. */
+function gcmNonceInto<T extends Uint8Array>(out: T, iv: Uint8Array, seq: number): T {
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = 0;
+  writeU64be(out, 4, seq);
+  for (let i = 0; i < 12; i++) out[i]! ^= iv[i]!;
+  return out;
+}
+
+/**
+ * `n` bytes of pooled memory as a plain Uint8Array (not a Buffer, whose `slice` does not copy):
+ * a view into node:buffer's shared pool (its `.buffer` holds other data), no new ArrayBuffer.
+ * Pooled slices are never handed out twice, so the view stays valid; its bytes are not zeroed.
+ */
+function pooled(n: number): Bytes {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, n);
 }
 
 function cat(...parts: Uint8Array[]) {
@@ -117,15 +145,18 @@ function cbcShapeOk(record: Uint8Array): boolean {
 
 // Keys as Buffers (private copies): node:crypto converts anything else to a Buffer on every
 // createCipheriv, once per record. seal/open are synchronous underneath; the promise forms
-// wrap the sync ones.
+// wrap the sync ones. Per record, our own code allocates no ArrayBuffer: the nonce buffer is
+// reused (createCipheriv/createDecipheriv copy the IV before returning) and records are built
+// in pooled memory (see `pooled`); what remains is inside node:crypto.
 function nodeGcm(rawKey: Uint8Array, iv: Uint8Array): RecordCipher {
   const key = Buffer.from(rawKey);
+  const nonce = Buffer.alloc(12);
   const sealSync = (plaintext: Uint8Array, seq: number): Uint8Array => {
-    const c = createCipheriv("aes-256-gcm", key, gcmNonce(iv, seq));
+    const c = createCipheriv("aes-256-gcm", key, gcmNonceInto(nonce, iv, seq));
     const body = c.update(plaintext);
     c.final(); // GCM: no output
     const tag = c.getAuthTag();
-    const out = new Uint8Array(body.length + TAG_BYTES);
+    const out = pooled(body.length + TAG_BYTES);
     out.set(body);
     out.set(tag, body.length);
     return out;
@@ -133,12 +164,12 @@ function nodeGcm(rawKey: Uint8Array, iv: Uint8Array): RecordCipher {
   const openSync = (record: Uint8Array, seq: number): Uint8Array => {
     if (record.length < TAG_BYTES) throw decryptError();
     try {
-      const d = createDecipheriv("aes-256-gcm", key, gcmNonce(iv, seq), {
+      const d = createDecipheriv("aes-256-gcm", key, gcmNonceInto(nonce, iv, seq), {
         authTagLength: TAG_BYTES,
       });
       d.setAuthTag(record.subarray(record.length - TAG_BYTES));
       const head = d.update(record.subarray(0, record.length - TAG_BYTES));
-      const tail = d.final();
+      const tail = d.final(); // GCM: empty
       return tail.length === 0 ? head : cat(head, tail);
     } catch (err) {
       throw decryptError(err);
@@ -154,13 +185,23 @@ function nodeCbc(
 ): RecordCipher {
   const enc = Buffer.from(rawEnc);
   const mac = Buffer.from(rawMac);
-  const tag = (seq: number, ivAndC: Uint8Array) =>
-    createHmac("sha256", mac).update(u64be(seq)).update(ivAndC).digest();
+  const seqBytes = Buffer.alloc(8); // reused: createHmac's update consumes it at once
+  const tag = (seq: number, ivAndC: Uint8Array) => {
+    writeU64be(seqBytes, 0, seq);
+    return createHmac("sha256", mac).update(seqBytes).update(ivAndC).digest();
+  };
   const sealSync = (plaintext: Uint8Array, seq: number): Uint8Array => {
     const iv = random(BLOCK);
     const c = createCipheriv("aes-256-cbc", enc, iv);
-    const ivAndC = cat(iv, c.update(plaintext), c.final());
-    return cat(ivAndC, tag(seq, ivAndC));
+    const body = c.update(plaintext);
+    const last = c.final();
+    const cLength = body.length + last.length;
+    const out = pooled(BLOCK + cLength + MAC_BYTES);
+    out.set(iv);
+    out.set(body, BLOCK);
+    out.set(last, BLOCK + body.length);
+    out.set(tag(seq, out.subarray(0, BLOCK + cLength)), BLOCK + cLength);
+    return out;
   };
   const openSync = (record: Uint8Array, seq: number): Uint8Array => {
     if (!cbcShapeOk(record)) throw decryptError();
@@ -171,7 +212,12 @@ function nodeCbc(
     }
     try {
       const d = createDecipheriv("aes-256-cbc", enc, ivAndC.subarray(0, BLOCK));
-      return cat(d.update(ivAndC.subarray(BLOCK)), d.final());
+      const head = d.update(ivAndC.subarray(BLOCK));
+      const last = d.final();
+      const out = pooled(head.length + last.length);
+      out.set(head);
+      out.set(last, head.length);
+      return out;
     } catch (err) {
       throw decryptError(err);
     }
@@ -304,19 +350,30 @@ export function createRecordCipher(
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Encodes and checks a plaintext line: 1 to 32 768 UTF-8 bytes, no CR or LF. */
+/**
+ * Encodes and checks a plaintext line: 1 to 32 768 UTF-8 bytes, no CR or LF. The result may be
+ * a view into node:buffer's shared pool (see RecordCipher): read it through the view only.
+ */
 export function encodePlaintext(line: string): Uint8Array {
   if (line.includes("\n") || line.includes("\r")) {
     throw new AslError("PROTOCOL_ERROR", "a record line holds no CR or LF");
   }
+  // Every UTF-16 code unit encodes to at least one byte: a longer line is over the limit.
+  if (line.length === 0 || line.length > MAX_PLAINTEXT_BYTES) throw plaintextSizeError();
+  // One byte per code unit (ASCII, the usual line) fits pooled memory of line.length bytes;
+  // anything else takes the allocating encoder.
+  const out = pooled(line.length);
+  if (encoder.encodeInto(line, out).read === line.length) return out;
   const bytes = encoder.encode(line);
-  if (bytes.length === 0 || bytes.length > MAX_PLAINTEXT_BYTES) {
-    throw new AslError(
-      "PROTOCOL_ERROR",
-      `a record plaintext must be 1 to ${MAX_PLAINTEXT_BYTES} bytes`,
-    );
-  }
+  if (bytes.length > MAX_PLAINTEXT_BYTES) throw plaintextSizeError();
   return bytes;
+}
+
+function plaintextSizeError(): AslError {
+  return new AslError(
+    "PROTOCOL_ERROR",
+    `a record plaintext must be 1 to ${MAX_PLAINTEXT_BYTES} bytes`,
+  );
 }
 
 /** Seals one plaintext line as record `seq` and returns the base64 session line (no `LF`). */
@@ -342,6 +399,40 @@ export function decodeRecordLine(line: string): Uint8Array {
     throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
   }
   return record;
+}
+
+/** Bytes of the decode scratch: what a record line of MAX_RECORD_LINE_CHARS can hold (49 152). */
+const SCRATCH_BYTES = 3 * Math.ceil(MAX_RECORD_LINE_CHARS / 4);
+/** The scratch `decodeRecordLineTransient` decodes into: one per process, made on first use. */
+let scratch: Uint8Array | undefined;
+
+/**
+ * `decodeRecordLine` without a new ArrayBuffer: decodes into one scratch buffer shared by every
+ * caller and returns a view of it, which the next call overwrites. Use the result synchronously
+ * (no `await` before it has been read and copied, as a synchronous `openSync` does). Same
+ * verdicts as `decodeRecordLine`: the same strict runtime decoder, the whole line must be read
+ * and the same length check rejects skipped whitespace. Throws `AslError("PROTOCOL_ERROR")`.
+ */
+export function decodeRecordLineTransient(line: string): Uint8Array {
+  // 4 characters hold at most 3 bytes: longer lines (the framing never passes one) could
+  // overflow the scratch; they take the allocating decoder.
+  if (3 * Math.ceil(line.length / 4) > SCRATCH_BYTES) return decodeRecordLine(line);
+  const into = scratch ??= new Uint8Array(SCRATCH_BYTES);
+  let read: number;
+  let written: number;
+  try {
+    ({ read, written } = into.setFromBase64(line, { lastChunkHandling: "strict" }));
+  } catch {
+    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+  }
+  // The decoder stops early only when the scratch is full, which a line within the bound
+  // reaches with its last chunk at the earliest; a line not read to its end is rejected.
+  if (
+    read !== line.length || written === 0 || line.length !== 4 * Math.ceil(written / 3)
+  ) {
+    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+  }
+  return into.subarray(0, written);
 }
 
 /** Checks an opened plaintext (1 to 32 768 bytes of valid UTF-8) and decodes it. */

@@ -3,7 +3,8 @@
 // and written in ONE write per batch; a send resolves once its batch is written, so callers
 // that await are held back by a slow socket. Reads use a small buffer while the peer is
 // quiet and grow while data keeps coming; every complete record line of a chunk is split,
-// opened and queued in one synchronous pass, and the iterator yields queued lines without
+// opened and queued in one synchronous pass (on the node:crypto path each line is decoded
+// into a shared scratch buffer, not a new array), and the iterator yields queued lines without
 // waiting. Any bad record ends the connection at once, nothing is sent back. At 2^23
 // records a direction closes.
 
@@ -13,6 +14,7 @@ import { type FrameReader, RecordLineSplitter } from "./framing.ts";
 import {
   decodePlaintext,
   decodeRecordLine,
+  decodeRecordLineTransient,
   encodePlaintext,
   type RecordCipher,
   SequenceCounter,
@@ -274,9 +276,16 @@ export class Session implements SecureSession {
       if (this.#recvSeq.exhausted) {
         throw new AslError("PROTOCOL_ERROR", "peer sent more records than the limit");
       }
-      const record = decodeRecordLine(line);
-      const seq = this.#recvSeq.take();
-      const plaintext = open ? open(record, seq) : await this.#recvCipher!.open(record, seq);
+      let plaintext: Uint8Array;
+      if (open) {
+        // The shared scratch is safe here: nothing awaits between decoding and opening, and
+        // openSync reads the record before returning.
+        const record = decodeRecordLineTransient(line);
+        plaintext = open(record, this.#recvSeq.take());
+      } else {
+        const record = decodeRecordLine(line);
+        plaintext = await this.#recvCipher!.open(record, this.#recvSeq.take());
+      }
       if (this.#ended) return;
       const text = decodePlaintext(plaintext);
       this.#inbox.push(text);
