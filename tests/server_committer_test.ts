@@ -117,3 +117,35 @@ Deno.test("committer: a blocking store's batch waits for the rest of the turn's 
   assert.deepEqual(blocking.batches, [2, 1, 2]);
   assert.deepEqual(done, ["c", "d"]);
 });
+
+Deno.test("committer: deferrable ops ride with the next batch, or commit alone after DEFER_MS", async () => {
+  for (const store of [new BlockingStore(), new GatedStore()]) {
+    if (store instanceof GatedStore) store.gated = false;
+    const batches = () => (store as BlockingStore | GatedStore).batches;
+    const committer = new GroupCommitter(store, 1, 50);
+    const done: string[] = [];
+    // Alone: not committed at once, but within the defer time.
+    committer.submit(user("a"), () => done.push("a"), true);
+    await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual(batches(), []);
+    const t0 = performance.now();
+    while (done.length === 0 && performance.now() - t0 < 2_000) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.deepEqual(done, ["a"]);
+    assert.deepEqual(batches(), [1]);
+    // With company: one batch, in submission order.
+    committer.submit(user("b"), () => done.push("b"), true);
+    committer.submit(user("c"), () => done.push("c"));
+    await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual(batches(), [1, 2]);
+    assert.deepEqual(done, ["a", "b", "c"]);
+    // Someone waiting for idle() does not wait for the defer time (an hour here).
+    const patient = new GroupCommitter(store, 1, 3_600_000);
+    patient.submit(user("d"), () => done.push("d"), true);
+    await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual(done, ["a", "b", "c"]);
+    await patient.idle();
+    assert.deepEqual(done, ["a", "b", "c", "d"]);
+  }
+});

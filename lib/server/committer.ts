@@ -2,6 +2,10 @@
 // operations submitted while a transaction is being committed are gathered and committed
 // together in the next one, so many messages share one disk flush; a lone operation is
 // committed at once (no timer), which keeps latency low when the server is quiet.
+// Deferrable operations (acknowledgements: nobody waits for them, and one lost in a crash
+// only means a redelivery under the same sid, which section 5 has recipients drop) never
+// start a transaction of their own while others follow: they ride with the next batch, or
+// are committed DEFER_MS later when nothing else comes.
 
 import { setImmediate } from "node:timers";
 import type { Store, StoreOp, StoreResult } from "./store.ts";
@@ -11,6 +15,8 @@ export type CommitCallback = (result: StoreResult | undefined, error?: Error) =>
 
 /** Most operations in one transaction; the rest wait for the next. */
 export const MAX_BATCH_OPS = 4096;
+/** Longest a deferrable operation waits for company before it is committed alone, ms. */
+export const DEFER_MS = 20;
 
 /**
  * Orders operations into batches and owns the durable sid counter.
@@ -29,6 +35,11 @@ export const MAX_BATCH_OPS = 4096;
 export class GroupCommitter {
   #ops: StoreOp[] = [];
   #callbacks: CommitCallback[] = [];
+  /** Queued operations that must not wait for company (all but the deferrable ones). */
+  #urgent = 0;
+  /** Per queued op: deferrable or not (to recount `#urgent` after a partial batch). */
+  #deferrable: boolean[] = [];
+  #deferTimer: ReturnType<typeof setTimeout> | undefined;
   #busy = false;
   #scheduled = false;
   #nextSid: number;
@@ -37,8 +48,12 @@ export class GroupCommitter {
   batches = 0;
   committedOps = 0;
 
-  constructor(private readonly store: Store, nextSid: number) {
+  readonly #deferMs: number;
+
+  /** `deferMs`: longest a deferrable op waits for company (default DEFER_MS). */
+  constructor(private readonly store: Store, nextSid: number, deferMs: number = DEFER_MS) {
     this.#nextSid = nextSid;
+    this.#deferMs = deferMs;
   }
 
   /** Reserves `count` consecutive sids (never handed out again, even after a restart). */
@@ -53,10 +68,20 @@ export class GroupCommitter {
     return this.#ops.length;
   }
 
-  /** Queues `op` for the next transaction; `done` runs after it committed (or failed). */
-  submit(op: StoreOp, done: CommitCallback): void {
+  /**
+   * Queues `op` for the next transaction; `done` runs after it committed (or failed).
+   * A `deferrable` op does not start a transaction itself: it joins the next one, which
+   * starts within DEFER_MS.
+   */
+  submit(op: StoreOp, done: CommitCallback, deferrable = false): void {
     this.#ops.push(op);
     this.#callbacks.push(done);
+    this.#deferrable.push(deferrable);
+    if (deferrable) {
+      this.#deferLater();
+      return;
+    }
+    this.#urgent++;
     if (!this.#busy && !this.#scheduled) {
       this.#scheduled = true;
       // Not a timer (no delay when quiet). A store that commits on this thread gets the
@@ -71,8 +96,24 @@ export class GroupCommitter {
   /** Resolves once nothing is queued or being committed. */
   idle(): Promise<void> {
     if (!this.#busy && !this.#scheduled && this.#ops.length === 0) return Promise.resolve();
+    if (!this.#busy && !this.#scheduled) {
+      // Only deferrable ops wait: someone is waiting for them now.
+      this.#scheduled = true;
+      queueMicrotask(this.#runLater);
+    }
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
+
+  /** Makes sure queued deferrable ops are committed within `deferMs`. */
+  #deferLater(): void {
+    if (this.#deferTimer !== undefined || this.#busy || this.#scheduled) return;
+    this.#deferTimer = setTimeout(this.#runDeferred, this.#deferMs);
+  }
+
+  readonly #runDeferred = (): void => {
+    this.#deferTimer = undefined;
+    if (!this.#scheduled) this.#run();
+  };
 
   readonly #runLater = (): void => this.#run();
 
@@ -83,9 +124,16 @@ export class GroupCommitter {
       this.#wakeIdle();
       return;
     }
+    if (this.#deferTimer !== undefined) {
+      clearTimeout(this.#deferTimer);
+      this.#deferTimer = undefined;
+    }
     const take = Math.min(this.#ops.length, MAX_BATCH_OPS);
     const ops = this.#ops.splice(0, take);
     const callbacks = this.#callbacks.splice(0, take);
+    const deferrable = this.#deferrable.splice(0, take);
+    if (this.#ops.length === 0) this.#urgent = 0;
+    else for (const d of deferrable) if (!d) this.#urgent--;
     this.#busy = true;
     this.store.apply(ops, this.#nextSid).then(
       (results) => {
@@ -106,11 +154,13 @@ export class GroupCommitter {
 
   /** After a commit: the next batch, gathered like the first (see `submit`). */
   #next(): void {
-    if (this.#ops.length === 0 || !this.store.blocking) return this.#run();
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#runLater);
+    if (this.#scheduled) return;
+    if (this.#ops.length > 0 && this.#urgent === 0 && this.#idleWaiters.length === 0) {
+      return this.#deferLater();
     }
+    if (this.#ops.length === 0 || !this.store.blocking) return this.#run();
+    this.#scheduled = true;
+    setImmediate(this.#runLater);
   }
 
   #wakeIdle(): void {

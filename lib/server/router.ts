@@ -501,7 +501,9 @@ export class Router {
       ? { kind: "ack" as const, recipient: userId, sid }
       : { kind: "ack" as const, recipient: userId, sid, sender };
     // An ack waiting for its commit counts against the session's bound like a command, so a
-    // flood of acknowledgements cannot grow the commit queue without limit.
+    // flood of acknowledgements cannot grow the commit queue without limit. Its commit is
+    // deferrable (it rides with the next batch): nobody waits for it, and an ack a crash
+    // loses only brings a redelivery under the same sid, which recipients drop (section 5).
     session.out.hold(ACK_COST);
     this.#committer.submit(op, (result, error) => {
       session.out.release(ACK_COST);
@@ -517,7 +519,7 @@ export class Router {
       this.#acked++;
       if (cmd.verdict === "OK") this.#log.debug("acked", { user: userId, sid });
       else this.#log.info("delivery_refused", { user: userId, sid, reason: cmd.reason });
-    });
+    }, true);
     if (wasInFlight) this.#maybeFetch(session);
   }
 
