@@ -107,7 +107,11 @@ function parseAck(line: string): AckCommand {
     : { kind: "ack", verdict, sid, reason };
 }
 
-function parseMessage(messageId: string, fields: readonly string[]): MessageCommand {
+function parseMessage(id: string, fields: readonly string[]): MessageCommand {
+  // The id and the recipients outlive the line (replies waiting behind an unread socket,
+  // maps keyed by USERID): they get their own memory. The payload stays a view of the line,
+  // which it makes up nearly all of anyway.
+  const messageId = ownString(id);
   const target = fields[2];
   const payload = fields[3];
   const bad = (error: SyntaxReason, recipients: readonly string[] = []): MessageCommand => ({
@@ -120,7 +124,8 @@ function parseMessage(messageId: string, fields: readonly string[]): MessageComm
   if (fields.length !== 4 || target === undefined || payload === undefined) {
     return bad("MALFORMED");
   }
-  const recipients = parseRecipients(target);
+  const parsed = parseRecipients(target);
+  const recipients = parsed?.map(ownString);
   if (recipients === undefined) return bad("MALFORMED");
   if (payload.length < MIN_PAYLOAD_CHARS) return bad("MALFORMED", recipients);
   // Over-long payloads are TOO_LARGE only when they are otherwise valid base64 (MALFORMED
@@ -129,6 +134,17 @@ function parseMessage(messageId: string, fields: readonly string[]): MessageComm
   if (payload.length > MAX_PAYLOAD_CHARS) return bad("TOO_LARGE", recipients);
   if (recipients.length > MAX_RECIPIENTS) return bad("TOO_MANY_RECIPIENTS", recipients);
   return { kind: "message", messageId, recipients, payload };
+}
+
+/**
+ * `s` with memory of its own. In V8 a substring (`split`, `slice`) of 13 or more characters
+ * is a view that keeps its whole source string alive: a 40-byte `FAILED <id> QUEUE_FULL`
+ * waiting for an unread socket would hold the 11 000-character MESSAGE line it answers.
+ * Slicing a fresh concatenation makes V8 copy the characters (a test checks that the line
+ * is released).
+ */
+function ownString(s: string): string {
+  return (s + " ").slice(0, -1);
 }
 
 /** A USERID, or `{a,b,…}`: distinct USERIDs, sorted; `undefined` on any syntax fault. */
