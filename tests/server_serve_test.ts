@@ -389,3 +389,36 @@ for (const storeThread of ["main", "worker"] as const) {
 addEventListener("unload", () => {
   if (shared) Deno.removeSync(shared.dir, { recursive: true });
 });
+
+Deno.test("serve: acknowledgements received before a clean shutdown are committed by it", async () => {
+  const p = await pki();
+  const dir = await Deno.makeTempDir();
+  try {
+    const dataPath = `${dir}/acks.db`;
+    const t1 = await startTestServer({ pki: p, dataPath });
+    const bob = await t1.client("bob");
+    const alice = await t1.client("alice");
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await alice.request(`MESSAGE a${i} bob ${P}`), `OK a${i}`);
+    }
+    const got = await bob.deliveriesN(5);
+    await bob.ack(got);
+    // Commands are handled in order: once this is answered, the server has every ack, and
+    // acks wait (up to 20 ms) for company before their commit.
+    assert.equal(await bob.request("REGISTER bob"), "OK bob");
+    await t1.close();
+    await bob.waitEnded();
+    await alice.waitEnded();
+    const t2 = await startTestServer({ pki: p, dataPath });
+    try {
+      const bob2 = await t2.client("bob");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(bob2.deliveries, []);
+      await bob2.close();
+    } finally {
+      await t2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
