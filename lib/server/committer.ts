@@ -4,8 +4,8 @@
 // committed at once (no timer), which keeps latency low when the server is quiet.
 // Deferrable operations (acknowledgements: nobody waits for them, and one lost in a crash
 // only means a redelivery under the same sid, which section 5 has recipients drop) never
-// start a transaction of their own while others follow: they ride with the next batch, or
-// are committed DEFER_MS later when nothing else comes.
+// start a transaction of their own: they ride with the next batch, or are committed
+// DEFER_MS later when nothing else comes (at once when someone waits in `idle()`).
 
 import { setImmediate } from "node:timers";
 import type { Store, StoreOp, StoreResult } from "./store.ts";
@@ -71,7 +71,7 @@ export class GroupCommitter {
   /**
    * Queues `op` for the next transaction; `done` runs after it committed (or failed).
    * A `deferrable` op does not start a transaction itself: it joins the next one, which
-   * starts within DEFER_MS.
+   * starts within `deferMs` (DEFER_MS unless the constructor was given another).
    */
   submit(op: StoreOp, done: CommitCallback, deferrable = false): void {
     this.#ops.push(op);
