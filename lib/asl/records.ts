@@ -381,6 +381,15 @@ export async function sealLine(cipher: RecordCipher, line: string, seq: number):
   return encodeBase64(await cipher.seal(encodePlaintext(line), seq));
 }
 
+function notStrictBase64(): AslError {
+  return new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+}
+
+/** A strict encoding of `bytes` (> 0) bytes is exactly 4*ceil(bytes/3) characters long. */
+function strictLength(line: string, bytes: number): boolean {
+  return bytes > 0 && line.length === 4 * Math.ceil(bytes / 3);
+}
+
 /**
  * Decodes one record line as strict base64 (the line holds no LF: the framing split it).
  * Same verdicts as `decodeBase64Strict` without its regular expression: the runtime decoder
@@ -393,11 +402,9 @@ export function decodeRecordLine(line: string): Uint8Array {
   try {
     record = Uint8Array.fromBase64(line, { lastChunkHandling: "strict" });
   } catch {
-    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+    throw notStrictBase64();
   }
-  if (record.length === 0 || line.length !== 4 * Math.ceil(record.length / 3)) {
-    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
-  }
+  if (!strictLength(line, record.length)) throw notStrictBase64();
   return record;
 }
 
@@ -423,15 +430,11 @@ export function decodeRecordLineTransient(line: string): Uint8Array {
   try {
     ({ read, written } = into.setFromBase64(line, { lastChunkHandling: "strict" }));
   } catch {
-    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+    throw notStrictBase64();
   }
   // The decoder stops early only when the scratch is full, which a line within the bound
   // reaches with its last chunk at the earliest; a line not read to its end is rejected.
-  if (
-    read !== line.length || written === 0 || line.length !== 4 * Math.ceil(written / 3)
-  ) {
-    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
-  }
+  if (read !== line.length || !strictLength(line, written)) throw notStrictBase64();
   return into.subarray(0, written);
 }
 
@@ -455,7 +458,7 @@ export function decodePlaintext(plaintext: Uint8Array): string {
 export async function openLine(cipher: RecordCipher, line: string, seq: number): Promise<string> {
   const record = decodeBase64Strict(line);
   if (record === undefined || record.length === 0) {
-    throw new AslError("PROTOCOL_ERROR", "record line is not strict base64");
+    throw notStrictBase64();
   }
   return decodePlaintext(await cipher.open(record, seq));
 }

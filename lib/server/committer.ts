@@ -35,9 +35,7 @@ export const DEFER_MS = 20;
 export class GroupCommitter {
   #ops: StoreOp[] = [];
   #callbacks: CommitCallback[] = [];
-  /** Queued operations that must not wait for company (all but the deferrable ones). */
-  #urgent = 0;
-  /** Per queued op: deferrable or not (to recount `#urgent` after a partial batch). */
+  /** Per queued op: deferrable (may wait for company) or not. */
   #deferrable: boolean[] = [];
   #deferTimer: ReturnType<typeof setTimeout> | undefined;
   #busy = false;
@@ -81,7 +79,6 @@ export class GroupCommitter {
       this.#deferLater();
       return;
     }
-    this.#urgent++;
     if (!this.#busy && !this.#scheduled) {
       this.#scheduled = true;
       // Not a timer (no delay when quiet). A store that commits on this thread gets the
@@ -131,9 +128,7 @@ export class GroupCommitter {
     const take = Math.min(this.#ops.length, MAX_BATCH_OPS);
     const ops = this.#ops.splice(0, take);
     const callbacks = this.#callbacks.splice(0, take);
-    const deferrable = this.#deferrable.splice(0, take);
-    if (this.#ops.length === 0) this.#urgent = 0;
-    else for (const d of deferrable) if (!d) this.#urgent--;
+    this.#deferrable.splice(0, take);
     this.#busy = true;
     this.store.apply(ops, this.#nextSid).then(
       (results) => {
@@ -155,7 +150,8 @@ export class GroupCommitter {
   /** After a commit: the next batch, gathered like the first (see `submit`). */
   #next(): void {
     if (this.#scheduled) return;
-    if (this.#ops.length > 0 && this.#urgent === 0 && this.#idleWaiters.length === 0) {
+    const onlyDeferrable = this.#ops.length > 0 && !this.#deferrable.includes(false);
+    if (onlyDeferrable && this.#idleWaiters.length === 0) {
       return this.#deferLater();
     }
     if (this.#ops.length === 0 || !this.store.blocking) return this.#run();

@@ -128,6 +128,13 @@ export function messageDigest(recipients: readonly string[], payload: string): U
   return key;
 }
 
+/** The content key of each accept op of a batch (`undefined` for the other ops), index for index. */
+export function batchDigests(ops: readonly StoreOp[]): (Uint8Array | undefined)[] {
+  return ops.map((op) =>
+    op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined
+  );
+}
+
 /** Constant-shape byte comparison of two digests. */
 export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -4,7 +4,7 @@
 import {
   type AcceptOp,
   type AcceptOutcome,
-  messageDigest,
+  batchDigests,
   type QueuedMessage,
   sameDigest,
   type Store,
@@ -59,9 +59,7 @@ export class MemoryStore implements Store {
   apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
     if (this.#closed) return Promise.reject(new Error("the store is closed"));
     try {
-      const digests = ops.map((op) =>
-        op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined
-      );
+      const digests = batchDigests(ops);
       const results: StoreResult[] = [];
       ops.forEach((op, i) => results.push(this.#applyOne(op, digests[i])));
       this.#nextSid = Math.max(this.#nextSid, nextSid);

@@ -6,7 +6,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   type AcceptOp,
   type AcceptOutcome,
-  messageDigest,
+  batchDigests,
   type QueuedMessage,
   sameDigest,
   type Store,
@@ -130,9 +130,7 @@ export class SqliteStore implements Store {
   /** `apply` without the promise: the batch's transaction, committed when it returns. */
   applySync(ops: readonly StoreOp[], nextSid: number): StoreResult[] {
     this.#open();
-    const digests = ops.map((op) =>
-      op.kind === "accept" ? messageDigest(op.recipients, op.payload) : undefined
-    );
+    const digests = batchDigests(ops);
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
