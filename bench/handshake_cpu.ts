@@ -9,7 +9,10 @@
 // certificate, PSS sign of SIG_S, OAEP encrypt of E2 — and reports the same way.
 // `--role server|rsa` are the children; `--cache off` disables the validation cache;
 // `--prof DIR` writes a V8 CPU profile of the server child into DIR; `--role logic` measures
-// the server's handshake logic alone (recorded vector messages, no sockets).
+// the server's handshake logic alone (recorded vector messages, no sockets). Each round also
+// measures two reference servers: the socket floor (the handshake's socket work, no crypto) and
+// "floor + RSA calls" (the same plus exactly the server's WebCrypto RSA calls, nothing else) —
+// the most any ASL server could reach against the bound on this machine.
 
 import "reflect-metadata";
 import process from "node:process";
@@ -140,9 +143,23 @@ async function vectorMessages(): Promise<Uint8Array[]> {
 /**
  * The socket floor: a server that does a handshake's socket work and framing only (accept,
  * TCP_NODELAY, read M1/M3/M5/M7, write canned M2/M4/M6, read to the end, close), no crypto.
+ * With `work` (role `floor-rsa`) it also does the server's RSA calls where the server does
+ * them: the CA signature after M3 (only with `--cache off`: a cache hit skips it), SIG_C and E
+ * after M5, then E2 and SIG_S before writing M6. Nothing else: no parsing, hashing or keys.
  */
-async function roleFloor() {
+async function roleFloor(work?: RsaWork) {
   const m = await vectorMessages();
+  const steps: ((() => Promise<void>) | undefined)[] = work
+    ? [
+      undefined,
+      values.cache === "off" ? work.verifyCertificate : undefined,
+      async () => {
+        await work.verifySigC();
+        await work.decryptE();
+        await work.answerM6();
+      },
+    ]
+    : [];
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   print(`PORT ${listener.addr.port}`);
   const loop = (async () => {
@@ -151,8 +168,9 @@ async function roleFloor() {
         prepareConn(conn);
         const reader = new FrameReader(conn);
         try {
-          for (const reply of [m[1]!, m[3]!, m[5]!]) {
+          for (const [i, reply] of [m[1]!, m[3]!, m[5]!].entries()) {
             if (await reader.next() === null) return;
+            await steps[i]?.();
             await writeAll(conn, reply);
           }
           await reader.next(); // M7
@@ -198,7 +216,19 @@ async function roleLogic() {
   print(`LOGIC ${cpuMicros() - before} ${mainThreadMicros() - mainBefore}`);
 }
 
-async function roleRsa() {
+/** The server's RSA work of one handshake, as separate calls on prepared keys and inputs. */
+interface RsaWork {
+  /** Verify the CA's signature on the client certificate (skipped on a validation-cache hit). */
+  verifyCertificate(): Promise<void>;
+  /** Verify SIG_C (RSA-PSS). */
+  verifySigC(): Promise<void>;
+  /** Decrypt E (RSA-OAEP). */
+  decryptE(): Promise<void>;
+  /** Encrypt E2 (RSA-OAEP) and sign M6 (RSA-PSS), in parallel as the server does. */
+  answerM6(): Promise<void>;
+}
+
+async function prepareRsaWork(): Promise<RsaWork> {
   const server = await vectorCredentials("server");
   const client = await vectorCredentials("client");
   const trust = await vectorTrust();
@@ -232,17 +262,27 @@ async function roleRsa() {
   const data = crypto.getRandomValues(new Uint8Array(305));
   const SIG_C = await crypto.subtle.sign(PSS, client.signKey, data);
   const N32 = P.subarray(0, 32);
+  const check = (ok: boolean) => {
+    if (!ok) throw new Error("verification failed");
+  };
+  return {
+    verifyCertificate: async () =>
+      check(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", caKey, certSig, tbs)),
+    verifySigC: async () => check(await crypto.subtle.verify(PSS, clientVerify, SIG_C, data)),
+    decryptE: async () => void await crypto.subtle.decrypt(OAEP, server.decryptKey, E),
+    answerM6: async () =>
+      void await Promise.all([
+        crypto.subtle.encrypt(OAEP, clientEncrypt, N32),
+        crypto.subtle.sign(PSS, server.signKey, data),
+      ]),
+  };
+}
+
+async function roleRsa() {
+  const work = await prepareRsaWork();
   const once = async () => {
-    const [a, b] = await Promise.all([
-      crypto.subtle.verify(PSS, clientVerify, SIG_C, data),
-      crypto.subtle.verify("RSASSA-PKCS1-v1_5", caKey, certSig, tbs),
-      crypto.subtle.decrypt(OAEP, server.decryptKey, E),
-    ]);
-    if (!a || !b) throw new Error("verification failed");
-    await Promise.all([
-      crypto.subtle.encrypt(OAEP, clientEncrypt, N32),
-      crypto.subtle.sign(PSS, server.signKey, data),
-    ]);
+    await Promise.all([work.verifySigC(), work.verifyCertificate(), work.decryptE()]);
+    await work.answerM6();
   };
   await inFlight(WARMUP, CONCURRENCY, once);
   const before = cpuMicros();
@@ -319,7 +359,7 @@ interface ServerRound {
 async function measureServer(
   credentials: Credentials,
   trust: TrustStore,
-  role: "server" | "floor",
+  role: "server" | "floor" | "floor-rsa",
 ): Promise<ServerRound> {
   const server = spawn(role);
   const m = await vectorMessages();
@@ -391,6 +431,7 @@ async function driver() {
   const rounds = Number(values.rounds);
   const server: ServerRound[] = [];
   const floor: ServerRound[] = [];
+  const floorRsa: ServerRound[] = [];
   const rsa: number[] = [];
   const f = (x: number) => x.toFixed(3);
   print(`${N} handshakes per round, concurrency ${CONCURRENCY}, cache ${values.cache}`);
@@ -399,13 +440,16 @@ async function driver() {
     const s = await measureServer(credentials, trust, "server");
     const b = await measureRsa();
     const fl = await measureServer(credentials, trust, "floor");
+    const fr = await measureServer(credentials, trust, "floor-rsa");
     server.push(s);
     rsa.push(b);
     floor.push(fl);
+    floorRsa.push(fr);
     print(
       `round ${r + 1}: server ${f(s.totalMs)} ms/handshake (main thread ${f(s.mainMs)}), ` +
         `RSA bound ${f(b)} ms, ${(b / s.totalMs * 100).toFixed(1)}% of bound; ` +
-        `socket floor ${f(fl.totalMs)} ms`,
+        `socket floor ${f(fl.totalMs)} ms; floor + RSA calls ${f(fr.totalMs)} ms ` +
+        `(main thread ${f(fr.mainMs)})`,
     );
   }
   const total = median(server.map((s) => s.totalMs));
@@ -417,6 +461,12 @@ async function driver() {
   const fl = median(floor.map((s) => s.totalMs));
   print(`median socket floor (no crypto): ${f(fl)} ms per handshake`);
   print(`server at ${(bound / total * 100).toFixed(1)}% of the RSA bound`);
+  const fr = median(floorRsa.map((s) => s.totalMs));
+  print(
+    `floor + RSA calls, nothing else (no parsing, hashing, keys or session): ${f(fr)} ms ` +
+      `(main thread ${f(median(floorRsa.map((s) => s.mainMs)))}) = ` +
+      `${(bound / fr * 100).toFixed(1)}% of the bound: the most any server could reach here`,
+  );
   print(
     `RSA + socket floor would be ${(bound / (bound + fl) * 100).toFixed(1)}% of the bound; ` +
       `the rest (${f(total - bound - fl)} ms) is handshake and session logic`,
@@ -427,6 +477,7 @@ if (import.meta.main) {
   if (values.role === "server") await roleServer();
   else if (values.role === "rsa") await roleRsa();
   else if (values.role === "floor") await roleFloor();
+  else if (values.role === "floor-rsa") await roleFloor(await prepareRsaWork());
   else if (values.role === "logic") {
     const child = spawn("logic");
     const [total, main] = (await expectLine(child, "LOGIC")).map(Number);
