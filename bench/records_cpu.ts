@@ -6,11 +6,8 @@
 // Under `deno bench` (which loads every file in bench/) it registers nothing and measures nothing.
 
 import process from "node:process";
-import { FrameReader, RECORD_LIMITS } from "../lib/asl/framing.ts";
-import { createPipe } from "../lib/asl/pipe.ts";
 import { createRecordCipher } from "../lib/asl/records.ts";
-import { Session } from "../lib/asl/session.ts";
-import type { ValidatedPeer } from "../lib/pki/types.ts";
+import { measureRecordLayer } from "../tools/load/record_layer.ts";
 
 function cpuMicros(): number {
   const u = process.cpuUsage();
@@ -44,39 +41,14 @@ async function cipherLoop(n: number): Promise<void> {
 }
 
 async function sessionLoop(n: number, window: number): Promise<void> {
-  const [a, b] = createPipe();
-  const peer = {} as ValidatedPeer;
-  const side = async (conn: typeof a) =>
-    new Session({
-      conn,
-      reader: new FrameReader(conn, RECORD_LIMITS),
-      suite: "AES_GCM",
-      peer,
-      sendCipher: await createRecordCipher(keys),
-      recvCipher: await createRecordCipher(keys),
-    });
-  const sender = await side(a);
-  const receiver = await side(b);
   const line = "MESSAGE m1 bob " + "QUFB".repeat(25); // 115 characters, ~ a relayed message
-  const lines = receiver[Symbol.asyncIterator]();
-  const run = async (count: number) => {
-    for (let i = 0; i < count; i += window) {
-      const sends: Promise<void>[] = [];
-      for (let j = 0; j < window; j++) sends.push(sender.send(line));
-      for (let j = 0; j < window; j++) {
-        const r = await lines.next();
-        if (r.done || r.value !== line) throw new Error("session lost a line");
-      }
-      await Promise.all(sends);
-    }
-  };
-  await run(10_000); // warm-up
-  const c0 = cpuMicros();
-  const t0 = performance.now();
-  await run(n);
-  report(`Session send/receive, window ${window}`, n, performance.now() - t0, cpuMicros() - c0);
-  await sender.close();
-  await receiver.close();
+  const f = await measureRecordLayer([line], n, window);
+  report(
+    `Session send/receive, window ${window}`,
+    n,
+    f.wall_us_per_record * n / 1000,
+    f.cpu_us_per_record * n,
+  );
 }
 
 if (import.meta.main) {

@@ -16,6 +16,7 @@ Deno.test("defaults describe a full run against a spawned server", () => {
   assert.equal(o.jsonPath, undefined);
   assert.deepEqual([...o.phases], [
     "rsa",
+    "records",
     "disk",
     "handshakes",
     "relay",

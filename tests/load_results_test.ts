@@ -129,3 +129,40 @@ Deno.test("the SVG chart of a run without relay figures is still a document", ()
   assert.ok(svg.startsWith("<svg"));
   assert.equal([...svg.matchAll(/class="bar"/g)].length, 0);
 });
+
+Deno.test("the record layer's CPU per message is set against the baseline's whole CPU", () => {
+  const r = sample();
+  r.asl.record_layer_cpu_us_per_msg = 80;
+  r.asl.relay["50x20"] = {
+    ...fig(12_000, 30),
+    server_cpu_ms_per_msg: 0.07,
+    client_cpu_ms_per_msg: 0.074,
+  };
+  r.baseline_tls.relay["50x20"] = {
+    ...fig(27_000, 300),
+    server_cpu_ms_per_msg: 0.03,
+    client_cpu_ms_per_msg: 0.04,
+  };
+  const e = evaluate(r);
+  assert.equal(round2(e.ratios["record_layer_vs_baseline_cpu_50x20"]), round2(80 / 70));
+  const relay = e.targets.find((t) => t.name === "relay 50x20 msgs/s")!;
+  assert.equal(
+    relay.measured,
+    "12000 vs 27000 (ASL records alone 80 µs CPU/msg, baseline 70 in all)",
+  );
+  assert.equal(relay.met, false);
+  const text = formatReport(e);
+  assert.match(text, /ASL 50x20\s+70\s+74\s+144/);
+  assert.match(text, /TLS 50x20\s+30\s+40\s+70/);
+  assert.match(text, /ASL record layer alone\s+-\s+-\s+80/);
+  // Without the baseline's CPU figures there is nothing to set it against.
+  const bare = sample();
+  bare.asl.record_layer_cpu_us_per_msg = 80;
+  const b = evaluate(bare);
+  assert.equal(b.ratios["record_layer_vs_baseline_cpu_50x20"], null);
+  assert.equal(b.targets[1]!.measured, "36000 vs 35000");
+});
+
+function round2(x: number | null | undefined): number | undefined {
+  return x === null || x === undefined ? undefined : Math.round(x * 100) / 100;
+}

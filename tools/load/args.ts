@@ -14,7 +14,16 @@ export type ServerTarget =
   | { readonly kind: "attach"; readonly hostname: string; readonly port: number };
 
 /** The measurement phases, in the order they run. */
-export const PHASES = ["rsa", "disk", "handshakes", "relay", "baseline", "memory", "idle"] as const;
+export const PHASES = [
+  "rsa",
+  "records",
+  "disk",
+  "handshakes",
+  "relay",
+  "baseline",
+  "memory",
+  "idle",
+] as const;
 /** One measurement phase. */
 export type Phase = typeof PHASES[number];
 
@@ -50,7 +59,7 @@ export interface LoadOptions {
   readonly noBaseline: boolean;
   /** Print the server's log lines. */
   readonly verbose: boolean;
-  /** Phases to run (default all): rsa, handshakes, relay, baseline, memory, idle. */
+  /** Phases to run (default all): rsa, records, disk, handshakes, relay, baseline, memory, idle. */
   readonly phases: ReadonlySet<Phase>;
   /** Run spawned ASL servers with --cpu-prof, writing profiles to this directory. */
   readonly cpuProfDir?: string;
@@ -78,7 +87,7 @@ export const USAGE = `Usage: deno task load [flags]
   --idle-settle S      seconds idle before reading the RSS (default 30, quick 18;
                        V8 collects the handshakes' garbage once the server is idle)
   --no-baseline        skip the Deno-TLS baseline
-  --phases LIST        only these phases: rsa,disk,handshakes,relay,baseline,memory,idle
+  --phases LIST        only these phases: rsa,records,disk,handshakes,relay,baseline,memory,idle
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
   --server-v8-flags F  run the spawned ASL servers with deno --v8-flags=F
                        (e.g. --max-old-space-size=64 to show what a phase retains)

@@ -100,6 +100,38 @@ export function formatReport(results: LoadResults): string {
     ...table(["", "msgs/s", "p50 ms", "p99 ms", "max ms", "errors", "vs TLS"], relayRows),
     "",
   );
+  const cpuRows: string[][] = [];
+  const cpuRow = (label: string, f: RelayFigure | undefined) => {
+    const server = f?.server_cpu_ms_per_msg;
+    const clients = f?.client_cpu_ms_per_msg;
+    if (server === undefined && clients === undefined) return;
+    const all = server !== undefined && clients !== undefined ? server + clients : undefined;
+    cpuRows.push([
+      label,
+      cell(server === undefined ? undefined : server * 1000, 1),
+      cell(clients === undefined ? undefined : clients * 1000, 1),
+      cell(all === undefined ? undefined : all * 1000, 1),
+    ]);
+  };
+  for (const key of keys) {
+    cpuRow(`ASL ${key}`, asl.relay[key]);
+    cpuRow(`TLS ${key}`, tls.relay[key]);
+  }
+  if (asl.record_layer_cpu_us_per_msg !== undefined) {
+    cpuRows.push([
+      "ASL record layer alone",
+      "-",
+      "-",
+      cell(asl.record_layer_cpu_us_per_msg, 1),
+    ]);
+  }
+  if (cpuRows.length > 0) {
+    out.push(
+      "CPU per message, µs (both share the machine's cores; record layer alone: 4 records)",
+      ...table(["", "server", "clients", "all"], cpuRows),
+      "",
+    );
+  }
   const idleRows = Object.entries(asl.idle_rss_kib).map(([n, kib]) => [
     n,
     cell(kib / 1024, 1),

@@ -74,6 +74,12 @@ export interface LoadResults {
     rsa_bound_handshakes_per_server_cpu_s: number | null;
     relay: Record<string, RelayFigure>;
     relay_memory_store: Record<string, RelayFigure>;
+    /**
+     * CPU µs of ASL's record layer alone per relayed message (its four records sealed and
+     * opened through lib/asl's Session over an in-memory pipe): a floor under the CPU any ASL
+     * relay spends per message, set against the baseline's whole CPU per message.
+     */
+    record_layer_cpu_us_per_msg?: number;
     /** One-message durable commits on the database's disk (the floor under relay latency). */
     commit_latency?: CommitLatency;
     /** Server RSS once settled: read after the idle wait (see `idle_settle_s`). */
@@ -124,6 +130,13 @@ function fmt(value: number | null | undefined, digits = 0): string {
   return value === null || value === undefined ? "n/a" : round(value, digits).toString();
 }
 
+/** The baseline's whole CPU µs per message (server + clients), when both were measured. */
+function baselineCpuUs(figure: RelayFigure | undefined): number | undefined {
+  const server = figure?.server_cpu_ms_per_msg;
+  const clients = figure?.client_cpu_ms_per_msg;
+  return server === undefined || clients === undefined ? undefined : (server + clients) * 1000;
+}
+
 /** Fills `ratios` (ASL ÷ baseline) and `targets` (the issue's four targets) from the figures. */
 export function evaluate(results: LoadResults): LoadResults {
   const { asl, baseline_tls: tls } = results;
@@ -137,6 +150,10 @@ export function evaluate(results: LoadResults): LoadResults {
     [`relay_memory_store_${w20}_msgs_per_s`]: ratio(
       asl.relay_memory_store[w20]?.msgs_per_s,
       tls.relay[w20]?.msgs_per_s,
+    ),
+    [`record_layer_vs_baseline_cpu_${w20}`]: ratio(
+      asl.record_layer_cpu_us_per_msg,
+      baselineCpuUs(tls.relay[w20]),
     ),
     handshakes_vs_rsa_bound: ratio(
       asl.handshakes_per_server_cpu_s ?? undefined,
@@ -160,7 +177,13 @@ export function evaluate(results: LoadResults): LoadResults {
     {
       name: `relay ${w20} msgs/s`,
       target: ">= Deno-TLS baseline",
-      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)}`,
+      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)}${
+        asl.record_layer_cpu_us_per_msg === undefined || baselineCpuUs(base20) === undefined
+          ? ""
+          : ` (ASL records alone ${fmt(asl.record_layer_cpu_us_per_msg)} µs CPU/msg, baseline ${
+            fmt(baselineCpuUs(base20))
+          } in all)`
+      }`,
       met: relay20 === undefined || base20 === undefined
         ? null
         : relay20.msgs_per_s >= base20.msgs_per_s,

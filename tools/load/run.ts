@@ -21,6 +21,7 @@ import {
   relayKey,
 } from "./results.ts";
 import { measureCommitLatency } from "./disk_commit.ts";
+import { measureRecordLayer, relayedMessageLines } from "./record_layer.ts";
 import { measureRsaBound } from "./rsa_bound.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -216,6 +217,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
         `RSA bound: ${round(bound.handshakes_per_cpu_s, 1)} handshakes per CPU-s (${
           Object.entries(bound.op_cpu_ms).map(([k, v]) => `${k} ${round(v, 3)} ms`).join(", ")
         })`,
+      );
+    }
+
+    if (on("records")) {
+      progress.update("measuring the record layer alone");
+      const lines = relayedMessageLines(Math.ceil(opts.payloadBytes / 3) * 4);
+      const f = await measureRecordLayer(lines, opts.quick ? 40_000 : 200_000);
+      results.asl.record_layer_cpu_us_per_msg = round(f.cpu_us_per_record * lines.length, 1);
+      progress.done(
+        `record layer alone (sealed + opened, in-memory pipe): ${
+          round(f.cpu_us_per_record, 2)
+        } µs CPU per record, ${results.asl.record_layer_cpu_us_per_msg} µs per relayed message (${lines.length} records)`,
       );
     }
 
