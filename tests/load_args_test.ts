@@ -14,16 +14,7 @@ Deno.test("defaults describe a full run against a spawned server", () => {
   assert.equal(o.relaySeconds, 15);
   assert.equal(o.outDir, "bench/results");
   assert.equal(o.jsonPath, undefined);
-  assert.deepEqual([...o.phases], [
-    "rsa",
-    "records",
-    "disk",
-    "handshakes",
-    "relay",
-    "baseline",
-    "memory",
-    "idle",
-  ]);
+  assert.equal([...o.phases].join(","), "rsa,records,disk,handshakes,relay,baseline,memory,idle");
 });
 
 Deno.test("--phases and --cpu-prof select what runs and how", () => {
