@@ -7,12 +7,12 @@
 // baseline's whole CPU per message (server and clients), it shows what ASL's records alone cost
 // before anything else a server does.
 
-import process from "node:process";
 import { FrameReader, RECORD_LIMITS } from "../../lib/asl/framing.ts";
 import { createPipe } from "../../lib/asl/pipe.ts";
 import { createRecordCipher } from "../../lib/asl/records.ts";
 import { Session } from "../../lib/asl/session.ts";
 import type { ValidatedPeer } from "../../lib/pki/types.ts";
+import { readCpuSeconds } from "./proc.ts";
 
 /** What one measurement gives. */
 export interface RecordLayerFigure {
@@ -22,11 +22,6 @@ export interface RecordLayerFigure {
   readonly cpu_us_per_record: number;
   /** Wall µs per record. */
   readonly wall_us_per_record: number;
-}
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
 }
 
 const keys = {
@@ -93,11 +88,11 @@ export async function measureRecordLayer(
   };
   try {
     await run(warmup);
-    const c0 = cpuMicros();
+    const c0 = readCpuSeconds("self");
     const t0 = performance.now();
     await run(records);
     const wall = performance.now() - t0;
-    const cpu = cpuMicros() - c0;
+    const cpu = (readCpuSeconds("self") - c0) * 1e6;
     return {
       records,
       cpu_us_per_record: cpu / records,

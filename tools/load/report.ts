@@ -1,7 +1,7 @@
 // The human-readable summary of a load-tool run (issue #6): a plain-text table for stdout,
 // NetSec-MSG next to the Deno-TLS baseline, then the targets. Pure: results in, text out.
 
-import type { LoadResults, RelayFigure } from "./results.ts";
+import { type LoadResults, type RelayFigure, totalCpuUsPerMsg } from "./results.ts";
 import { round } from "./stats.ts";
 
 function cell(value: number | null | undefined, digits = 0): string {
@@ -105,12 +105,11 @@ export function formatReport(results: LoadResults): string {
     const server = f?.server_cpu_ms_per_msg;
     const clients = f?.client_cpu_ms_per_msg;
     if (server === undefined && clients === undefined) return;
-    const all = server !== undefined && clients !== undefined ? server + clients : undefined;
     cpuRows.push([
       label,
       cell(server === undefined ? undefined : server * 1000, 1),
       cell(clients === undefined ? undefined : clients * 1000, 1),
-      cell(all === undefined ? undefined : all * 1000, 1),
+      cell(totalCpuUsPerMsg(f), 1),
     ]);
   };
   for (const key of keys) {

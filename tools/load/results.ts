@@ -130,8 +130,8 @@ function fmt(value: number | null | undefined, digits = 0): string {
   return value === null || value === undefined ? "n/a" : round(value, digits).toString();
 }
 
-/** The baseline's whole CPU µs per message (server + clients), when both were measured. */
-function baselineCpuUs(figure: RelayFigure | undefined): number | undefined {
+/** A relay's whole CPU µs per message (server + clients), when both were measured. */
+export function totalCpuUsPerMsg(figure: RelayFigure | undefined): number | undefined {
   const server = figure?.server_cpu_ms_per_msg;
   const clients = figure?.client_cpu_ms_per_msg;
   return server === undefined || clients === undefined ? undefined : (server + clients) * 1000;
@@ -141,6 +141,7 @@ function baselineCpuUs(figure: RelayFigure | undefined): number | undefined {
 export function evaluate(results: LoadResults): LoadResults {
   const { asl, baseline_tls: tls } = results;
   const w20 = relayKey(results.meta.pairs, 20);
+  const baseCpu20 = totalCpuUsPerMsg(tls.relay[w20]);
   const w1 = relayKey(results.meta.pairs, 1);
   results.ratios = {
     [`relay_${w20}_msgs_per_s`]: ratio(asl.relay[w20]?.msgs_per_s, tls.relay[w20]?.msgs_per_s),
@@ -153,7 +154,7 @@ export function evaluate(results: LoadResults): LoadResults {
     ),
     [`record_layer_vs_baseline_cpu_${w20}`]: ratio(
       asl.record_layer_cpu_us_per_msg,
-      baselineCpuUs(tls.relay[w20]),
+      baseCpu20,
     ),
     handshakes_vs_rsa_bound: ratio(
       asl.handshakes_per_server_cpu_s ?? undefined,
@@ -178,10 +179,10 @@ export function evaluate(results: LoadResults): LoadResults {
       name: `relay ${w20} msgs/s`,
       target: ">= Deno-TLS baseline",
       measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)}${
-        asl.record_layer_cpu_us_per_msg === undefined || baselineCpuUs(base20) === undefined
+        asl.record_layer_cpu_us_per_msg === undefined || baseCpu20 === undefined
           ? ""
           : ` (ASL records alone ${fmt(asl.record_layer_cpu_us_per_msg)} µs CPU/msg, baseline ${
-            fmt(baselineCpuUs(base20))
+            fmt(baseCpu20)
           } in all)`
       }`,
       met: relay20 === undefined || base20 === undefined

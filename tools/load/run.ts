@@ -222,7 +222,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
 
     if (on("records")) {
       progress.update("measuring the record layer alone");
-      const lines = relayedMessageLines(Math.ceil(opts.payloadBytes / 3) * 4);
+      const lines = relayedMessageLines(results.meta.payload_chars);
       const f = await measureRecordLayer(lines, opts.quick ? 40_000 : 200_000);
       results.asl.record_layer_cpu_us_per_msg = round(f.cpu_us_per_record * lines.length, 1);
       progress.done(
