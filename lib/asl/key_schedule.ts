@@ -2,11 +2,16 @@
 // info "ASL/1 <c2s|s2c> <purpose>", per direction and suite.
 
 import { type Primitives, primitives } from "./primitives.ts";
+import { isGcmSuite } from "./suites.ts";
 import type { Suite } from "./types.ts";
 
-/** Record keys of one direction: `key`/`iv` for AES_GCM, `enc`/`mac` for AES_CBC. */
+/** Record keys of one direction: `key`/`iv` for the GCM suites, `enc`/`mac` for AES_CBC. */
 export type DirectionKeys =
-  | { readonly suite: "AES_GCM"; readonly key: Uint8Array; readonly iv: Uint8Array }
+  | {
+    readonly suite: "AES_GCM" | "X25519_AES_GCM";
+    readonly key: Uint8Array;
+    readonly iv: Uint8Array;
+  }
   | { readonly suite: "AES_CBC"; readonly enc: Uint8Array; readonly mac: Uint8Array };
 
 /** Both directions' keys. */
@@ -38,7 +43,7 @@ export async function deriveDirectionKeys(
   d: Direction,
   impl: Primitives = primitives(),
 ): Promise<DirectionKeys> {
-  if (suite === "AES_GCM") {
+  if (isGcmSuite(suite)) {
     const [key, iv] = await Promise.all([
       impl.hkdf(K, TH_7, info(d, "key"), 32),
       impl.hkdf(K, TH_7, info(d, "iv"), 12),
@@ -59,8 +64,8 @@ export async function deriveSessionKeys(
   suite: Suite,
   impl: Primitives = primitives(),
 ): Promise<SessionKeys> {
-  const [a, b] = suite === "AES_GCM" ? ["key", "iv"] : ["enc", "mac"];
-  const second = suite === "AES_GCM" ? 12 : 32;
+  const [a, b] = isGcmSuite(suite) ? ["key", "iv"] : ["enc", "mac"];
+  const second = isGcmSuite(suite) ? 12 : 32;
   const out = await impl.hkdfMany(K, TH_7, [
     { info: info("c2s", a), length: 32 },
     { info: info("c2s", b), length: second },
@@ -68,7 +73,7 @@ export async function deriveSessionKeys(
     { info: info("s2c", b), length: second },
   ]);
   const [c2sA, c2sB, s2cA, s2cB] = out as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  if (suite === "AES_GCM") {
+  if (isGcmSuite(suite)) {
     return {
       c2s: { suite, key: c2sA, iv: c2sB },
       s2c: { suite, key: s2cA, iv: s2cB },

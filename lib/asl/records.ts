@@ -337,12 +337,12 @@ export function createRecordCipher(
 ): Promise<RecordCipher> {
   const random = options.random ?? defaultRandom;
   if ((options.impl ?? "node") === "node") {
-    if (keys.suite === "AES_GCM") {
+    if (keys.suite !== "AES_CBC") {
       return Promise.resolve(nodeGcm(keys.key.slice(), keys.iv.slice()));
     }
     return Promise.resolve(nodeCbc(keys.enc.slice(), keys.mac.slice(), random));
   }
-  return keys.suite === "AES_GCM"
+  return keys.suite !== "AES_CBC"
     ? webGcm(keys.key, keys.iv.slice())
     : webCbc(keys.enc, keys.mac, random);
 }

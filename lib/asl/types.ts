@@ -4,7 +4,8 @@
 import type { Credentials, TrustStore, ValidatedPeer } from "../pki/types.ts";
 
 /**
- * A record suite this implementation can negotiate. `DES_CBC` is never chosen.
+ * A cipher suite this implementation can negotiate (spec section 3). `X25519_AES_GCM` is
+ * forward secret and the default; `DES_CBC` is never chosen.
  *
  * @example
  * ```ts
@@ -12,7 +13,7 @@ import type { Credentials, TrustStore, ValidatedPeer } from "../pki/types.ts";
  * const preference: Suite[] = ["AES_GCM", "AES_CBC"];
  * ```
  */
-export type Suite = "AES_GCM" | "AES_CBC";
+export type Suite = "X25519_AES_GCM" | "AES_GCM" | "AES_CBC";
 
 /**
  * One step of a handshake, for `--verbose` and the demo; never carries keys, nonces or text.

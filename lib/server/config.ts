@@ -3,6 +3,7 @@
 // caller passes argv and the environment.
 
 import { parseArgs } from "node:util";
+import { parseSuiteList } from "../asl/suites.ts";
 import type { Suite } from "../asl/types.ts";
 import type { LogLevel } from "../log.ts";
 import { ServerError } from "./errors.ts";
@@ -108,8 +109,8 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: "suites",
     env: "NETSEC_SUITES",
     arg: "LIST",
-    help: "record suites in preference order",
-    fallback: "AES_GCM,AES_CBC",
+    help: "cipher suites in preference order (X25519_AES_GCM alone: no RSA key transport)",
+    fallback: "X25519_AES_GCM,AES_GCM,AES_CBC",
   },
   {
     flag: "handshake-timeout",
@@ -213,7 +214,6 @@ export function helpText(): string {
   ].join("\n");
 }
 
-const SUITES: readonly Suite[] = ["AES_GCM", "AES_CBC"];
 const STORE_THREADS: readonly StoreThread[] = ["main", "worker"];
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
@@ -284,18 +284,8 @@ export function parseServerConfig(
     return p;
   };
 
-  const suites = raw("suites").split(",").map((s) => s.trim());
-  for (const s of suites) {
-    if (!SUITES.includes(s as Suite)) {
-      throw new ServerError(
-        "USAGE",
-        `--suites: unknown suite ${JSON.stringify(s)} (known: ${SUITES.join(", ")})`,
-      );
-    }
-  }
-  if (new Set(suites).size !== suites.length) {
-    throw new ServerError("USAGE", "--suites: a suite is listed twice");
-  }
+  const suites = parseSuiteList(raw("suites"));
+  if (typeof suites === "string") throw new ServerError("USAGE", `--suites: ${suites}`);
   const verboseEnv = (env.NETSEC_VERBOSE ?? "").toLowerCase();
   const verbose = values.verbose === true || ["1", "true", "yes", "on"].includes(verboseEnv);
   const level = raw("log-level");
@@ -327,7 +317,7 @@ export function parseServerConfig(
     crlRequired: given("crl"),
     data: path("data"),
     storeThread: storeThread as StoreThread,
-    suites: suites as Suite[],
+    suites,
     handshakeTimeoutMs: seconds("handshake-timeout"),
     registerTimeoutMs: seconds("register-timeout"),
     inflight: int("inflight", 1, 100_000),
