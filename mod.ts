@@ -107,7 +107,7 @@ export interface ServeOptions {
    * in a thread of their own, for disks whose flushes take milliseconds.
    */
   readonly storeThread?: "main" | "worker";
-  /** Record suites in preference order; default `AES_GCM`, `AES_CBC`. */
+  /** Cipher suites in preference order; default `X25519_AES_GCM`, `AES_GCM`, `AES_CBC`. */
   readonly suites?: readonly Suite[];
   /** Milliseconds from accept to a finished handshake; default 10 000. */
   readonly handshakeTimeoutMs?: number;

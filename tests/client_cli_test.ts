@@ -217,7 +217,7 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       assert.match(r.stdout, /carol → bob: from chat {2}\(#1\)/);
       assert.match(r.stdout, /#1 to bob delivered to the server/);
       assert.match(r.stdout, /you are carol/);
-      assert.match(r.stdout, /suite {8}AES_GCM/);
+      assert.match(r.stdout, /suite {8}X25519_AES_GCM/);
     });
 
     await t.step("a user certificate is made on first use from the local dev CA", async () => {

@@ -322,7 +322,7 @@ Deno.test("end to end: 1:1, group, FAILED reasons and pipelined sends matched in
     assert.equal(alice.info.user, "alice");
     assert.equal(alice.info.server, `127.0.0.1:${port}`);
     assert.match(alice.info.fingerprint, /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
-    assert.ok(alice.info.suite === "AES_GCM");
+    assert.ok(alice.info.suite === "X25519_AES_GCM");
 
     const one = await alice.send("bob", "hello bob");
     const group = await alice.send(["bob", "carol"], "hi both 👋");

@@ -173,7 +173,7 @@ Deno.test("cli: --verbose traces handshakes and never logs payloads; SIGINT exit
       assert.equal(status.code, 0);
       const log = child.stderr();
       assert.match(log, /handshake_step .*step=M5/);
-      assert.match(log, /handshake conn=\d+ cn=alice suite=AES_GCM/);
+      assert.match(log, /handshake conn=\d+ cn=alice suite=X25519_AES_GCM/);
       assert.match(log, /register conn=\d+ user=bob/);
       assert.match(log, /message_accepted from=alice id=v1 to=1 bytes=\d+/);
       assert.match(log, /delivered sid=\d+ to=bob/);

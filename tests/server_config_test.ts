@@ -38,7 +38,7 @@ Deno.test("config: defaults are the spec's", () => {
       crlRequired: false,
       data: "data/netsec-msg.db",
       storeThread: "main",
-      suites: ["AES_GCM", "AES_CBC"],
+      suites: ["X25519_AES_GCM", "AES_GCM", "AES_CBC"],
       handshakeTimeoutMs: 10_000,
       registerTimeoutMs: 10_000,
       inflight: 100,

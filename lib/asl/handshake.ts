@@ -1,6 +1,7 @@
 // ASL handshake state machines (spec section 2, M1–M7): one class per role, driven by the
-// received messages, returning the bytes to send. No sockets here. RSA is WebCrypto; SHA-256,
-// HMAC and HKDF come from primitives.ts (node:crypto by default, WebCrypto as reference).
+// received messages, returning the bytes to send. No sockets here. The key exchange of M4–M6
+// lives in kx_rsa.ts (AES_GCM, AES_CBC) and kx_x25519.ts (X25519_AES_GCM); this file decides
+// which one runs and keeps the transcript. SHA-256, HMAC and HKDF come from primitives.ts.
 
 import { PkiError } from "../pki/errors.ts";
 import type { Credentials, TrustStore, ValidatedPeer, ValidateOptions } from "../pki/types.ts";
@@ -10,17 +11,27 @@ import {
   type LeafKeys,
   ValidationCache,
 } from "../pki/validation_cache.ts";
-import { buf, type Bytes, concatBytes, constantTimeEqual } from "./bytes.ts";
 import { AslError } from "./errors.ts";
 import type { Frame } from "./framing.ts";
 import { deriveSessionKeys, type SessionKeys } from "./key_schedule.ts";
+import { rsaClientCheckM6, rsaClientM5, rsaServerCheckM5, rsaServerM6 } from "./kx_rsa.ts";
+import {
+  type EphemeralKeyPair,
+  generateEphemeral,
+  x25519ClientCheckM6,
+  x25519ClientM5,
+  x25519ServerCheckM5,
+  x25519ServerM6,
+} from "./kx_x25519.ts";
 import {
   parseM1,
   parseM2,
   parseM3,
   parseM4,
   parseM5,
+  parseM5X25519,
   parseM6,
+  parseM6X25519,
   parseM7,
   RANDOM_BYTES,
   serializeM1,
@@ -28,20 +39,27 @@ import {
   serializeM3,
   serializeM4,
   serializeM5,
+  serializeM5X25519,
   serializeM6,
+  serializeM6X25519,
   serializeM7,
   type Step,
 } from "./messages.ts";
 import { type Primitives, primitives } from "./primitives.ts";
+import { isKeyAgreementSuite, isKnownSuite, KNOWN_SUITES } from "./suites.ts";
 import { Transcript } from "./transcript.ts";
 import type { HandshakeTraceEvent, Suite } from "./types.ts";
+
+export { macInput, macSInput, sigCInput, sigSInput } from "./kx_signatures.ts";
 
 /** The chain validator of the PKI layer (`validateChain`), injected by the caller. */
 export type { ChainValidator };
 
-/** Suites this implementation negotiates, in the default server preference. */
-export const DEFAULT_SUITES: readonly Suite[] = ["AES_GCM", "AES_CBC"];
-const KNOWN_SUITES: ReadonlySet<string> = new Set(DEFAULT_SUITES);
+/**
+ * Suites this implementation negotiates, in the default server preference and client offer:
+ * `X25519_AES_GCM`, `AES_GCM`, `AES_CBC`.
+ */
+export const DEFAULT_SUITES: readonly Suite[] = KNOWN_SUITES;
 
 /** Configuration shared by both roles. */
 export interface HandshakeConfig {
@@ -59,6 +77,11 @@ export interface HandshakeConfig {
   readonly trace?: (event: HandshakeTraceEvent) => void;
   /** Random source (server_random, N, K); default `crypto.getRandomValues`. Tests force values. */
   readonly random?: (length: number) => Uint8Array;
+  /**
+   * Ephemeral X25519 key source for `X25519_AES_GCM`; default a fresh non-extractable
+   * WebCrypto key per handshake. Tests inject the vectors' fixed keys.
+   */
+  readonly ephemeral?: () => Promise<EphemeralKeyPair>;
   /** Time to validate certificates at; default now. */
   readonly now?: () => Date;
   /**
@@ -94,35 +117,7 @@ export interface HandshakeOutput {
   readonly noSharedSuite?: true;
 }
 
-const encoder = new TextEncoder();
-const LABEL_SESSIONKEY = encoder.encode("ASL/1 SESSIONKEY\0");
-const LABEL_SESSIONKEYOK = encoder.encode("ASL/1 SESSIONKEYOK\0");
-const LABEL_HMAC = encoder.encode("ASL/1 HMAC\0");
-const OAEP = { name: "RSA-OAEP" } as const;
-const PSS = { name: "RSA-PSS", saltLength: 32 } as const;
-
 const defaultRandom = (length: number) => crypto.getRandomValues(new Uint8Array(length));
-
-/** SIG_C input: "ASL/1 SESSIONKEY" || 0x00 || TH_4 || E. */
-export function sigCInput(TH_4: Uint8Array, E: Uint8Array): Bytes {
-  return concatBytes([LABEL_SESSIONKEY, TH_4, E]);
-}
-/** SIG_S input: "ASL/1 SESSIONKEYOK" || 0x00 || TH_5 || N. */
-export function sigSInput(TH_5: Uint8Array, N: Uint8Array): Bytes {
-  return concatBytes([LABEL_SESSIONKEYOK, TH_5, N]);
-}
-/** MAC input: "ASL/1 HMAC" || 0x00 || TH_4. */
-export function macInput(TH_4: Uint8Array): Bytes {
-  return concatBytes([LABEL_HMAC, TH_4]);
-}
-
-async function verifySignature(key: CryptoKey, sig: Uint8Array, data: Bytes): Promise<boolean> {
-  try {
-    return await crypto.subtle.verify(PSS, key, buf(sig), data);
-  } catch {
-    return false;
-  }
-}
 
 /** Maps a failure of chain validation to the ASL code (PkiError codes are ASL codes). */
 function toAslError(err: unknown): AslError {
@@ -136,6 +131,7 @@ abstract class Role {
   protected readonly transcript: Transcript;
   protected readonly random: (length: number) => Uint8Array;
   protected readonly suites: readonly Suite[];
+  protected readonly ephemeral: () => Promise<EphemeralKeyPair>;
   protected step: Step | "done" | "failed";
   protected peer: ValidatedPeer | undefined;
   protected peerKeys: LeafKeys | undefined;
@@ -145,6 +141,7 @@ abstract class Role {
     this.transcript = new Transcript(this.prims);
     this.random = config.random ?? defaultRandom;
     this.suites = config.suites ?? DEFAULT_SUITES;
+    this.ephemeral = config.ephemeral ?? generateEphemeral;
     this.step = first;
   }
 
@@ -216,6 +213,8 @@ abstract class Role {
  */
 export class ServerHandshake extends Role {
   #suite: Suite | undefined;
+  /** The server's ephemeral key (X25519 only), dropped once M5 is checked. */
+  #ephemeral: EphemeralKeyPair | undefined;
   #K: Uint8Array | undefined;
 
   constructor(config: HandshakeConfig) {
@@ -244,13 +243,8 @@ export class ServerHandshake extends Role {
         const serverRandom = this.random(RANDOM_BYTES);
         const m2 = serializeM2({ serverRandom, chain: this.config.credentials.chain });
         this.step = "M3";
-        return {
-          reply: this.sent(
-            "M2",
-            m2,
-            () => `${this.config.credentials.chain.length} certificate(s)`,
-          ),
-        };
+        const count = this.config.credentials.chain.length;
+        return { reply: this.sent("M2", m2, () => `${count} certificate(s)`) };
       }
       case "M3": {
         const m3 = parseM3(lines);
@@ -262,57 +256,23 @@ export class ServerHandshake extends Role {
           bytes.length,
           () => `offer ${m3.suites.join(",")}, client ${peer.identity}`,
         );
-        this.#suite = this.suites.find((s) => KNOWN_SUITES.has(s) && m3.suites.includes(s));
-        const m4 = serializeM4({ suite: this.#suite ?? "NONE" });
-        if (this.#suite === undefined) {
+        const suite = this.suites.find((s) => isKnownSuite(s) && m3.suites.includes(s));
+        if (suite === undefined) {
           this.step = "failed";
+          const none = serializeM4({ suite: "NONE" });
           return {
-            reply: this.sent("M4", m4, () => "NONE (no shared suite)"),
+            reply: this.sent("M4", none, () => "NONE (no shared suite)"),
             noSharedSuite: true,
           };
         }
+        this.#suite = suite;
+        if (isKeyAgreementSuite(suite)) this.#ephemeral = await this.ephemeral();
+        const m4 = serializeM4({ suite, ...this.#ephemeral && { Q_S: this.#ephemeral.publicKey } });
         this.step = "M5";
-        const suite = this.#suite;
         return { reply: this.sent("M4", m4, () => `suite ${suite}`) };
       }
-      case "M5": {
-        const m5 = parseM5(lines);
-        const TH_4 = await this.transcript.hash();
-        const { verify, encrypt } = this.peerKeys!;
-        // 1. SIG_C with the client certificate's key.
-        if (!await verifySignature(verify, m5.SIG_C, sigCInput(TH_4, m5.E))) {
-          throw new AslError("BAD_SIGNATURE", "M5 signature does not verify");
-        }
-        // 2. Decrypt E: P = N || K, 64 bytes.
-        let P: Uint8Array;
-        try {
-          P = new Uint8Array(
-            await crypto.subtle.decrypt(OAEP, this.config.credentials.decryptKey, buf(m5.E)),
-          );
-        } catch (err) {
-          throw new AslError("DECRYPT_ERROR", "M5 key material does not decrypt", { cause: err });
-        }
-        if (P.length !== 2 * RANDOM_BYTES) {
-          throw new AslError("DECRYPT_ERROR", "M5 key material is not 64 bytes");
-        }
-        const N = P.subarray(0, RANDOM_BYTES);
-        const K = P.subarray(RANDOM_BYTES);
-        // 3. MAC, compared in constant time.
-        if (!await this.prims.hmacVerify(K, m5.MAC, macInput(TH_4))) {
-          throw new AslError("DECRYPT_ERROR", "M5 key confirmation does not match");
-        }
-        this.#K = K;
-        this.transcript.add(bytes);
-        this.trace("M5", "received", bytes.length, () => "SESSIONKEY verified");
-        const TH_5 = await this.transcript.hash();
-        const [E2, SIG_S] = await Promise.all([
-          crypto.subtle.encrypt(OAEP, encrypt, buf(N)),
-          crypto.subtle.sign(PSS, this.config.credentials.signKey, sigSInput(TH_5, N)),
-        ]);
-        const m6 = serializeM6({ E2: new Uint8Array(E2), SIG_S: new Uint8Array(SIG_S) });
-        this.step = "M7";
-        return { reply: this.sent("M6", m6, () => "SESSIONKEYOK") };
-      }
+      case "M5":
+        return await this.#m5(frame);
       case "M7": {
         parseM7(lines);
         this.transcript.add(bytes);
@@ -322,11 +282,39 @@ export class ServerHandshake extends Role {
         this.trace("M7", "received", bytes.length, () => `LETS_TALK, session ${suite}`);
         this.step = "done";
         this.#K = undefined;
-        return { result: { suite: this.#suite!, peer: this.peer!, keys } };
+        return { result: { suite, peer: this.peer!, keys } };
       }
       default:
         throw new AslError("PROTOCOL_ERROR", `the server never receives ${step}`);
     }
+  }
+
+  /** M5 checked by the suite's key exchange, then M6 made by it. */
+  async #m5({ lines, bytes }: Frame): Promise<HandshakeOutput> {
+    const { verify: clientVerify, encrypt: clientEncrypt } = this.peerKeys!;
+    const { signKey, decryptKey } = this.config.credentials;
+    const prims = this.prims;
+    const ephemeral = this.#ephemeral;
+    this.#ephemeral = undefined; // dropped whatever the outcome
+    let makeM6: (TH_5: Uint8Array) => Promise<Uint8Array>;
+    if (ephemeral) {
+      const m5 = parseM5X25519(lines); // parsing first: faults are PROTOCOL_ERROR
+      const TH_4 = await this.transcript.hash();
+      const K = await x25519ServerCheckM5({ m5, TH_4, ephemeral, clientVerify, prims });
+      this.#K = K;
+      makeM6 = async (TH_5) => serializeM6X25519(await x25519ServerM6({ K, TH_5, signKey, prims }));
+    } else {
+      const m5 = parseM5(lines);
+      const TH_4 = await this.transcript.hash();
+      const { N, K } = await rsaServerCheckM5({ m5, TH_4, clientVerify, decryptKey, prims });
+      this.#K = K;
+      makeM6 = async (TH_5) => serializeM6(await rsaServerM6({ N, TH_5, clientEncrypt, signKey }));
+    }
+    this.transcript.add(bytes);
+    this.trace("M5", "received", bytes.length, () => "SESSIONKEY verified");
+    const m6 = await makeM6(await this.transcript.hash());
+    this.step = "M7";
+    return { reply: this.sent("M6", m6, () => "SESSIONKEYOK") };
   }
 }
 
@@ -343,6 +331,7 @@ export class ServerHandshake extends Role {
 export class ClientHandshake extends Role {
   readonly #offer: readonly string[];
   #suite: Suite | undefined;
+  /** What M6 is checked against: N (RSA key transport) or nothing more (X25519). */
   #N: Uint8Array | undefined;
   #K: Uint8Array | undefined;
   #started = false;
@@ -380,65 +369,75 @@ export class ClientHandshake extends Role {
         this.step = "M4";
         return { reply: this.sent("M3", m3, () => `offer ${this.#offer.join(",")}`) };
       }
-      case "M4": {
-        const { suite } = parseM4(lines);
-        this.transcript.add(bytes);
-        this.trace("M4", "received", bytes.length, () => `suite ${suite}`);
-        if (suite === "NONE") {
-          throw new AslError("NO_SHARED_SUITE", "the server shares none of the offered suites");
-        }
-        if (!this.#offer.includes(suite) || !KNOWN_SUITES.has(suite)) {
-          throw new AslError("PROTOCOL_ERROR", `server chose ${suite}, which was not offered`);
-        }
-        this.#suite = suite as Suite;
-        const N = this.random(RANDOM_BYTES);
-        const K = this.random(RANDOM_BYTES);
-        this.#N = N;
-        this.#K = K;
-        const TH_4 = await this.transcript.hash();
-        const E = new Uint8Array(
-          await crypto.subtle.encrypt(OAEP, this.peerKeys!.encrypt, concatBytes([N, K])),
-        );
-        const [SIG_C, MAC] = await Promise.all([
-          crypto.subtle.sign(PSS, this.config.credentials.signKey, sigCInput(TH_4, E)),
-          this.prims.hmac(K, macInput(TH_4)),
-        ]);
-        const m5 = serializeM5({ E, SIG_C: new Uint8Array(SIG_C), MAC });
-        this.step = "M6";
-        return { reply: this.sent("M5", m5, () => "SESSIONKEY") };
-      }
+      case "M4":
+        return await this.#m4(frame);
       case "M6": {
-        const m6 = parseM6(lines);
-        // 1. E2 must decrypt to our N (constant-time compare).
-        let n2: Uint8Array;
-        try {
-          n2 = new Uint8Array(
-            await crypto.subtle.decrypt(OAEP, this.config.credentials.decryptKey, buf(m6.E2)),
-          );
-        } catch (err) {
-          throw new AslError("DECRYPT_ERROR", "M6 nonce does not decrypt", { cause: err });
-        }
-        if (!constantTimeEqual(n2, this.#N!)) {
-          throw new AslError("DECRYPT_ERROR", "M6 nonce does not match");
-        }
-        // 2. SIG_S over TH_5 (M1..M5) and N.
+        const suite = this.#suite!;
         const TH_5 = await this.transcript.hash();
-        if (!await verifySignature(this.peerKeys!.verify, m6.SIG_S, sigSInput(TH_5, this.#N!))) {
-          throw new AslError("BAD_SIGNATURE", "M6 signature does not verify");
+        const serverVerify = this.peerKeys!.verify;
+        if (isKeyAgreementSuite(suite)) {
+          const m6 = parseM6X25519(lines);
+          await x25519ClientCheckM6({ m6, K: this.#K!, TH_5, serverVerify, prims: this.prims });
+        } else {
+          const m6 = parseM6(lines);
+          const { decryptKey } = this.config.credentials;
+          await rsaClientCheckM6({ m6, N: this.#N!, TH_5, decryptKey, serverVerify });
         }
         this.transcript.add(bytes);
         this.trace("M6", "received", bytes.length, () => "SESSIONKEYOK verified");
-        const suite = this.#suite!;
         const m7 = this.sent("M7", serializeM7(), () => `LETS_TALK, session ${suite}`);
         const TH_7 = await this.transcript.hash();
         const keys = await deriveSessionKeys(this.#K!, TH_7, suite, this.prims);
         this.step = "done";
         this.#N = undefined;
         this.#K = undefined;
-        return { reply: m7, result: { suite: this.#suite!, peer: this.peer!, keys } };
+        return { reply: m7, result: { suite, peer: this.peer!, keys } };
       }
       default:
         throw new AslError("PROTOCOL_ERROR", `the client never receives ${step}`);
     }
+  }
+
+  /** M4: the suite chosen (offered and known), then M5 made by that suite's key exchange. */
+  async #m4({ lines, bytes }: Frame): Promise<HandshakeOutput> {
+    const m4 = parseM4(lines);
+    this.transcript.add(bytes);
+    this.trace("M4", "received", bytes.length, () => `suite ${m4.suite}`);
+    if (m4.suite === "NONE") {
+      throw new AslError("NO_SHARED_SUITE", "the server shares none of the offered suites");
+    }
+    if (!this.#offer.includes(m4.suite) || !isKnownSuite(m4.suite)) {
+      throw new AslError("PROTOCOL_ERROR", `server chose ${m4.suite}, which was not offered`);
+    }
+    const suite = m4.suite;
+    this.#suite = suite;
+    const TH_4 = await this.transcript.hash();
+    const { signKey } = this.config.credentials;
+    let m5: Uint8Array;
+    if (isKeyAgreementSuite(suite)) {
+      // The ephemeral key lives only in this stretch; K is computed before M5 is sent.
+      const out = await x25519ClientM5({
+        TH_4,
+        Q_S: m4.Q_S!,
+        ephemeral: await this.ephemeral(),
+        signKey,
+        prims: this.prims,
+      });
+      this.#K = out.K;
+      m5 = serializeM5X25519(out.m5);
+    } else {
+      const out = await rsaClientM5({
+        TH_4,
+        serverEncrypt: this.peerKeys!.encrypt,
+        signKey,
+        random: this.random,
+        prims: this.prims,
+      });
+      this.#N = out.N;
+      this.#K = out.K;
+      m5 = serializeM5(out.m5);
+    }
+    this.step = "M6";
+    return { reply: this.sent("M5", m5, () => "SESSIONKEY") };
   }
 }

@@ -18,9 +18,11 @@ export interface M3 {
   readonly suites: readonly string[];
   readonly chain: readonly Uint8Array[];
 }
-/** M4: the suite the server chose, or `NONE`. */
+/** M4: the suite the server chose, or `NONE`; `Q_S` for a key-agreement suite. */
 export interface M4 {
   readonly suite: string;
+  /** The server's ephemeral X25519 public key (32 bytes), only with `X25519_AES_GCM`. */
+  readonly Q_S?: Uint8Array;
 }
 /** M5 (SESSIONKEY) fields, decoded. */
 export interface M5 {
@@ -33,6 +35,17 @@ export interface M6 {
   readonly E2: Uint8Array;
   readonly SIG_S: Uint8Array;
 }
+/** M5 (SESSIONKEY) fields with `X25519_AES_GCM`, decoded and length-checked. */
+export interface M5X25519 {
+  readonly Q_C: Uint8Array;
+  readonly SIG_C: Uint8Array;
+  readonly MAC: Uint8Array;
+}
+/** M6 (SESSIONKEYOK) fields with `X25519_AES_GCM`, decoded and length-checked. */
+export interface M6X25519 {
+  readonly MAC_S: Uint8Array;
+  readonly SIG_S: Uint8Array;
+}
 
 /** Length of `server_random`, `N` and `K` in bytes. */
 export const RANDOM_BYTES = 32;
@@ -40,6 +53,10 @@ export const RANDOM_BYTES = 32;
 export const MAX_CHAIN = 5;
 /** Most suites in an offer. */
 export const MAX_SUITES = 16;
+/** Length of Q_S, Q_C, MAC and MAC_S with `X25519_AES_GCM`. */
+export const X25519_FIELD_BYTES = 32;
+/** The key-agreement suite, whose M4 carries Q_S. */
+const KEY_AGREEMENT_SUITE = "X25519_AES_GCM";
 
 const PEM_BEGIN = "-----BEGIN CERTIFICATE-----";
 const PEM_END = "-----END CERTIFICATE-----";
@@ -87,6 +104,15 @@ function decodeField(text: string | undefined, what: string): Uint8Array {
   const bytes = text === undefined ? undefined : decodeBase64Strict(text);
   if (bytes === undefined || bytes.length === 0) {
     throw protocolError(`${what} is not strict base64`);
+  }
+  return bytes;
+}
+
+/** A base64 field that must decode to exactly 32 bytes (`PROTOCOL_ERROR` otherwise). */
+function decodeField32(text: string | undefined, what: string): Uint8Array {
+  const bytes = decodeField(text, what);
+  if (bytes.length !== X25519_FIELD_BYTES) {
+    throw protocolError(`${what} is not ${X25519_FIELD_BYTES} bytes`);
   }
   return bytes;
 }
@@ -205,17 +231,26 @@ export function parseM3(lines: readonly string[]): M3 {
   return { suites, chain: parsePemChain(lines.slice(1)) };
 }
 
-/** M4: `ASYMCRYPOOK <suite>` or `ASYMCRYPOOK NONE`. */
+/** M4: `ASYMCRYPOOK <suite>`, `ASYMCRYPOOK <suite> <b64(Q_S)>` or `ASYMCRYPOOK NONE`. */
 export function serializeM4(m: M4): Uint8Array {
-  return serializeMessage([`ASYMCRYPOOK ${m.suite}`]);
+  const q = m.Q_S === undefined ? "" : ` ${encodeBase64(m.Q_S)}`;
+  return serializeMessage([`ASYMCRYPOOK ${m.suite}${q}`]);
 }
-/** Parses M4 (the suite is checked against the offer by the caller). */
+/**
+ * Parses M4 (the suite is checked against the offer by the caller). `X25519_AES_GCM` needs
+ * exactly one more field, Q_S of 32 bytes; every other suite, and `NONE`, none.
+ */
 export function parseM4(lines: readonly string[]): M4 {
   const fields = expectSingleLine(lines, "M4");
-  if (fields[0] !== "ASYMCRYPOOK" || fields.length !== 2) throw protocolError("expected M4");
+  if (fields[0] !== "ASYMCRYPOOK" || fields.length < 2) throw protocolError("expected M4");
   const suite = fields[1]!;
   if (!SUITE_NAME.test(suite)) throw protocolError("bad suite name in M4");
-  return { suite };
+  if (suite !== KEY_AGREEMENT_SUITE) {
+    if (fields.length !== 2) throw protocolError(`M4 with ${suite} has extra fields`);
+    return { suite };
+  }
+  if (fields.length !== 3) throw protocolError(`M4 with ${suite} must carry exactly Q_S`);
+  return { suite, Q_S: decodeField32(fields[2], "Q_S") };
 }
 
 /** M5: `SESSIONKEY <b64(E)> <b64(SIG_C)> <b64(MAC)>`. */
@@ -244,6 +279,32 @@ export function parseM6(lines: readonly string[]): M6 {
   const fields = expectSingleLine(lines, "M6");
   if (fields[0] !== "SESSIONKEYOK" || fields.length !== 3) throw protocolError("expected M6");
   return { E2: decodeField(fields[1], "E2"), SIG_S: decodeField(fields[2], "SIG_S") };
+}
+
+/** M5 with `X25519_AES_GCM`: `SESSIONKEY <b64(Q_C)> <b64(SIG_C)> <b64(MAC)>`. */
+export function serializeM5X25519(m: M5X25519): Uint8Array {
+  return serializeM5({ E: m.Q_C, SIG_C: m.SIG_C, MAC: m.MAC });
+}
+/** Parses M5 with `X25519_AES_GCM`: three fields, Q_C and MAC of 32 bytes. */
+export function parseM5X25519(lines: readonly string[]): M5X25519 {
+  const fields = expectSingleLine(lines, "M5");
+  if (fields[0] !== "SESSIONKEY" || fields.length !== 4) throw protocolError("expected M5");
+  return {
+    Q_C: decodeField32(fields[1], "Q_C"),
+    SIG_C: decodeField(fields[2], "SIG_C"),
+    MAC: decodeField32(fields[3], "MAC"),
+  };
+}
+
+/** M6 with `X25519_AES_GCM`: `SESSIONKEYOK <b64(MAC_S)> <b64(SIG_S)>`. */
+export function serializeM6X25519(m: M6X25519): Uint8Array {
+  return serializeM6({ E2: m.MAC_S, SIG_S: m.SIG_S });
+}
+/** Parses M6 with `X25519_AES_GCM`: two fields, MAC_S of 32 bytes. */
+export function parseM6X25519(lines: readonly string[]): M6X25519 {
+  const fields = expectSingleLine(lines, "M6");
+  if (fields[0] !== "SESSIONKEYOK" || fields.length !== 3) throw protocolError("expected M6");
+  return { MAC_S: decodeField32(fields[1], "MAC_S"), SIG_S: decodeField(fields[2], "SIG_S") };
 }
 
 /** M7: `LETS_TALK`. */
