@@ -11,6 +11,7 @@ import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
 import { listen } from "../lib/asl/transport.ts";
 import { AslError } from "../lib/asl/errors.ts";
+import { KNOWN_SUITES } from "../lib/asl/suites.ts";
 import type {
   AcceptOptions,
   ConnectOptions,
@@ -72,7 +73,7 @@ function assertFailed(
 }
 
 for (const transport of TRANSPORTS) {
-  for (const suite of ["AES_GCM", "AES_CBC"] as Suite[]) {
+  for (const suite of KNOWN_SUITES) {
     Deno.test(`endpoint ${transport} ${suite}: handshake, records both ways, close`, async () => {
       const pair = await streamPair(transport);
       try {
@@ -427,6 +428,163 @@ for (const transport of TRANSPORTS) {
   }
 }
 
+/** A fresh X25519 public key, base64: what a man in the middle would put in place of Q_S. */
+async function strangerQ(): Promise<string> {
+  const pair = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+  const raw = await crypto.subtle.exportKey("raw", (pair as CryptoKeyPair).publicKey);
+  return new Uint8Array(raw).toBase64();
+}
+const stranger = await strangerQ();
+const ZERO_32 = new Uint8Array(32).toBase64();
+
+/** Man-in-the-middle cases of the default suite, X25519_AES_GCM (spec section 2). */
+const x25519MitmCases: typeof mitmCases = [
+  [
+    "X25519_AES_GCM struck from M3 (downgrade to RSA key transport)",
+    { c2s: (i, m) => [i === 1 ? m.replace("ASYMCRYPO X25519_AES_GCM ", "ASYMCRYPO ") : m] },
+    "BAD_SIGNATURE",
+    "server",
+  ],
+  [
+    "Q_S swapped in M4",
+    { s2c: (i, m) => [i === 1 ? replaceField(m, 2, stranger) : m] },
+    "BAD_SIGNATURE",
+    "server",
+  ],
+  [
+    "all-zero Q_S in M4 (small-order point: the client sends no M5)",
+    { s2c: (i, m) => [i === 1 ? replaceField(m, 2, ZERO_32) : m] },
+    "DECRYPT_ERROR",
+    "client",
+  ],
+  [
+    "M4 without Q_S",
+    { s2c: (i, m) => [i === 1 ? "ASYMCRYPOOK X25519_AES_GCM\n\n" : m] },
+    "PROTOCOL_ERROR",
+    "client",
+  ],
+  [
+    "M4 with a field too many",
+    { s2c: (i, m) => [i === 1 ? m.replace("\n\n", ` ${stranger}\n\n`) : m] },
+    "PROTOCOL_ERROR",
+    "client",
+  ],
+  [
+    "M4 with a 31-byte Q_S",
+    { s2c: (i, m) => [i === 1 ? replaceField(m, 2, new Uint8Array(31).fill(9).toBase64()) : m] },
+    "PROTOCOL_ERROR",
+    "client",
+  ],
+  [
+    "Q_C swapped in M5",
+    { c2s: (i, m) => [i === 2 ? replaceField(m, 1, stranger) : m] },
+    "BAD_SIGNATURE",
+    "server",
+  ],
+  [
+    "a 31-byte Q_C in M5",
+    { c2s: (i, m) => [i === 2 ? replaceField(m, 1, new Uint8Array(31).fill(9).toBase64()) : m] },
+    "PROTOCOL_ERROR",
+    "server",
+  ],
+  [
+    "M5 with a wrong MAC",
+    { c2s: (i, m) => [i === 2 ? replaceField(m, 3, flip(field(m, 3), 0)) : m] },
+    "DECRYPT_ERROR",
+    "server",
+  ],
+  [
+    "M5 with a 31-byte MAC",
+    {
+      c2s: (
+        i,
+        m,
+      ) => [
+        i === 2 ? replaceField(m, 3, Uint8Array.fromBase64(field(m, 3)).subarray(1).toBase64()) : m,
+      ],
+    },
+    "PROTOCOL_ERROR",
+    "server",
+  ],
+  [
+    "M6 with a wrong MAC_S",
+    { s2c: (i, m) => [i === 2 ? replaceField(m, 1, flip(field(m, 1), 0)) : m] },
+    "DECRYPT_ERROR",
+    "client",
+  ],
+  [
+    "M6 with a bad signature",
+    { s2c: (i, m) => [i === 2 ? replaceField(m, 2, flip(field(m, 2))) : m] },
+    "BAD_SIGNATURE",
+    "client",
+  ],
+];
+for (const transport of TRANSPORTS) {
+  for (const [name, rewrites, code, detector] of x25519MitmCases) {
+    Deno.test(`endpoint mitm ${transport} X25519_AES_GCM: ${name} → ${code}`, async () => {
+      const mitm = await manInTheMiddle(rewrites, transport);
+      try {
+        const [s, c] = await runBoth(mitm, serverOptions(), clientOptions());
+        assertFailed(s, code, detector === "client", "server");
+        assertFailed(c, code, detector === "server", "client");
+      } finally {
+        mitm.close();
+        await mitm.done;
+      }
+    });
+  }
+
+  for (
+    const [name, serverSuites, clientSuites, want] of [
+      [
+        "a revision 3 client (offers AES_GCM only) and the default server",
+        undefined,
+        ["AES_GCM"],
+        "AES_GCM",
+      ],
+      ["the default client and a server restricted to AES_GCM", ["AES_GCM"], undefined, "AES_GCM"],
+      [
+        "the default client and a server restricted to X25519_AES_GCM",
+        ["X25519_AES_GCM"],
+        undefined,
+        "X25519_AES_GCM",
+      ],
+    ] as const
+  ) {
+    Deno.test(`endpoint ${transport}: ${name} agree on ${want}`, async () => {
+      const pair = await streamPair(transport);
+      try {
+        const [s, c] = await runBoth(
+          pair,
+          serverOptions(serverSuites ? { suites: serverSuites } : {}),
+          clientOptions(clientSuites ? { suites: clientSuites } : {}),
+        );
+        assert.equal(s.status === "fulfilled" && s.value.suite, want);
+        assert.equal(c.status === "fulfilled" && c.value.suite, want);
+        if (s.status === "fulfilled") await s.value.close();
+        if (c.status === "fulfilled") await c.value.close();
+      } finally {
+        pair.close();
+      }
+    });
+  }
+
+  Deno.test(`endpoint ${transport}: an X25519-only server and an RSA-only client share NONE`, async () => {
+    const pair = await streamPair(transport);
+    try {
+      const [s, c] = await runBoth(
+        pair,
+        serverOptions({ suites: ["X25519_AES_GCM"] }),
+        clientOptions({ suites: ["AES_GCM", "AES_CBC"] }),
+      );
+      assertFailed(c, "NO_SHARED_SUITE", false, "client");
+      assert.equal(s.status, "rejected");
+    } finally {
+      pair.close();
+    }
+  });
+}
+
 Deno.test("endpoint mitm: a client told NONE sends nothing more", async () => {
   const sent: string[] = [];
   const mitm = await manInTheMiddle({ c2s: (_i, m) => (sent.push(m.split("\n")[0]!), [m]) });
@@ -533,7 +691,7 @@ for (
     const reference: EndpointInternals = { primitives: webPrimitives, validate: validateChain };
     const fast: EndpointInternals = { primitives: nodePrimitives, validate: new ValidationCache() };
     const pick = (side: "reference" | "fast") => side === "reference" ? reference : fast;
-    for (const suite of ["AES_GCM", "AES_CBC"] as Suite[]) {
+    for (const suite of KNOWN_SUITES) {
       const pair = await streamPair("pipe");
       try {
         const [s, c] = await runBoth(pair, serverOptions(), clientOptions({ suites: [suite] }), {
