@@ -34,6 +34,9 @@ Deno.test("deno task demo runs the whole story and cleans up", async () => {
   assert.equal(Number(steps[0]![4]), "SALAAM_ASL\n\n".length);
   for (const m of steps) assert.ok(Number(m[4]) > 0);
 
+  assert.match(stdout, /secure channel up: X25519_AES_GCM/);
+  assert.match(stdout, /forward secret: the session key came from ephemeral X25519 keys/);
+
   const oneToOne = /alice → server {2}MESSAGE (\S+) bob aGVsbG8gYm9i\n {3}server → alice {2}OK \1 /;
   assert.match(stdout, oneToOne);
   assert.match(

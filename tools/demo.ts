@@ -78,6 +78,12 @@ export async function runDemo(write: Write): Promise<void> {
       `   secure channel up: ${alice.info.suite}, server certificate SHA-256 ` +
         `${alice.info.serverFingerprint?.slice(0, 23)}…; REGISTER alice → OK alice`,
     );
+    write(
+      alice.info.suite === "X25519_AES_GCM"
+        ? "   forward secret: the session key came from ephemeral X25519 keys that are now gone," +
+          " so even a stolen server.key cannot decrypt a recording of this session"
+        : "   not forward secret: the session key travelled under the server's RSA key",
+    );
     const bob = await join("bob");
     const carol = await join("carol");
     write("   bob and carol connect and register the same way");
