@@ -63,7 +63,7 @@ for (const impl of IMPLS) {
         const got = keys[d];
         const one = await deriveDirectionKeys(hex(v.K), hex(v.TH_7), suite, d, impl);
         assert.deepEqual(one, got);
-        if (got.suite === "AES_GCM") {
+        if (got.suite !== "AES_CBC") {
           assert.deepEqual({ key: got.key.toHex(), iv: got.iv.toHex() }, v.keys[d]);
         } else {
           assert.deepEqual({ enc: got.enc.toHex(), mac: got.mac.toHex() }, v.keys[d]);
