@@ -1,7 +1,8 @@
 // Tests of lib/asl/records.ts (spec section 3): the sequence counter and its limit, the GCM
 // nonce, seal/open round trips across implementations, and plaintext rules; the fast path's
 // reused memory (nonce buffer, pooled records, the shared base64 decode scratch) gives the
-// same bytes and the same verdicts as the allocating forms.
+// same bytes and the same verdicts as the allocating forms; the record plaintext decoder
+// (several lines joined by LF, the empty-line rule) and its encoder.
 
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/errors.ts";
@@ -13,12 +14,16 @@ import {
   decodePlaintext,
   decodeRecordLine,
   decodeRecordLineTransient,
+  decodeRecordPlaintext,
   encodePlaintext,
+  encodeRecordPlaintext,
   gcmNonce,
   MAX_RECORDS,
   openLine,
+  openLines,
   type RecordCipher,
   sealLine,
+  sealLines,
   SequenceCounter,
 } from "../lib/asl/records.ts";
 import { hex, loadNegativeRecords, loadSession } from "./helpers/asl.ts";
@@ -270,5 +275,108 @@ for (const suite of ["AES_GCM", "AES_CBC"] as const) {
       assert.throws(() => node.openSync!(cut, seq), isCode("DECRYPT_ERROR"));
       await assert.rejects(node.open(cut, seq), isCode("DECRYPT_ERROR"));
     }
+  });
+}
+
+const utf8 = new TextEncoder();
+
+Deno.test("records: decodeRecordPlaintext splits a plaintext at single LFs, in order", () => {
+  const cases: [string, string[]][] = [
+    ["REGISTER alice", ["REGISTER alice"]],
+    ["OK m1\nOK m2", ["OK m1", "OK m2"]],
+    ["a\nb\nc", ["a", "b", "c"]],
+    ["é✓\nx", ["é✓", "x"]],
+    // CR is no separator and no record-layer error: the lines go up as they are, and the
+    // command layer answers them FAILED * MALFORMED (docs/PROTOCOL.md).
+    ["OK m1\r\nOK m2", ["OK m1\r", "OK m2"]],
+    ["\r", ["\r"]],
+    ["a\n\r\nb", ["a", "\r", "b"]],
+    [" \n ", [" ", " "]],
+    ["x\n".repeat(16_383) + "x", Array(16_384).fill("x")], // 32 767 bytes, 16 384 lines
+  ];
+  for (const [text, lines] of cases) {
+    assert.deepEqual(decodeRecordPlaintext(utf8.encode(text)), lines, JSON.stringify(text));
+    // Appended to a given array, after what it holds.
+    const into = ["earlier"];
+    assert.equal(decodeRecordPlaintext(utf8.encode(text), into), into);
+    assert.deepEqual(into, ["earlier", ...lines]);
+  }
+});
+
+Deno.test("records: decodeRecordPlaintext refuses an empty line and hands over none of the lines", () => {
+  const bads = [
+    "\n",
+    "\n\n",
+    "\nREGISTER alice",
+    "REGISTER alice\n",
+    "REGISTER alice\n\nOK s1",
+    "a\nb\n\nc",
+    "a\nb\nc\n",
+    "a\n\n\nb",
+    "x\n".repeat(16_384), // 32 768 bytes: within the limit, but a trailing LF
+  ];
+  for (const bad of bads) {
+    const into = ["earlier"];
+    assert.throws(
+      () => decodeRecordPlaintext(utf8.encode(bad), into),
+      isCode("PROTOCOL_ERROR"),
+      JSON.stringify(bad.slice(0, 20)),
+    );
+    assert.deepEqual(into, ["earlier"], "nothing appended");
+  }
+  // The plaintext checks still come first: empty, too long, not UTF-8.
+  for (
+    const bad of [
+      new Uint8Array(0),
+      utf8.encode("a\n".repeat(16_384) + "a"), // 32 769 bytes
+      Uint8Array.of(0x61, 0x0a, 0xc3),
+    ]
+  ) {
+    const into: string[] = [];
+    assert.throws(() => decodeRecordPlaintext(bad, into), isCode("PROTOCOL_ERROR"));
+    assert.deepEqual(into, []);
+  }
+});
+
+Deno.test("records: encodeRecordPlaintext joins checked lines by LF, at most 32 768 bytes", () => {
+  assert.deepEqual(new Uint8Array(encodeRecordPlaintext(["OK m1"])), utf8.encode("OK m1"));
+  assert.deepEqual(encodeRecordPlaintext(["OK m1", "é", "x"]), utf8.encode("OK m1\né\nx"));
+  const full = ["a".repeat(16_383), "b".repeat(16_384)]; // 32 768 bytes with the LF
+  assert.equal(encodeRecordPlaintext(full).length, 32_768);
+  const bads: string[][] = [
+    [],
+    [""],
+    ["a", ""],
+    ["a\nb"],
+    ["a", "b\r"],
+    ["a".repeat(16_384), "b".repeat(16_384)], // 32 769 bytes
+    ["é".repeat(8_192), "é".repeat(8_192)], // 32 769 bytes in 16 385 code units
+  ];
+  for (const lines of bads) {
+    assert.throws(
+      () => encodeRecordPlaintext(lines),
+      isCode("PROTOCOL_ERROR"),
+      JSON.stringify(lines.map((l) => l.slice(0, 8))),
+    );
+  }
+});
+
+for (const impl of ["node", "webcrypto"] as const) {
+  Deno.test(`records (${impl}): sealLines and openLines round-trip several lines per record`, async () => {
+    const keys = {
+      suite: "X25519_AES_GCM" as const,
+      key: crypto.getRandomValues(new Uint8Array(32)),
+      iv: crypto.getRandomValues(new Uint8Array(12)),
+    };
+    const cipher = await createRecordCipher(keys, { impl });
+    const lines = ["MESSAGE m1 bob aGk=", "CERT alice", "OK s1"];
+    const line = await sealLines(cipher, lines, 7);
+    assert.deepEqual(await openLines(cipher, line, 7), lines);
+    assert.equal(await openLine(cipher, line, 7), lines.join("\n"));
+    await assert.rejects(openLines(cipher, line, 8), isCode("DECRYPT_ERROR"));
+    // An authentic record with an empty line is refused after it opens.
+    const bad = (await cipher.seal(utf8.encode("OK s1\n\nOK s2"), 9)).toBase64();
+    await assert.rejects(openLines(cipher, bad, 9), isCode("PROTOCOL_ERROR"));
+    assert.equal(await openLine(cipher, bad, 9), "OK s1\n\nOK s2", "authentic");
   });
 }

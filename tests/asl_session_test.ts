@@ -3,7 +3,9 @@
 // session at once with nothing sent back; back-pressure, coalesced writes, the record limit;
 // call order kept under back-pressure, many records per read, one byte per read, and the
 // small read buffer an idle session keeps parked; the node:crypto path (shared base64 scratch)
-// and the WebCrypto path (allocating decoder) deliver and reject the same record lines.
+// and the WebCrypto path (allocating decoder) deliver and reject the same record lines;
+// revision 4 batching: X25519_AES_GCM packs a turn's lines into few records, AES_GCM keeps
+// one line per record, any receiver takes several lines per record and refuses an empty one.
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -11,18 +13,27 @@ import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts"
 import { AslError } from "../lib/asl/errors.ts";
 import { FrameReader, RECORD_LIMITS } from "../lib/asl/framing.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
-import { createRecordCipher, type RecordImpl } from "../lib/asl/records.ts";
+import {
+  createRecordCipher,
+  decodeRecordLine,
+  decodeRecordPlaintext,
+  MAX_PLAINTEXT_BYTES,
+  type RecordImpl,
+  sealLines,
+} from "../lib/asl/records.ts";
 import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import type { ValidatedPeer } from "../lib/pki/types.ts";
 import {
   manInTheMiddle,
+  readToEnd,
   type Rewrite,
   type StreamPair,
   streamPair,
   vectorCredentials,
   vectorTrust,
 } from "./helpers/asl.ts";
+import { keyedSession, wireRecordLines } from "./helpers/asl_batch.ts";
 
 const serverCreds = await vectorCredentials("server");
 const clientCreds = await vectorCredentials("client");
@@ -568,3 +579,246 @@ Deno.test("session: lines a keeping-pace reader took are not kept by the inbox",
     closeBoth(a, b);
   }
 });
+
+// --- Revision 4: several command lines per record ------------------------------------------
+
+type GcmSuite = "X25519_AES_GCM" | "AES_GCM";
+const gcmKeys = (suite: GcmSuite, fill: number) => ({
+  suite,
+  key: new Uint8Array(32).fill(fill),
+  iv: new Uint8Array(12).fill(fill + 1),
+});
+
+/**
+ * Sends `lines` in one turn from a Session with `suite`, then reads the raw output: the record
+ * lines on the wire and, opened with the WebCrypto reference, the command lines of each.
+ */
+async function sendOneTurn(suite: GcmSuite, lines: readonly string[], impl: RecordImpl = "node") {
+  const keys = gcmKeys(suite, 1);
+  const { session, peer } = await keyedSession(suite, keys, gcmKeys(suite, 9), { impl });
+  try {
+    await Promise.all(lines.map((line) => session.send(line)));
+    await session.close();
+    const wire = await readToEnd(peer);
+    const opener = await createRecordCipher(keys, { impl: "webcrypto" });
+    const records: string[][] = [];
+    for (const [seq, line] of wireRecordLines(wire).entries()) {
+      records.push(decodeRecordPlaintext(await opener.open(decodeRecordLine(line), seq)));
+    }
+    return { wire, records };
+  } finally {
+    peer.close();
+  }
+}
+
+/** Delivers raw session output to a fresh receiving Session with `suite`; returns its lines. */
+async function receiveWire(suite: GcmSuite, wire: string, impl: RecordImpl = "node") {
+  const { session, peer } = await keyedSession(suite, gcmKeys(suite, 9), gcmKeys(suite, 1), {
+    impl,
+  });
+  try {
+    await peer.write(new TextEncoder().encode(wire));
+    await peer.closeWrite();
+    const got: string[] = [];
+    for await (const line of session) got.push(line);
+    return { got, info: await session.closed };
+  } finally {
+    peer.close();
+  }
+}
+
+/** How the spec's greedy rule groups lines of these UTF-8 sizes into records. */
+function greedyGroups(sizes: readonly number[]): number[] {
+  const groups: number[] = [];
+  let size = -1;
+  for (const s of sizes) {
+    if (size >= 0 && size + 1 + s <= MAX_PLAINTEXT_BYTES) {
+      size += 1 + s;
+      groups[groups.length - 1]!++;
+    } else {
+      size = s;
+      groups.push(1);
+    }
+  }
+  return groups;
+}
+
+/** 200 command lines of 20 to 420 characters, about 44 KB in all. */
+const TURN = Array.from(
+  { length: 200 },
+  (_, i) => `MESSAGE m${i} bob ${"QUFB".repeat(1 + (i * 37) % 100)}`,
+);
+
+for (const impl of ["node", "webcrypto"] as const) {
+  Deno.test(`session X25519_AES_GCM (${impl}): 200 lines of one turn leave in a few records and arrive in order`, async () => {
+    const { wire, records } = await sendOneTurn("X25519_AES_GCM", TURN, impl);
+    const want = greedyGroups(TURN.map((l) => l.length));
+    assert.ok(want.length >= 2 && want.length <= 3, `the fixture needs ${want.length} records`);
+    assert.deepEqual(records.map((r) => r.length), want, "as many lines per record as fit");
+    assert.deepEqual(records.flat(), TURN);
+    const { got, info } = await receiveWire("X25519_AES_GCM", wire, impl);
+    assert.deepEqual(got, TURN);
+    assert.equal(info.reason, "remote");
+  });
+
+  Deno.test(`session AES_GCM (${impl}): the same 200 lines leave as 200 records, one line each`, async () => {
+    const { wire, records } = await sendOneTurn("AES_GCM", TURN, impl);
+    assert.equal(records.length, 200);
+    assert.deepEqual(records, TURN.map((l) => [l]));
+    const { got } = await receiveWire("AES_GCM", wire, impl);
+    assert.deepEqual(got, TURN);
+  });
+}
+
+Deno.test("session X25519_AES_GCM: a line that would overflow 32 768 bytes starts the next record", async () => {
+  const lines = [
+    "a".repeat(16_383),
+    "b".repeat(16_384), // with the LF: exactly 32 768 bytes
+    "c",
+    "d".repeat(32_768), // alone
+    "é".repeat(3), // 6 bytes: counted in bytes, not characters
+    "e".repeat(32_761), // 6 + 1 + 32 761 = 32 768
+    "f",
+  ];
+  const { records } = await sendOneTurn("X25519_AES_GCM", lines);
+  assert.deepEqual(records, [
+    [lines[0], lines[1]],
+    [lines[2]],
+    [lines[3]],
+    [lines[4], lines[5]],
+    [lines[6]],
+  ]);
+});
+
+Deno.test("session X25519_AES_GCM: at most maxQueuedSends lines per write, each batch in its own records", async () => {
+  const keys = gcmKeys("X25519_AES_GCM", 1);
+  const { session, peer } = await keyedSession("X25519_AES_GCM", keys, keys, {
+    session: { maxQueuedSends: 8 },
+  });
+  try {
+    const lines = Array.from({ length: 20 }, (_, i) => `OK m${i}`);
+    await Promise.all(lines.map((l) => session.send(l)));
+    await session.close();
+    const opener = await createRecordCipher(keys, { impl: "webcrypto" });
+    const records: string[][] = [];
+    for (const [seq, line] of wireRecordLines(await readToEnd(peer)).entries()) {
+      records.push(decodeRecordPlaintext(await opener.open(decodeRecordLine(line), seq)));
+    }
+    assert.deepEqual(records, [lines.slice(0, 8), lines.slice(8, 16), lines.slice(16)]);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("session X25519_AES_GCM: batched sends keep call order and resolve under back-pressure", async () => {
+  const c = gcmKeys("X25519_AES_GCM", 1);
+  const s = gcmKeys("X25519_AES_GCM", 9);
+  const [a, b] = createPipe(2048);
+  const mk = (conn: Duplex, send: typeof c, recv: typeof c, maxInbox?: number) =>
+    Promise.all([createRecordCipher(send), createRecordCipher(recv)]).then(([sc, rc]) =>
+      new Session({
+        conn,
+        reader: new FrameReader(conn, RECORD_LIMITS),
+        suite: "X25519_AES_GCM",
+        peer: {} as ValidatedPeer,
+        sendCipher: sc,
+        recvCipher: rc,
+        options: { maxQueuedSends: 16, ...(maxInbox ? { maxInbox } : {}) },
+      })
+    );
+  const client = await mk(a, c, s);
+  const server = await mk(b, s, c, 2);
+  try {
+    const n = 1000;
+    let settled = 0;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      sends.push(
+        client.send(`MESSAGE m${i} bob ${"QUFB".repeat(1 + (i % 60))}`).then(() => {
+          settled++;
+        }),
+      );
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(settled < n, `the full pipe holds sends back (${settled} of ${n} settled)`);
+    const got: number[] = [];
+    for await (const line of server) {
+      got.push(Number(line.split(" ")[1]!.slice(1)));
+      if (got.length === n) break;
+    }
+    await Promise.all(sends);
+    assert.equal(settled, n);
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => i));
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+/** A receiving Session with `suite` and the sealer of its peer (raw record lines). */
+async function receiver(suite: GcmSuite, impl: RecordImpl) {
+  const keys = gcmKeys(suite, 3);
+  const { session, peer } = await keyedSession(suite, gcmKeys(suite, 7), keys, { impl });
+  const sealer = await createRecordCipher(keys, { impl: "webcrypto" });
+  const sealText = async (text: string, seq: number) =>
+    (await sealer.seal(new TextEncoder().encode(text), seq)).toBase64();
+  return { session, peer, sealer, sealText };
+}
+
+for (const suite of ["AES_GCM", "X25519_AES_GCM"] as const) {
+  for (const impl of ["node", "webcrypto"] as const) {
+    Deno.test(`session ${suite} (${impl}): a receiver takes several lines in one record, in order`, async () => {
+      const { session, peer, sealer, sealText } = await receiver(suite, impl);
+      try {
+        const wire = [
+          await sealLines(sealer, ["REGISTER alice", "CERT bob", "OK s1"], 0),
+          await sealText("OK s2", 1),
+          // A CR is no separator and no record error: "OK s3\r" is a line for the command layer.
+          await sealText("MESSAGE m1 bob aGk=\nOK s3\r", 2),
+          "",
+        ].join("\n\n");
+        await peer.write(new TextEncoder().encode(wire));
+        await peer.closeWrite();
+        const got: string[] = [];
+        for await (const line of session) got.push(line);
+        assert.deepEqual(got, [
+          "REGISTER alice",
+          "CERT bob",
+          "OK s1",
+          "OK s2",
+          "MESSAGE m1 bob aGk=",
+          "OK s3\r",
+        ]);
+        assert.equal((await session.closed).reason, "remote");
+      } finally {
+        await session.close();
+        peer.close();
+      }
+    });
+
+    Deno.test(`session ${suite} (${impl}): a record of 3 lines with an empty one in the middle closes the session and yields none of them`, async () => {
+      const { session, peer, sealer, sealText } = await receiver(suite, impl);
+      try {
+        const wire = [
+          await sealLines(sealer, ["OK s1", "OK s2"], 0),
+          await sealText("REGISTER alice\n\nCERT bob", 1),
+          await sealText("OK s3", 2), // a good record after it: never handled
+          "",
+        ].join("\n\n");
+        await peer.write(new TextEncoder().encode(wire));
+        const got: string[] = [];
+        for await (const line of session) got.push(line);
+        assert.deepEqual(got, ["OK s1", "OK s2"]);
+        const info = await session.closed;
+        assert.equal(info.reason, "error");
+        assert.ok(info.error instanceof AslError);
+        assert.equal(info.error.code, "PROTOCOL_ERROR");
+        assert.equal(await readToEnd(peer), "", "nothing sent back");
+      } finally {
+        await session.close();
+        peer.close();
+      }
+    });
+  }
+}

@@ -1,5 +1,6 @@
 // Conformance with the shared ASL/1 vectors (tests/fixtures/asl-vectors, README steps 1–8)
-// for both suites and both record implementations.
+// for both suites and both record implementations; the records of the revision 4
+// X25519_AES_GCM session (several lines per record, `records_rejected`).
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -16,7 +17,16 @@ import {
 } from "../lib/asl/handshake.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { parseM2, parseM3, parseM5, parseM6 } from "../lib/asl/messages.ts";
-import { createRecordCipher, openLine, type RecordImpl, sealLine } from "../lib/asl/records.ts";
+import {
+  createRecordCipher,
+  decodeRecordLine,
+  decodeRecordPlaintext,
+  openLine,
+  openLines,
+  type RecordImpl,
+  sealLine,
+  sealLines,
+} from "../lib/asl/records.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";
@@ -26,11 +36,13 @@ import {
   importPrivateKey,
   loadNegativeRecords,
   loadSession,
+  readToEnd,
   readVectorText,
   type SessionVector,
   vectorCredentials,
   vectorTrust,
 } from "./helpers/asl.ts";
+import { batchKeys, keyedSession, loadBatchSession, wireRecordLines } from "./helpers/asl_batch.ts";
 
 const SUITES = ["AES_GCM", "AES_CBC"] as const;
 const IMPLS: RecordImpl[] = ["node", "webcrypto"];
@@ -257,6 +269,109 @@ for (const suite of SUITES) {
       assert.equal(client.expecting, "M6");
     });
   }
+}
+
+// --- X25519_AES_GCM records (revision 4): several lines per record ----------------------
+
+for (const impl of IMPLS) {
+  Deno.test(`vectors X25519_AES_GCM: 7 records open, split into their lines and seal byte-identically (${impl})`, async () => {
+    const v = await loadBatchSession();
+    assert.equal(v.suite, "X25519_AES_GCM");
+    let multi = 0;
+    for (const d of ["c2s", "s2c"] as const) {
+      const cipher = await createRecordCipher(batchKeys(v, d), { impl });
+      for (const [i, r] of v.records[d].entries()) {
+        assert.equal(r.seq, i);
+        const plaintext = await cipher.open(decodeRecordLine(r.line), r.seq);
+        assert.equal(new TextDecoder().decode(plaintext), r.plaintext);
+        const lines = decodeRecordPlaintext(plaintext); // the decoder the session uses
+        assert.deepEqual(lines, r.lines, `${d} ${r.seq}`);
+        assert.deepEqual(await openLines(cipher, r.line, r.seq), r.lines);
+        const line = await sealLines(cipher, lines, r.seq);
+        assert.equal(line, r.line, `${d} ${r.seq}: sealed again`);
+        assert.equal(decodeBase64Strict(line)!.toHex(), r.record_hex);
+        if (lines.length > 1) multi++;
+      }
+    }
+    assert.ok(multi >= 3, "the file has records of several lines");
+  });
+
+  Deno.test(`vectors X25519_AES_GCM: records_rejected open but break the line rule (${impl})`, async () => {
+    const v = await loadBatchSession();
+    assert.equal(v.records_rejected.length, 4);
+    for (const c of v.records_rejected) {
+      const cipher = await createRecordCipher(batchKeys(v, c.direction), { impl });
+      // Authentic: it opens (right key, right seq) to the recorded plaintext...
+      const plaintext = await cipher.open(decodeRecordLine(c.line), c.recv_seq);
+      assert.equal(new TextDecoder().decode(plaintext), c.plaintext, c.reason);
+      assert.equal(await openLine(cipher, c.line, c.recv_seq), c.plaintext);
+      // ...and the line rule refuses it, handing over none of its lines.
+      const into: string[] = [];
+      assert.throws(
+        () => decodeRecordPlaintext(plaintext, into),
+        (e: unknown) => e instanceof AslError && e.code === "PROTOCOL_ERROR",
+        c.reason,
+      );
+      assert.deepEqual(into, []);
+      await assert.rejects(
+        openLines(cipher, c.line, c.recv_seq),
+        (e: unknown) => e instanceof AslError && e.code === "PROTOCOL_ERROR",
+      );
+    }
+  });
+
+  Deno.test(`vectors X25519_AES_GCM: a live receiver yields the genuine lines, then closes on each rejected record with none of its lines (${impl})`, async () => {
+    const v = await loadBatchSession();
+    const genuine = v.records.c2s;
+    for (const c of v.records_rejected) {
+      assert.equal(c.direction, "c2s");
+      assert.equal(c.recv_seq, genuine.length);
+      // The server's side: it opens c2s records (and would seal s2c ones).
+      const { session, peer } = await keyedSession(
+        "X25519_AES_GCM",
+        batchKeys(v, "s2c"),
+        batchKeys(v, "c2s"),
+        { impl },
+      );
+      try {
+        const wire = [...genuine.map((r) => r.line), c.line, genuine[0]!.line, ""].join("\n\n");
+        await peer.write(new TextEncoder().encode(wire));
+        const got: string[] = [];
+        for await (const line of session) got.push(line);
+        assert.deepEqual(got, genuine.flatMap((r) => r.lines), c.reason);
+        const info = await session.closed;
+        assert.equal(info.reason, "error");
+        assert.ok(info.error instanceof AslError);
+        assert.equal(info.error.code, "PROTOCOL_ERROR", `${c.reason}: ${info.error.message}`);
+        assert.equal(await readToEnd(peer), "", "nothing sent back");
+      } finally {
+        await session.close();
+        peer.close();
+      }
+    }
+  });
+
+  Deno.test(`vectors X25519_AES_GCM: a Session sending each record's lines in one turn writes the recorded lines (${impl})`, async () => {
+    const v = await loadBatchSession();
+    for (const [send, recv] of [["c2s", "s2c"], ["s2c", "c2s"]] as const) {
+      const { session, peer } = await keyedSession(
+        "X25519_AES_GCM",
+        batchKeys(v, send),
+        batchKeys(v, recv),
+        { impl },
+      );
+      try {
+        for (const r of v.records[send]) {
+          await Promise.all(r.lines.map((line) => session.send(line)));
+        }
+        await session.close();
+        const out = wireRecordLines(await readToEnd(peer));
+        assert.deepEqual(out, v.records[send].map((r) => r.line), send);
+      } finally {
+        peer.close();
+      }
+    }
+  });
 }
 
 /** The code each negative vector must fail with (documented in docs/PROTOCOL.md). */

@@ -1,7 +1,8 @@
 // ASL records (spec section 3, "Cipher suites" and "Records"): one RecordCipher per suite and
 // direction (seal/open at an implicit seq), the sequence counter with its 2^23 limit, and
 // the line-level checks (strict base64, plaintext 1–32 768 bytes of valid UTF-8), with an
-// allocation-free decoder for the session's synchronous path.
+// allocation-free decoder for the session's synchronous path, and the one decoder of a record
+// plaintext into its command lines (revision 4: several lines joined by LF, none empty).
 // Two implementations pass every vector: WebCrypto (portable reference) and node:crypto
 // (the fast path the session uses by default; it reuses its nonce buffer and builds records
 // in node:buffer's pooled memory, so its results may be views into a shared pool).
@@ -19,6 +20,8 @@ export const MAX_RECORDS = 2 ** 23;
 /** Largest record plaintext in bytes. */
 export const MAX_PLAINTEXT_BYTES = 32_768;
 
+/** The byte that joins the command lines of one record plaintext. */
+const LF = 0x0a;
 const TAG_BYTES = 16;
 const BLOCK = 16;
 const MAC_BYTES = 32;
@@ -376,9 +379,44 @@ function plaintextSizeError(): AslError {
   );
 }
 
+/**
+ * Encodes several command lines as ONE record plaintext (spec section 3, "Records"): each line
+ * as `encodePlaintext` checks it (1 or more bytes, no CR or LF), joined by single LF bytes, at
+ * most 32 768 bytes in all. What a batching sender puts in a record. Throws
+ * `AslError("PROTOCOL_ERROR")` for no line, a bad line or a plaintext over the limit.
+ */
+export function encodeRecordPlaintext(lines: readonly string[]): Uint8Array {
+  if (lines.length === 0) throw plaintextSizeError();
+  if (lines.length === 1) return encodePlaintext(lines[0]!);
+  const parts = lines.map(encodePlaintext);
+  let size = parts.length - 1;
+  for (const part of parts) size += part.length;
+  if (size > MAX_PLAINTEXT_BYTES) throw plaintextSizeError();
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    if (at > 0) out[at++] = LF;
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /** Seals one plaintext line as record `seq` and returns the base64 session line (no `LF`). */
 export async function sealLine(cipher: RecordCipher, line: string, seq: number): Promise<string> {
   return encodeBase64(await cipher.seal(encodePlaintext(line), seq));
+}
+
+/**
+ * Seals command lines as ONE record `seq` (joined by LF, see `encodeRecordPlaintext`) and
+ * returns the base64 session line (no `LF`).
+ */
+export async function sealLines(
+  cipher: RecordCipher,
+  lines: readonly string[],
+  seq: number,
+): Promise<string> {
+  return encodeBase64(await cipher.seal(encodeRecordPlaintext(lines), seq));
 }
 
 function notStrictBase64(): AslError {
@@ -451,7 +489,60 @@ export function decodePlaintext(plaintext: Uint8Array): string {
 }
 
 /**
- * Opens one received session line as record `seq`. Throws `AslError`: `PROTOCOL_ERROR` for
+ * THE record decoder (spec section 3, "Records"), shared by the session's receive path and the
+ * vector tests: an opened record plaintext in, its command lines out, in order. Checks the
+ * plaintext (1 to 32 768 bytes of valid UTF-8) and the line rule: the lines are joined by single
+ * LF bytes, so a leading or trailing LF, two LFs in a row or a lone LF (an empty line) refuses
+ * the whole record. Lines are appended to `into` (a new array by default) all or none: on a
+ * refusal nothing has been appended. Nothing else is judged here: a line with a CR or other
+ * non-printable characters is a line like any other, for the command layer to answer
+ * (`FAILED * MALFORMED`). Throws `AslError("PROTOCOL_ERROR")`.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecordPlaintext } from "./records.ts";
+ * const bytes = new TextEncoder().encode("OK m1\nOK m2");
+ * console.log(decodeRecordPlaintext(bytes)); // ["OK m1", "OK m2"]
+ * ```
+ */
+export function decodeRecordPlaintext(plaintext: Uint8Array, into: string[] = []): string[] {
+  const text = decodePlaintext(plaintext);
+  let at = text.indexOf("\n");
+  if (at === -1) {
+    // The usual record (and every record of a revision 3 sender): one line.
+    into.push(text);
+    return into;
+  }
+  // Every check before the first push: a refused record hands over none of its lines.
+  if (at === 0 || text.charCodeAt(text.length - 1) === LF || text.includes("\n\n")) {
+    throw new AslError("PROTOCOL_ERROR", "record plaintext holds an empty line");
+  }
+  let start = 0;
+  do {
+    into.push(text.slice(start, at));
+    start = at + 1;
+    at = text.indexOf("\n", start);
+  } while (at !== -1);
+  into.push(text.slice(start));
+  return into;
+}
+
+/**
+ * Opens one received session line as record `seq` and returns its command lines (see
+ * `decodeRecordPlaintext`). Throws `AslError` like `openLine`, and `PROTOCOL_ERROR` for a
+ * plaintext with an empty line.
+ */
+export async function openLines(
+  cipher: RecordCipher,
+  line: string,
+  seq: number,
+): Promise<string[]> {
+  return decodeRecordPlaintext(await cipher.open(decodeRecordLine(line), seq));
+}
+
+/**
+ * Opens one received session line as record `seq` and returns its plaintext as one string
+ * (revision 3's view: LFs included, the line rule not applied; see `openLines`). Throws `AslError`: `PROTOCOL_ERROR` for
  * bad base64 or a plaintext that is empty, over 32 768 bytes or not UTF-8; `DECRYPT_ERROR`
  * for a record that fails authentication (tampered, replayed, reordered, reflected, cut).
  */

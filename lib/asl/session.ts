@@ -1,24 +1,29 @@
 // The ASL record session (spec section 3, "Records"): a SecureSession over a duplex.
 // Sends are queued in call order, sealed together (synchronously on the node:crypto path)
 // and written in ONE write per batch; a send resolves once its batch is written, so callers
-// that await are held back by a slow socket. Reads use a small buffer while the peer is
-// quiet and grow while data keeps coming; every complete record line of a chunk is split,
-// opened and queued in one synchronous pass (on the node:crypto path each line is decoded
-// into a shared scratch buffer, not a new array), and the iterator yields queued lines without
-// waiting. Any bad record ends the connection at once, nothing is sent back. At 2^23
-// records a direction closes.
+// that await are held back by a slow socket. With X25519_AES_GCM (`batchesLines`) the lines of
+// a batch share records: joined by LF, as many as fit in 32 768 bytes of plaintext per record
+// (one seal for a burst); with AES_GCM and AES_CBC every line is a record of its own. Reads
+// use a small buffer while the peer is quiet and grow while data keeps coming; every complete
+// record line of a chunk is split, opened and queued in one synchronous pass (on the
+// node:crypto path each line is decoded into a shared scratch buffer, not a new array), a
+// record's plaintext is split into its command lines (several with any suite; an empty one
+// refuses the record), and the iterator yields queued lines without waiting. Any bad record
+// ends the connection at once, nothing is sent back. At 2^23 records a direction closes.
 
 import type { ValidatedPeer } from "../pki/types.ts";
 import { AslError } from "./errors.ts";
 import { type FrameReader, RecordLineSplitter } from "./framing.ts";
 import {
-  decodePlaintext,
   decodeRecordLine,
   decodeRecordLineTransient,
+  decodeRecordPlaintext,
   encodePlaintext,
+  MAX_PLAINTEXT_BYTES,
   type RecordCipher,
   SequenceCounter,
 } from "./records.ts";
+import { batchesLines } from "./suites.ts";
 import { closeQuietly, writeAll } from "./transport.ts";
 import type { Duplex, SecureSession, SessionCloseInfo, Suite } from "./types.ts";
 
@@ -26,7 +31,7 @@ import type { Duplex, SecureSession, SessionCloseInfo, Suite } from "./types.ts"
 export interface SessionOptions {
   /** Records per direction before the session closes; default 2^23 (tests lower it). */
   readonly maxRecords?: number;
-  /** Records sealed into one write at most; default 256. */
+  /** Lines (sends) sealed into one write at most; default 256. */
   readonly maxQueuedSends?: number;
   /** Received lines buffered before reading pauses; default 256. */
   readonly maxInbox?: number;
@@ -55,6 +60,12 @@ const SHRINK_AFTER_SMALL_READS = 8;
 /** Taken inbox slots after which the inbox array is compacted. */
 const INBOX_COMPACT_AT = 256;
 const encoder = new TextEncoder();
+/**
+ * Where a batching session joins the lines of one record before its synchronous seal reads
+ * them: one per process, made on first use (sealSync consumes it before returning, and nothing
+ * awaits in between, so sessions can share it).
+ */
+let joinScratch: Uint8Array | undefined;
 
 /** Everything a session needs once the handshake is done. */
 export interface SessionInit {
@@ -89,6 +100,8 @@ export class Session implements SecureSession {
   #sendSeq: SequenceCounter;
   #recvSeq: SequenceCounter;
   #maxBatch: number;
+  /** Whether queued lines share records (X25519_AES_GCM). */
+  #batchLines: boolean;
   #maxInbox: number;
   #maxInboxChars: number;
   /** Characters held in `#inbox[#inHead..]`. */
@@ -128,6 +141,7 @@ export class Session implements SecureSession {
     this.#sendSeq = new SequenceCounter(max);
     this.#recvSeq = new SequenceCounter(max);
     this.#maxBatch = Math.max(1, init.options?.maxQueuedSends ?? 256);
+    this.#batchLines = batchesLines(init.suite);
     this.#maxInbox = Math.max(1, init.options?.maxInbox ?? 256);
     this.#maxInboxChars = Math.max(1, init.options?.maxInboxChars ?? 256 * 1024);
     // Bytes the handshake reader already holds (records sent right after M7) come first;
@@ -139,8 +153,9 @@ export class Session implements SecureSession {
   // --- sending -------------------------------------------------------------------------------
 
   /**
-   * Queues `line` as the next record; resolves once the write holding it has completed.
-   * Records leave in call order; all sends of one tick share one write.
+   * Queues `line` (one command line: no CR or LF); resolves once the write holding it has
+   * completed. Lines leave in call order; all sends of one tick share one write, and with
+   * X25519_AES_GCM as few records as 32 768 bytes of plaintext each allow.
    */
   send(line: string): Promise<void> {
     let plaintext: Uint8Array;
@@ -176,15 +191,41 @@ export class Session implements SecureSession {
             limitHit = true;
             break;
           }
-          const item = queue[taken]!;
+          let plaintext = queue[taken]!.plaintext;
+          let end = taken + 1;
+          if (this.#batchLines) {
+            const limit = Math.min(queue.length, this.#maxBatch);
+            // The lines that fit with this one, joined by LF, in at most 32 768 bytes; the
+            // first that does not starts the next record.
+            let size = plaintext.length;
+            while (end < limit) {
+              const next = size + 1 + queue[end]!.plaintext.length;
+              if (next > MAX_PLAINTEXT_BYTES) break;
+              size = next;
+              end++;
+            }
+            if (end > taken + 1) {
+              // A copy for the async path: the scratch is only safe across no await.
+              const out = sync
+                ? (joinScratch ??= new Uint8Array(MAX_PLAINTEXT_BYTES))
+                : new Uint8Array(size);
+              out.set(plaintext);
+              let at = plaintext.length;
+              for (let i = taken + 1; i < end; i++) {
+                const p = queue[i]!.plaintext;
+                out[at] = 0x0a;
+                out.set(p, at + 1);
+                at += 1 + p.length;
+              }
+              plaintext = out.subarray(0, size);
+            }
+          }
           const seq = this.#sendSeq.take();
-          const record = sync
-            ? sync(item.plaintext, seq)
-            : await this.#sendCipher!.seal(item.plaintext, seq);
+          const record = sync ? sync(plaintext, seq) : await this.#sendCipher!.seal(plaintext, seq);
           const text = record.toBase64();
           parts.push(text);
           bytes += text.length + 2;
-          taken++;
+          taken = end;
         }
         if (this.#ended) break;
         const batch = taken === queue.length ? queue : queue.slice(0, taken);
@@ -266,7 +307,10 @@ export class Session implements SecureSession {
     }
   }
 
-  /** Splits, opens and queues every record line `bytes` completes, in order. */
+  /**
+   * Splits, opens and queues every record line `bytes` completes, in order; a record's
+   * command lines are queued one by one, all or none (decodeRecordPlaintext).
+   */
   async #consume(bytes: Uint8Array): Promise<void> {
     const lines: string[] = [];
     this.#splitter.push(bytes, lines);
@@ -287,9 +331,10 @@ export class Session implements SecureSession {
         plaintext = await this.#recvCipher!.open(record, this.#recvSeq.take());
       }
       if (this.#ended) return;
-      const text = decodePlaintext(plaintext);
-      this.#inbox.push(text);
-      this.#inboxChars += text.length;
+      const inbox = this.#inbox;
+      const from = inbox.length;
+      decodeRecordPlaintext(plaintext, inbox);
+      for (let i = from; i < inbox.length; i++) this.#inboxChars += inbox[i]!.length;
     }
     const w = this.#inboxWaiter;
     if (w !== undefined) {
