@@ -14,7 +14,8 @@ import {
 } from "./handshake.ts";
 import { serializeAslError } from "./messages.ts";
 import type { Primitives } from "./primitives.ts";
-import { createRecordCipher, type RecordImpl } from "./records.ts";
+import type { EphemeralKeyPair } from "./kx_x25519.ts";
+import { createRecordCipher, type RecordCipher, type RecordImpl } from "./records.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { closeQuietly, dial, prepareConn, writeAll } from "./transport.ts";
 import type { AcceptOptions, ConnectOptions, Duplex, SecureSession } from "./types.ts";
@@ -62,6 +63,13 @@ export interface EndpointInternals {
   readonly session?: SessionOptions;
   /** Raw M3 offer (client), e.g. `["DES_CBC"]`. */
   readonly offer?: readonly string[];
+  /** Ephemeral X25519 key source (vector replay); default a fresh WebCrypto key. */
+  readonly ephemeral?: () => Promise<EphemeralKeyPair>;
+  /**
+   * Wraps this side's sending RecordCipher (tests: a peer that seals what no honest sender
+   * would, such as a plaintext with an empty line).
+   */
+  readonly wrapSendCipher?: (cipher: RecordCipher) => RecordCipher;
 }
 
 interface Role {
@@ -196,10 +204,11 @@ async function run(
     const result = await drive(conn, reader, role, first, abort.promise);
     const isServer = role instanceof ServerHandshake;
     const impl = { impl: internals.recordImpl ?? "node" } as const;
-    const [sendCipher, recvCipher] = await Promise.all([
+    const [ownCipher, recvCipher] = await Promise.all([
       createRecordCipher(isServer ? result.keys.s2c : result.keys.c2s, impl),
       createRecordCipher(isServer ? result.keys.c2s : result.keys.s2c, impl),
     ]);
+    const sendCipher = internals.wrapSendCipher?.(ownCipher) ?? ownCipher;
     return new Session({
       conn,
       reader,
@@ -246,6 +255,7 @@ export function accept(
     ...(options.trace ? { trace: options.trace } : {}),
     ...(options.admit ? { admit: options.admit } : {}),
     ...(internals.random ? { random: internals.random } : {}),
+    ...(internals.ephemeral ? { ephemeral: internals.ephemeral } : {}),
   });
   return run(conn, reader, role, undefined, options, internals);
 }
@@ -288,6 +298,7 @@ export async function connect(
     ...(options.trace ? { trace: options.trace } : {}),
     ...(internals.random ? { random: internals.random } : {}),
     ...(internals.offer ? { offer: internals.offer } : {}),
+    ...(internals.ephemeral ? { ephemeral: internals.ephemeral } : {}),
   });
   let first: Uint8Array;
   try {
