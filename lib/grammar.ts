@@ -34,4 +34,5 @@ export type Reason =
   | "DUPLICATE_ID"
   | "QUEUE_FULL"
   | "RATE_LIMITED"
+  | "NO_CERTIFICATE"
   | "INTERNAL";

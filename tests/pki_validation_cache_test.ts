@@ -50,6 +50,10 @@ Deno.test("validation cache: a hit returns what validateChain returns, without r
   const direct: ValidatedPeer = await validateChain(client.chain, trust, opts);
   assert.deepEqual({ ...first.peer }, { ...direct });
   assert.equal(first.peer.identity, "alice");
+  // The presented chain, leaf first, as its own bytes (what the server records at REGISTER).
+  assert.deepEqual(first.peer.chain, client.chain);
+  assert.equal(first.peer.chain[0], first.peer.leafDer);
+  assert.notEqual(first.peer.chain[0], client.chain[0]);
   // The imported leaf key is the client's: it encrypts (OAEP) and verifies (PSS) for it.
   const data = new TextEncoder().encode("ASL/1 test");
   const sig = await crypto.subtle.sign({ name: "RSA-PSS", saltLength: 32 }, client.signKey, data);

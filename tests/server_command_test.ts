@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
+  certReply,
   deliveryLine,
   failedReply,
   isMessageId,
@@ -19,6 +20,30 @@ Deno.test("command: REGISTER with a valid USERID", () => {
     userId: "alice",
     error: "MALFORMED",
   });
+});
+
+Deno.test("command: CERT with a valid USERID; the id is read before the field count", () => {
+  assert.deepEqual(parseCommand("CERT alice"), { kind: "cert", userId: "alice" });
+  assert.deepEqual(parseCommand("CERT alice bob"), {
+    kind: "cert",
+    userId: "alice",
+    error: "MALFORMED",
+  });
+  assert.deepEqual(parseCommand("CERT alice "), {
+    kind: "cert",
+    userId: "alice",
+    error: "MALFORMED",
+  });
+  for (const line of ["CERT", "CERT ", "CERT bad-id!", "CERT  alice", "cert alice"]) {
+    assert.deepEqual(parseCommand(line), { kind: "no-id" }, line);
+  }
+});
+
+Deno.test("command: the CERT reply is the chain's DER as strict base64, leaf first", () => {
+  const leaf = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0xff]);
+  const ca = new Uint8Array([0x30, 0x00]);
+  assert.equal(certReply("bob", [leaf, ca]), "OK bob MAMCAf8= MAA=");
+  assert.equal(certReply("bob", [leaf]), "OK bob MAMCAf8=");
 });
 
 Deno.test("command: lines whose id cannot be read are no-id (FAILED * MALFORMED)", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ClientSession, Router, type RouterOptions } from "../lib/server/router.ts";
+import type { StoreOp } from "../lib/server/store.ts";
 import { MemoryStore } from "../lib/server/store_memory.ts";
 
 const P = "aGVsbG8=";
@@ -11,7 +12,11 @@ class FakePort {
   /** When set, sends stay unsettled (a peer that does not read). */
   stalled = false;
   #release: (() => void)[] = [];
-  constructor(readonly identity: string) {}
+  /** Stands in for the certificate chain presented in the handshake. */
+  readonly chain: readonly Uint8Array[];
+  constructor(readonly identity: string, chain?: readonly Uint8Array[]) {
+    this.chain = chain ?? [new TextEncoder().encode(`leaf of ${identity}`)];
+  }
   send(line: string): Promise<void> {
     this.lines.push(line);
     if (!this.stalled) return Promise.resolve();
@@ -36,8 +41,8 @@ interface Client {
 async function setup(options: RouterOptions = {}, store = new MemoryStore()) {
   const router = await Router.create(store, { registerTimeoutMs: 60_000, ...options });
   const clients: Client[] = [];
-  const connect = (cn: string): Client => {
-    const port = new FakePort(cn);
+  const connect = (cn: string, chain?: readonly Uint8Array[]): Client => {
+    const port = new FakePort(cn, chain);
     const client = { port, session: router.open(port) };
     clients.push(client);
     return client;
@@ -53,8 +58,8 @@ async function setup(options: RouterOptions = {}, store = new MemoryStore()) {
     await settle();
     return c.port.take();
   };
-  const registered = async (cn: string) => {
-    const c = connect(cn);
+  const registered = async (cn: string, chain?: readonly Uint8Array[]) => {
+    const c = connect(cn, chain);
     assert.deepEqual(await send(c, `REGISTER ${cn}`), [`OK ${cn}`]);
     return c;
   };
@@ -425,6 +430,164 @@ Deno.test("router: two sessions registering a new id while its row commits share
     store.failing = false;
     const a = await t.registered("alice");
     assert.deepEqual(await t.send(a, `MESSAGE m1 dave ${P}`), ["FAILED m1 UNKNOWN_USER"]);
+  } finally {
+    await t.stop();
+  }
+});
+
+/** Stand-in certificates: the router passes bytes through, it does not parse them. */
+const CERT_A1 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0xa1]);
+const CERT_A2 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0xa2]);
+const CERT_CA = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0xca]);
+const b64 = (der: Uint8Array) => der.toBase64();
+
+Deno.test("router: CERT answers the chain presented at the latest REGISTER; reasons in order", async () => {
+  const t = await setup();
+  try {
+    const alice = await t.registered("alice", [CERT_A1, CERT_CA]);
+    const bob = await t.registered("bob", [CERT_CA]);
+    const anon = t.connect("carol");
+    assert.deepEqual(
+      await t.send(anon, "CERT alice", "CERT alice bob", "CERT", "CERT bad-id!"),
+      [
+        "FAILED alice NOT_REGISTERED",
+        "FAILED alice NOT_REGISTERED", // NOT_REGISTERED before the field count
+        "FAILED * MALFORMED",
+        "FAILED * MALFORMED",
+      ],
+    );
+    assert.deepEqual(
+      await t.send(
+        bob,
+        "CERT alice",
+        `MESSAGE m1 alice ${P}`,
+        "CERT ghost",
+        "CERT",
+        "CERT a b",
+        "CERT bad-id!",
+        "CERT bob",
+      ),
+      [
+        `OK alice ${b64(CERT_A1)} ${b64(CERT_CA)}`,
+        "OK m1",
+        "FAILED ghost UNKNOWN_USER",
+        "FAILED * MALFORMED",
+        "FAILED a MALFORMED",
+        "FAILED * MALFORMED",
+        `OK bob ${b64(CERT_CA)}`,
+      ],
+    );
+    assert.equal(alice.port.take().length, 1); // the delivery of m1
+    // A repeated REGISTER in the same session changes nothing; a newer session's replaces.
+    assert.deepEqual(await t.send(alice, "REGISTER alice", "CERT alice"), [
+      "OK alice",
+      `OK alice ${b64(CERT_A1)} ${b64(CERT_CA)}`,
+    ]);
+    const alice2 = t.connect("alice", [CERT_A2]);
+    assert.deepEqual(await t.send(alice2, "REGISTER alice").then((l) => l[0]), "OK alice");
+    assert.equal(alice.port.closed, true);
+    assert.deepEqual(await t.send(bob, "CERT alice"), [`OK alice ${b64(CERT_A2)}`]);
+    // A first registration still committing: a CERT for it is read after its row.
+    const dave = t.connect("dave", [CERT_A1]);
+    dave.session.receive("REGISTER dave");
+    bob.session.receive("CERT dave");
+    await t.settle();
+    assert.deepEqual(dave.port.take(), ["OK dave"]);
+    assert.deepEqual(bob.port.take(), [`OK dave ${b64(CERT_A1)}`]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("router: CERT of a user registered before chains were recorded is NO_CERTIFICATE", async () => {
+  const store = new MemoryStore();
+  // A user row without a chain, as a store written before revision 4 holds it.
+  await store.apply([{ kind: "user", userId: "old", at: 1 }], 1);
+  const t = await setup({}, store);
+  try {
+    const bob = await t.registered("bob");
+    assert.deepEqual(await t.send(bob, "CERT old"), ["FAILED old NO_CERTIFICATE"]);
+    await t.registered("old", [CERT_A2, CERT_CA]);
+    assert.deepEqual(await t.send(bob, "CERT old"), [`OK old ${b64(CERT_A2)} ${b64(CERT_CA)}`]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("router: CERT counts against the command rate; RATE_LIMITED comes after no-id only", async () => {
+  const now = 1_000_000;
+  const t = await setup({ rate: { rate: 1, burst: 3 }, now: () => now });
+  try {
+    const anon = t.connect("carol");
+    assert.deepEqual(await t.send(anon, "CERT x", "CERT x", "CERT x", "CERT x y", "CERT"), [
+      "FAILED x NOT_REGISTERED",
+      "FAILED x NOT_REGISTERED",
+      "FAILED x NOT_REGISTERED",
+      "FAILED x RATE_LIMITED", // before NOT_REGISTERED and the field count
+      "FAILED * MALFORMED",
+    ]);
+    const bob = await t.registered("bob");
+    assert.deepEqual(await t.send(bob, "CERT bob", "CERT bob", "CERT ghost", "CERT bob"), [
+      `OK bob ${b64(bob.port.chain[0]!)}`,
+      `OK bob ${b64(bob.port.chain[0]!)}`,
+      "FAILED ghost UNKNOWN_USER",
+      "FAILED bob RATE_LIMITED",
+    ]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("router: a failed commit of REGISTER or CERT answers INTERNAL", async () => {
+  const store = new FlakyStore();
+  const t = await setup({}, store);
+  try {
+    const bob = await t.registered("bob");
+    store.failing = true;
+    assert.deepEqual(await t.send(bob, "CERT bob"), ["FAILED bob INTERNAL"]);
+    // A known user's REGISTER commits its chain too: its failure closes the session.
+    const bob2 = t.connect("bob");
+    assert.deepEqual(await t.send(bob2, "REGISTER bob"), ["FAILED bob INTERNAL"]);
+    assert.equal(bob2.port.closed, true);
+    store.failing = false;
+    const bob3 = await t.registered("bob");
+    assert.deepEqual(await t.send(bob3, "CERT bob"), [`OK bob ${b64(bob3.port.chain[0]!)}`]);
+  } finally {
+    await t.stop();
+  }
+});
+
+/** A MemoryStore that records the fetch ops it is given. */
+class FetchCountingStore extends MemoryStore {
+  fetches: number[] = [];
+  override apply(ops: readonly StoreOp[], nextSid: number) {
+    for (const op of ops) if (op.kind === "fetch") this.fetches.push(op.limit);
+    return super.apply(ops, nextSid);
+  }
+}
+
+Deno.test("router: one acknowledgement refills the window at once; a burst of acks, one fetch", async () => {
+  const store = new FetchCountingStore();
+  const t = await setup({ inflight: 8 }, store);
+  try {
+    const alice = await t.registered("alice");
+    const bob = await t.registered("bob");
+    const lines = Array.from({ length: 20 }, (_, i) => `MESSAGE m${i} bob ${P}`);
+    assert.equal((await t.send(alice, ...lines)).length, 20);
+    const sids = (got: string[]) => got.map((l) => Number(l.split(" ")[1]));
+    assert.deepEqual(sids(bob.port.take()), [1, 2, 3, 4, 5, 6, 7, 8]);
+    store.fetches = [];
+    // One ack frees one slot: the ninth message comes without waiting for more acks.
+    assert.deepEqual(sids(await t.send(bob, "OK 1")), [9]);
+    assert.deepEqual(store.fetches, [1]);
+    // Three acks handled together: one fetch of three.
+    store.fetches = [];
+    assert.deepEqual(sids(await t.send(bob, "OK 2", "OK 3", "OK 4")), [10, 11, 12]);
+    assert.deepEqual(store.fetches, [3]);
+    // An ack of a sid not in flight frees nothing.
+    store.fetches = [];
+    assert.deepEqual(await t.send(bob, "OK 1", "OK 999"), []);
+    assert.deepEqual(store.fetches, []);
   } finally {
     await t.stop();
   }

@@ -5,6 +5,8 @@ import { type Delivery, startTestServer, TestClient } from "./helpers/server.ts"
 import { parseCredentials } from "../lib/pki/credentials.ts";
 import type { Duplex } from "../lib/asl/types.ts";
 import { makeCert, makeTestPki, testKeys, type TestPki } from "./helpers/pki.ts";
+import { writeV1Database } from "./helpers/store_v1.ts";
+import { decodeBase64Strict } from "../lib/base64.ts";
 
 const USERS = ["alice", "bob", "carol", "dave"];
 const P = "aGVsbG8=";
@@ -420,5 +422,138 @@ Deno.test("serve: acknowledgements received before a clean shutdown are committe
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The chain of an `OK <user> <CERTB64>...` reply, as DER; fails the test on anything else. */
+function chainOf(reply: string, user: string): Uint8Array[] {
+  const [ok, id, ...certs] = reply.split(" ");
+  assert.equal(`${ok} ${id}`, `OK ${user}`, reply);
+  assert.ok(certs.length >= 1 && certs.length <= 5, reply);
+  return certs.map((text) => {
+    const der = decodeBase64Strict(text);
+    assert.ok(der !== undefined, `not strict base64: ${text}`);
+    return der;
+  });
+}
+
+for (const storeThread of ["main", "worker"] as const) {
+  Deno.test(`serve: CERT answers the exact DER chain a user registered with, also after a restart (store on ${storeThread})`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // With an intermediate CA, so that a chain has two certificates.
+      const p = await makeTestPki(`${dir}/pki`, { users: ["alice", "bob"], intermediate: true });
+      const dataPath = `${dir}/certs.db`;
+      const t1 = await startTestServer({ pki: p, dataPath, storeThread });
+      try {
+        const alice = await t1.client("alice");
+        const bob = await t1.client("bob");
+        const got = chainOf(await bob.request("CERT alice"), "alice");
+        assert.equal(got.length, 2);
+        assert.deepEqual(got, p.chain("alice"));
+        assert.deepEqual(chainOf(await alice.request("CERT bob"), "bob"), p.chain("bob"));
+        assert.deepEqual(chainOf(await alice.request("CERT alice"), "alice"), p.chain("alice"));
+        await alice.close();
+        await bob.close();
+      } finally {
+        await t1.close();
+      }
+      const t2 = await startTestServer({ pki: p, dataPath, storeThread });
+      try {
+        const bob = await t2.client("bob"); // alice stays offline
+        assert.deepEqual(chainOf(await bob.request("CERT alice"), "alice"), p.chain("alice"));
+        await bob.close();
+      } finally {
+        await t2.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("serve: CERT's reasons over the wire, in the spec's order", async () => {
+  const t = await startTestServer({ pki: await pki(), rate: { rate: 1, burst: 12 } });
+  const clients: TestClient[] = [];
+  try {
+    const carol = await t.client("carol", { register: false });
+    clients.push(carol);
+    const expect = async (line: string, reply: string) =>
+      assert.equal(await carol.request(line), reply, line);
+    await expect("CERT carol", "FAILED carol NOT_REGISTERED");
+    await expect("CERT carol dave", "FAILED carol NOT_REGISTERED");
+    await expect("CERT", "FAILED * MALFORMED");
+    await expect("REGISTER carol", "OK carol");
+    await expect("CERT", "FAILED * MALFORMED");
+    await expect("CERT bad-id!", "FAILED * MALFORMED");
+    await expect("CERT a b", "FAILED a MALFORMED");
+    await expect("CERT ghost", "FAILED ghost UNKNOWN_USER");
+    assert.deepEqual(
+      chainOf(await carol.request("CERT carol"), "carol"),
+      (await pki()).chain("carol"),
+    );
+    // The rest of the burst: CERT counts like any command.
+    const replies: string[] = [];
+    for (let i = 0; i < 12; i++) await carol.send("CERT ghost");
+    for (let i = 0; i < 12; i++) replies.push(await carol.reply());
+    assert.equal(replies.at(-1), "FAILED ghost RATE_LIMITED", replies.join("\n"));
+    assert.ok(replies.every((r) => / (UNKNOWN_USER|RATE_LIMITED)$/.test(r)));
+    await expect("CERT", "FAILED * MALFORMED"); // no id beats RATE_LIMITED
+  } finally {
+    for (const c of clients) await c.close();
+    await t.close();
+  }
+});
+
+Deno.test("serve: a database from before recorded chains opens; its users answer NO_CERTIFICATE until they register", async () => {
+  const p = await pki();
+  const dir = await Deno.makeTempDir();
+  try {
+    const dataPath = `${dir}/v1.db`;
+    writeV1Database(dataPath, ["alice", "bob"], [
+      { sid: 7, recipient: "bob", sender: "alice", payload: P },
+    ]);
+    const t = await startTestServer({ pki: p, dataPath });
+    try {
+      const carol = await t.client("carol");
+      assert.equal(await carol.request("CERT alice"), "FAILED alice NO_CERTIFICATE");
+      assert.equal(await carol.request("CERT bob"), "FAILED bob NO_CERTIFICATE");
+      const bob = await t.client("bob");
+      assert.deepEqual(await bob.deliveriesN(1), [{ sid: "7", from: "alice", payload: P }]);
+      assert.deepEqual(chainOf(await carol.request("CERT bob"), "bob"), p.chain("bob"));
+      assert.equal(await carol.request("CERT alice"), "FAILED alice NO_CERTIFICATE");
+      await bob.close();
+      await carol.close();
+    } finally {
+      await t.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve: 100 deliveries in flight; one acknowledgement brings the 101st without more", async () => {
+  const t = await startTestServer({ pki: await pki() });
+  const clients: TestClient[] = [];
+  try {
+    const bob = await t.client("bob");
+    const alice = await t.client("alice");
+    clients.push(bob, alice);
+    for (let i = 0; i < 150; i++) await alice.send(`MESSAGE w${i} bob ${P}`);
+    for (let i = 0; i < 150; i++) assert.equal(await alice.reply(), `OK w${i}`);
+    const window = await bob.deliveriesN(100);
+    // A round trip on bob's session: whatever the server sent bob before it is in, and it
+    // holds back the rest (the window is full).
+    const roundTrip = async () => assert.match(await bob.request("CERT bob"), /^OK bob /);
+    await roundTrip();
+    assert.deepEqual(bob.deliveries, []);
+    await bob.ack(window.slice(0, 1)); // one slot free, no further acknowledgement
+    const [next] = await bob.deliveriesN(1);
+    assert.equal(Number(next?.sid), Number(window[99]?.sid) + 1);
+    await roundTrip();
+    assert.deepEqual(bob.deliveries, []); // one freed slot, one delivery
+  } finally {
+    for (const c of clients) await c.close();
+    await t.close();
   }
 });

@@ -4,6 +4,7 @@ import type { Store, StoreOp, StoreResult } from "../lib/server/store.ts";
 import { MemoryStore } from "../lib/server/store_memory.ts";
 import { SCHEMA_VERSION, SqliteStore, StoreError } from "../lib/server/store_sqlite.ts";
 import { WorkerStore } from "../lib/server/store_threaded.ts";
+import { writeV1Database } from "./helpers/store_v1.ts";
 
 const P1 = "aGVsbG8=";
 const P2 = "d29ybGQ=";
@@ -19,6 +20,24 @@ function accept(
   at = T0,
 ): StoreOp {
   return { kind: "accept", sender, messageId, recipients, payload, firstSid, precheck, at };
+}
+
+/** Stand-ins for DER certificates (the store keeps bytes, it does not parse them). */
+const LEAF_A = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x0a]);
+const LEAF_B = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x0b]);
+const CA = new Uint8Array([0x30, 0x04, 0x02, 0x02, 0x01, 0x00]);
+
+/** The chain of a CertResult, as hex strings per certificate (or the outcome). */
+function certOf(result: StoreResult | undefined): string[] | "unknown" | "none" {
+  assert.equal(result?.kind, "cert");
+  if (result?.kind !== "cert") return "unknown";
+  if (!result.known) return "unknown";
+  return result.chain === undefined ? "none" : result.chain.map((der) => der.toHex());
+}
+
+/** A cert result as `certOf` shows it, any other result as its kind. */
+function certOrKind(result: StoreResult): string | string[] {
+  return result.kind === "cert" ? certOf(result) : result.kind;
 }
 
 function outcomes(results: StoreResult[]): string[] {
@@ -161,6 +180,52 @@ for (const [name, make] of engines) {
     }
   });
 
+  Deno.test(`store(${name}): a user op records the chain, a later one replaces it; cert reads it`, async () => {
+    const { store, cleanup } = await make();
+    try {
+      const chainA = [LEAF_A.slice(), CA.slice()];
+      const r = await store.apply([
+        { kind: "cert", userId: "alice" }, // before its registration: unknown
+        { kind: "user", userId: "alice", at: T0, chain: chainA },
+        { kind: "user", userId: "bob", at: T0 }, // no chain given: none recorded
+        { kind: "cert", userId: "alice" }, // same batch, after the user op: seen
+        { kind: "cert", userId: "bob" },
+        { kind: "cert", userId: "zed" },
+      ], 1);
+      assert.deepEqual(r.map(certOrKind), [
+        "unknown",
+        "user",
+        "user",
+        [LEAF_A.toHex(), CA.toHex()],
+        "none",
+        "unknown",
+      ]);
+      chainA[0]!.fill(0); // the store keeps its own bytes
+      const [kept] = await store.apply([{ kind: "cert", userId: "alice" }], 1);
+      assert.deepEqual(certOf(kept), [LEAF_A.toHex(), CA.toHex()]);
+      const [, replaced] = await store.apply([
+        { kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_B] },
+        { kind: "cert", userId: "alice" },
+      ], 1);
+      assert.deepEqual(certOf(replaced), [LEAF_B.toHex()]);
+      // A user op without a chain keeps the recorded one.
+      const [, still] = await store.apply([
+        { kind: "user", userId: "alice", at: T0 + 2 },
+        { kind: "cert", userId: "alice" },
+      ], 1);
+      assert.deepEqual(certOf(still), [LEAF_B.toHex()]);
+      const [, bobNow] = await store.apply([
+        { kind: "user", userId: "bob", at: T0 + 3, chain: [LEAF_A, CA] },
+        { kind: "cert", userId: "bob" },
+      ], 1);
+      assert.deepEqual(certOf(bobNow), [LEAF_A.toHex(), CA.toHex()]);
+      assert.deepEqual([...(await store.load()).users].sort(), ["alice", "bob"]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   Deno.test(`store(${name}): MESSAGEIDs are pruned after their time`, async () => {
     const { store, cleanup } = await make();
     try {
@@ -215,6 +280,87 @@ Deno.test("store(sqlite): durable across reopen; sid counter never goes back", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store(sqlite): a recorded chain survives a reopen; the same chain again writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.db`;
+    let store = new SqliteStore(path);
+    await store.apply([{ kind: "user", userId: "alice", at: T0, chain: [LEAF_A, CA] }], 1);
+    await store.close();
+    store = new SqliteStore(path);
+    const [before] = await store.apply([{ kind: "cert", userId: "alice" }], 1);
+    assert.deepEqual(certOf(before), [LEAF_A.toHex(), CA.toHex()]);
+    // A REGISTER presenting the chain already recorded changes no page: no WAL frame, so
+    // its commit needs no disk flush.
+    const walSize = async () => (await Deno.stat(`${path}-wal`)).size;
+    const wal = await walSize();
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_A, CA] }], 1);
+    assert.equal(await walSize(), wal);
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 2, chain: [LEAF_B] }], 1);
+    assert.ok(await walSize() > wal);
+    await store.close();
+    const db = new DatabaseSync(path);
+    try {
+      const row = db.prepare("SELECT registered_at FROM users WHERE user_id = 'alice'").get();
+      assert.equal(Number(row?.registered_at), T0); // the first registration time is kept
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const engine of ["sqlite", "worker"] as const) {
+  Deno.test(`store(${engine}): a version 1 database is migrated; its users have no chain until they register`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/old.db`;
+      writeV1Database(path, ["alice", "bob"], [
+        { sid: 7, recipient: "bob", sender: "alice", payload: P1 },
+      ], T0);
+      let store: Store = engine === "sqlite" ? new SqliteStore(path) : await WorkerStore.open(path);
+      try {
+        const snap = await store.load();
+        assert.deepEqual([...snap.users].sort(), ["alice", "bob"]);
+        assert.deepEqual(snap.queues, [{ recipient: "bob", sender: "alice", count: 1 }]);
+        assert.equal(snap.nextSid, 8);
+        const r = await store.apply([
+          { kind: "cert", userId: "alice" },
+          { kind: "cert", userId: "bob" },
+          { kind: "cert", userId: "zed" },
+          { kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_A] },
+          { kind: "cert", userId: "alice" },
+          { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
+        ], 8);
+        assert.deepEqual(r.map(certOrKind), [
+          "none",
+          "none",
+          "unknown",
+          "user",
+          [LEAF_A.toHex()],
+          "fetch",
+        ]);
+        await store.close();
+        store = new SqliteStore(path); // reopening a migrated database changes nothing
+        const [again] = await store.apply([{ kind: "cert", userId: "alice" }], 8);
+        assert.deepEqual(certOf(again), [LEAF_A.toHex()]);
+      } finally {
+        await store.close();
+      }
+      const db = new DatabaseSync(path);
+      try {
+        assert.equal(Number(db.prepare("PRAGMA user_version").get()?.user_version), 2);
+        assert.equal(SCHEMA_VERSION, 2);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("store(sqlite): a failing batch is rolled back as a whole", async () => {
   const dir = await Deno.makeTempDir();

@@ -25,6 +25,11 @@ export interface ValidatedPeer {
   readonly identity: string;
   /** The leaf certificate, DER. */
   readonly leafDer: Uint8Array;
+  /**
+   * The chain as the peer presented it, leaf first, DER (`chain[0]` is `leafDer`); what the
+   * server records at REGISTER and answers to `CERT` (ASL section 5).
+   */
+  readonly chain: readonly Uint8Array[];
   /** The leaf's SubjectPublicKeyInfo, DER (an RSA key of 2048–4096 bits). */
   readonly leafSpki: Uint8Array;
   /** The leaf's subject as a string (e.g. `CN=alice`). */

@@ -293,10 +293,12 @@ export async function validateChain(
     }
   }
 
+  // Copies: the parsed certificates are shared through the parse cache.
+  const leafDer = leaf.der.slice();
   return {
     identity,
-    // Copies: the parsed certificate is shared through the parse cache.
-    leafDer: leaf.der.slice(),
+    leafDer,
+    chain: Object.freeze([leafDer, ...sent.slice(1).map((cert) => cert.der.slice())]),
     leafSpki: leaf.spki.slice(),
     subject: subjectOf(leaf),
     fingerprint: await fingerprintOf(leaf.der),

@@ -307,11 +307,10 @@ export class ValidationCache {
       return result; // valid, but not cacheable (cannot happen for a chain that validated)
     }
     this.#remove(key); // (re)insert as the most recent
-    // The leaf's bytes are already held (as the peer's leafDer): not copied a second time.
-    const leaf = peer.leafDer;
+    // The chain's bytes are already held (as the peer's chain): not copied a second time.
     if (!sameRefs(this.#anchors, trust.anchors)) this.#anchors = trust.anchors.slice();
     if (!sameRefs(this.#crls, trust.crls)) this.#crls = trust.crls.slice();
-    const kept = chain.map((der, i) => i === 0 && equalBytes(der, leaf) ? leaf : der.slice());
+    const kept = sameChain(peer.chain, chain) ? peer.chain : chain.map((der) => der.slice());
     let bytes = ENTRY_OVERHEAD_BYTES + key.length + peer.leafSpki.length;
     for (const der of kept) bytes += der.length;
     this.#bytes += bytes;

@@ -3,7 +3,7 @@
 // registration, duplicates, recipients, queues) are decided by the router, in the spec's
 // "which reason wins" order; this module decides only what the line itself shows.
 
-import { decodeBase64Strict } from "../base64.ts";
+import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
 import {
   isMessageId,
   isUserId,
@@ -34,6 +34,13 @@ export interface RegisterCommand {
   readonly error?: "MALFORMED";
 }
 
+/** `CERT <USERID>`, a lookup of a user's recorded chain; `error` set when otherwise malformed. */
+export interface CertCommand {
+  readonly kind: "cert";
+  readonly userId: string;
+  readonly error?: "MALFORMED";
+}
+
 /** `MESSAGE <MESSAGEID> <USERID|GROUP> <PAYLOAD>`; `error` set when the line is at fault. */
 export interface MessageCommand {
   readonly kind: "message";
@@ -55,7 +62,12 @@ export interface AckCommand {
 }
 
 /** What one command line means. */
-export type Command = NoIdCommand | RegisterCommand | MessageCommand | AckCommand;
+export type Command =
+  | NoIdCommand
+  | RegisterCommand
+  | CertCommand
+  | MessageCommand
+  | AckCommand;
 
 const NO_ID: NoIdCommand = { kind: "no-id" };
 
@@ -87,6 +99,13 @@ export function parseCommand(line: string): Command {
   if (verb === "MESSAGE") {
     if (id === undefined || !isMessageId(id)) return NO_ID;
     return parseMessage(id, fields);
+  }
+  if (verb === "CERT") {
+    if (id === undefined || !isUserId(id)) return NO_ID;
+    const userId = ownString(id); // its reply may wait for a commit: not a view of the line
+    return fields.length === 2
+      ? { kind: "cert", userId }
+      : { kind: "cert", userId, error: "MALFORMED" };
   }
   return NO_ID;
 }
@@ -163,6 +182,16 @@ function parseRecipients(target: string): string[] | undefined {
 /** `OK <id>`. */
 export function okReply(id: string): string {
   return `OK ${id}`;
+}
+
+/**
+ * `OK <USERID> <CERTB64> [<CERTB64> ...]`, the reply to CERT: each certificate's DER as
+ * strict padded base64, leaf first, single spaces.
+ */
+export function certReply(userId: string, chain: readonly Uint8Array[]): string {
+  let line = `OK ${userId}`;
+  for (const der of chain) line += ` ${encodeBase64(der)}`;
+  return line;
 }
 
 /** `FAILED <id> <reason>`; `*` for the id when none could be read. */

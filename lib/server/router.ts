@@ -1,13 +1,17 @@
 // The messenger's routing and delivery engine (ASL spec section 5): REGISTER and the CN
-// binding, newest session wins, MESSAGE to users and groups with every reason in the spec's
-// order, group-committed store-and-forward, per-session delivery windows, acknowledgements,
-// rate limits and queue caps. Driven through a small port per connection (send a line,
+// binding (recording the presented chain), newest session wins, MESSAGE to users and groups
+// with every reason in the spec's order, CERT lookups, group-committed store-and-forward,
+// per-session delivery windows refilled as soon as a slot frees, acknowledgements, rate
+// limits and queue caps. Driven through a small port per connection (send a line,
 // close), so it is tested with fakes; sockets and ASL live in serve.ts.
 
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
+import { setImmediate } from "node:timers";
 import {
   type AckCommand,
+  type CertCommand,
+  certReply,
   deliveryLine,
   failedReply,
   type MessageCommand,
@@ -25,6 +29,11 @@ import { MESSAGE_ID_MEMORY_MS, type Store, type StoreResult } from "./store.ts";
 export interface SessionPort {
   /** The client certificate's identity (its subject CN, a USERID). */
   readonly identity: string;
+  /**
+   * The certificate chain the client presented in its handshake, leaf first, DER: recorded
+   * at a successful REGISTER and answered to `CERT`.
+   */
+  readonly chain: readonly Uint8Array[];
   /** Sends one command line as a record; settles once written. */
   send(line: string): Promise<void>;
   /** Closes the connection without a message. */
@@ -97,6 +106,8 @@ export class ClientSession implements OutboxTarget {
   /** Queued messages may exist in the store beyond `cursor` that are not in memory. */
   backlog = false;
   fetching = false;
+  /** Waiting in the router's refill set (an acknowledgement freed a slot). */
+  refill = false;
   closed = false;
   bucket: TokenBucket | undefined;
   registerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -154,6 +165,7 @@ export class ClientSession implements OutboxTarget {
  * const lines: string[] = [];
  * const session = router.open({
  *   identity: "alice",
+ *   chain: [],
  *   send: (line) => (lines.push(line), Promise.resolve()),
  *   close: () => {},
  * });
@@ -167,8 +179,10 @@ export class ClientSession implements OutboxTarget {
 export class Router {
   readonly #committer: GroupCommitter;
   readonly #known: Set<string>;
-  /** First registrations whose user row is not committed yet, with the replies waiting on it. */
-  readonly #registering = new Map<string, Array<(stored: boolean) => void>>();
+  /** USERIDs not yet known whose user row waits for its commit, with how many REGISTERs wait. */
+  readonly #registering = new Map<string, number>();
+  /** Sessions whose acknowledgements freed slots, refilled together once this turn's input is in. */
+  #refills: ClientSession[] = [];
   readonly #online = new Map<string, ClientSession>();
   readonly #queueCount = new Map<string, number>();
   readonly #pairCount = new Map<string, number>();
@@ -269,13 +283,15 @@ export class Router {
       this.#fail(session, "*", "MALFORMED");
       return;
     }
-    const id = cmd.kind === "register" ? cmd.userId : cmd.messageId;
+    const id = cmd.kind === "message" ? cmd.messageId : cmd.userId;
     if (!allowed) {
       this.#fail(session, id, "RATE_LIMITED");
     } else if (cmd.kind === "register") {
       this.#register(session, cmd);
     } else if (session.userId === undefined) {
       this.#fail(session, id, "NOT_REGISTERED");
+    } else if (cmd.kind === "cert") {
+      this.#cert(session, cmd);
     } else {
       this.#message(session, session.userId, cmd);
     }
@@ -353,38 +369,67 @@ export class Router {
     session.cursor = 0;
     session.backlog = (this.#queueCount.get(userId) ?? 0) > 0;
 
-    if (this.#known.has(userId)) {
-      this.#log.info("register", { conn: session.connId, user: userId });
-      session.out.push(okReply(userId));
-    } else {
-      // A first registration is known once its row is committed; meanwhile a REGISTER of the
-      // same id waits for the same commit, and MESSAGEs to it are accepted (the committer
-      // keeps submission order, so they commit with or after the user row).
-      const slot = session.out.reserve(REPLY_COST);
-      const settle = (stored: boolean) => {
-        if (!stored) {
+    // The chain this session presented is recorded (replacing the previous one) and the user
+    // remembered in one op, committed before the OK. A first registration is known once its
+    // row is committed; meanwhile MESSAGEs to it are accepted and CERTs for it looked up
+    // (the committer keeps submission order, so they commit with or after the user row).
+    // Replies and the backlog fetch below keep their order through the outbox.
+    const first = !this.#known.has(userId);
+    if (first) bump(this.#registering, userId, +1);
+    const slot = session.out.reserve(REPLY_COST);
+    this.#committer.submit(
+      { kind: "user", userId, at: this.#now(), chain: session.port.chain },
+      (_result, error) => {
+        if (first) bump(this.#registering, userId, -1);
+        if (error !== undefined) {
+          this.#log.error("store_failed", { op: "register", user: userId, error: error.message });
           session.out.fill(slot, failedReply(userId, "INTERNAL"));
-          session.port.close();
+          if (!session.closed) session.port.close();
           return;
         }
-        this.#log.info("register", { conn: session.connId, user: userId, first: true });
-        session.out.fill(slot, okReply(userId));
-      };
-      const waiting = this.#registering.get(userId);
-      if (waiting !== undefined) waiting.push(settle);
-      else {
-        this.#registering.set(userId, [settle]);
-        this.#committer.submit({ kind: "user", userId, at: this.#now() }, (_result, error) => {
-          const waiters = this.#registering.get(userId) ?? [];
-          this.#registering.delete(userId);
-          if (error !== undefined) {
-            this.#log.error("store_failed", { op: "register", user: userId, error: error.message });
-          } else this.#known.add(userId);
-          for (const done of waiters) done(error === undefined);
+        this.#known.add(userId);
+        this.#log.info("register", {
+          conn: session.connId,
+          user: userId,
+          first: first || undefined,
         });
-      }
-    }
+        session.out.fill(slot, okReply(userId));
+      },
+    );
     this.#maybeFetch(session);
+  }
+
+  #cert(session: ClientSession, cmd: CertCommand): void {
+    const userId = cmd.userId;
+    if (cmd.error !== undefined) return this.#fail(session, userId, cmd.error);
+    if (!this.#known.has(userId) && !this.#registering.has(userId)) {
+      return this.#fail(session, userId, "UNKNOWN_USER");
+    }
+    // The chain is read in the commit order, so a REGISTER answered before is seen.
+    const slot = session.out.reserve(REPLY_COST);
+    this.#committer.submit({ kind: "cert", userId }, (result, error) => {
+      if (error !== undefined || result?.kind !== "cert") {
+        this.#log.error("store_failed", { op: "cert", user: userId, error: error?.message });
+        session.out.fill(slot, failedReply(userId, "INTERNAL"));
+        return;
+      }
+      // A chain fits one record: the handshake message that carried it (PEM, at most 32 768
+      // bytes) is longer than this line.
+      const reason = !result.known
+        ? "UNKNOWN_USER" // its first REGISTER failed to commit
+        : result.chain === undefined || result.chain.length === 0
+        ? "NO_CERTIFICATE"
+        : undefined;
+      if (reason !== undefined) {
+        this.#log.debug("command_failed", {
+          conn: session.connId,
+          user: session.userId,
+          id: userId,
+          reason,
+        });
+        session.out.fill(slot, failedReply(userId, reason));
+      } else session.out.fill(slot, certReply(userId, result.chain ?? []));
+    });
   }
 
   #message(session: ClientSession, sender: string, cmd: MessageCommand): void {
@@ -520,7 +565,7 @@ export class Router {
       if (cmd.verdict === "OK") this.#log.debug("acked", { user: userId, sid });
       else this.#log.info("delivery_refused", { user: userId, sid, reason: cmd.reason });
     }, true);
-    if (wasInFlight) this.#maybeFetch(session);
+    if (wasInFlight) this.#refillSoon(session);
   }
 
   // --- delivery ---------------------------------------------------------------------------
@@ -545,12 +590,35 @@ export class Router {
     session.out.push(deliveryLine(String(sid), from, payload));
   }
 
+  /**
+   * An acknowledgement freed a slot of `session`: refill its window from the backlog
+   * promptly (section 5), but only once the input already read this turn (typically a burst
+   * of acks) has been handled, so that a burst leads to one fetch of all the freed room
+   * rather than a fetch per ack.
+   */
+  #refillSoon(session: ClientSession): void {
+    if (!session.backlog || session.refill || session.fetching) return;
+    session.refill = true;
+    if (this.#refills.length === 0) setImmediate(this.#runRefills);
+    this.#refills.push(session);
+  }
+
+  readonly #runRefills = (): void => {
+    const sessions = this.#refills;
+    this.#refills = [];
+    for (const session of sessions) {
+      session.refill = false;
+      this.#maybeFetch(session);
+    }
+  };
+
   #maybeFetch(session: ClientSession): void {
     const userId = session.userId;
     if (userId === undefined || session.closed) return;
     if (!session.backlog || session.fetching || this.#closing || session.out.overLimit) return;
+    // Any free slot is refilled at once (section 5: no waiting for further acks).
     const room = this.#inflightMax - (session.inflight?.size ?? 0);
-    if (room < Math.max(1, Math.ceil(this.#inflightMax / 4))) return;
+    if (room < 1) return;
     session.fetching = true;
     this.#committer.submit(
       { kind: "fetch", recipient: userId, afterSid: session.cursor, limit: room },

@@ -368,11 +368,13 @@ class Server {
  */
 class PortOf implements SessionPort {
   readonly identity: string;
+  readonly chain: readonly Uint8Array[];
   readonly #session: SecureSession;
 
   constructor(session: SecureSession) {
     this.#session = session;
     this.identity = session.peer.identity;
+    this.chain = session.peer.chain;
   }
 
   send(line: string): Promise<void> {

@@ -37,11 +37,23 @@ export interface AckOp {
   readonly sender?: string;
 }
 
-/** Remember a USERID as registered (idempotent). */
+/**
+ * Remember a USERID as registered (idempotent; the first registration time is kept) and,
+ * when `chain` is given, record it as the chain the user presented at this REGISTER,
+ * replacing the one recorded before. Without `chain` a recorded chain is kept.
+ */
 export interface AddUserOp {
   readonly kind: "user";
   readonly userId: string;
   readonly at: number;
+  /** The client's certificate chain, leaf first, DER (1 to 5 certificates). */
+  readonly chain?: readonly Uint8Array[];
+}
+
+/** Read the chain recorded for `userId` (the reply to `CERT`). */
+export interface CertOp {
+  readonly kind: "cert";
+  readonly userId: string;
 }
 
 /** Read up to `limit` queued messages of `recipient` with sid greater than `afterSid`, in order. */
@@ -59,7 +71,7 @@ export interface PruneOp {
 }
 
 /** One operation of a batch. */
-export type StoreOp = AcceptOp | AckOp | AddUserOp | FetchOp | PruneOp;
+export type StoreOp = AcceptOp | AckOp | AddUserOp | CertOp | FetchOp | PruneOp;
 
 /** Outcome of an AcceptOp. `same` = a retry of an accepted message (answer OK, queue nothing). */
 export type AcceptOutcome = "accepted" | "same" | "DUPLICATE_ID" | "UNKNOWN_USER" | "QUEUE_FULL";
@@ -76,8 +88,19 @@ export type StoreResult =
   | { readonly kind: "accept"; readonly outcome: AcceptOutcome }
   | { readonly kind: "ack"; readonly removed: boolean; readonly sender?: string }
   | { readonly kind: "user" }
+  | CertResult
   | { readonly kind: "fetch"; readonly messages: readonly QueuedMessage[] }
   | { readonly kind: "prune"; readonly pruned: number };
+
+/**
+ * Outcome of a CertOp: `known` false for a USERID never registered; `chain` undefined for a
+ * known user without a recorded chain (registered before chains were recorded).
+ */
+export interface CertResult {
+  readonly kind: "cert";
+  readonly known: boolean;
+  readonly chain: readonly Uint8Array[] | undefined;
+}
 
 /** What the router loads at start: enough to answer most checks from memory. */
 export interface StoreSnapshot {

@@ -36,6 +36,8 @@ interface Row extends QueuedMessage {
  */
 export class MemoryStore implements Store {
   #users = new Map<string, number>();
+  /** Recorded chains (copies), per USERID. */
+  #chains = new Map<string, readonly Uint8Array[]>();
   #queue = new Map<number, Row>(); // insertion order = sid order
   #ids = new Map<string, Remembered>(); // key: sender + " " + messageId
   #nextSid = 1;
@@ -83,7 +85,18 @@ export class MemoryStore implements Store {
       }
       case "user":
         if (!this.#users.has(op.userId)) this.#users.set(op.userId, op.at);
+        if (op.chain !== undefined) {
+          this.#chains.set(op.userId, op.chain.map((der) => der.slice()));
+        }
         return { kind: "user" };
+      case "cert": {
+        const chain = this.#chains.get(op.userId);
+        return {
+          kind: "cert",
+          known: this.#users.has(op.userId),
+          chain: chain?.map((der) => der.slice()),
+        };
+      }
       case "fetch": {
         const messages: QueuedMessage[] = [];
         for (const row of this.#queue.values()) {

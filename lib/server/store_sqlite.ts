@@ -16,7 +16,7 @@ import {
 } from "./store.ts";
 
 /** The schema version this code writes (PRAGMA user_version). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migrations: entry `i` takes a database from version `i` to `i + 1`. */
 const MIGRATIONS: readonly string[] = [
@@ -47,6 +47,11 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX message_ids_by_time ON message_ids (accepted_at);
   `,
+  // Version 2 (ASL revision 4, CERT): the chain each user presented at its latest REGISTER,
+  // encoded by encodeChain. Users of an older database have none (NULL) until they register.
+  `
+  ALTER TABLE users ADD COLUMN cert_chain BLOB;
+  `,
 ];
 
 /** Thrown for a database this version cannot use (e.g. written by a newer version). */
@@ -64,6 +69,8 @@ interface Statements {
   dequeue: StatementSync;
   dequeueKnown: StatementSync;
   addUser: StatementSync;
+  addUserChain: StatementSync;
+  userChain: StatementSync;
   fetch: StatementSync;
   prune: StatementSync;
   setNextSid: StatementSync;
@@ -160,8 +167,19 @@ export class SqliteStore implements Store {
           : { kind: "ack", removed: true, sender: String(row.sender) };
       }
       case "user":
-        st.addUser.run(op.userId, op.at);
+        if (op.chain === undefined) st.addUser.run(op.userId, op.at);
+        else st.addUserChain.run(op.userId, op.at, encodeChain(op.chain));
         return { kind: "user" };
+      case "cert": {
+        const row = st.userChain.get(op.userId);
+        if (row === undefined) return { kind: "cert", known: false, chain: undefined };
+        const blob = row.cert_chain;
+        return {
+          kind: "cert",
+          known: true,
+          chain: blob instanceof Uint8Array ? decodeChain(blob) : undefined,
+        };
+      }
       case "fetch": {
         const messages: QueuedMessage[] = st.fetch.all(op.recipient, op.afterSid, op.limit).map((
           row,
@@ -246,6 +264,14 @@ function prepare(db: DatabaseSync): Statements {
     addUser: db.prepare(
       "INSERT INTO users (user_id, registered_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
     ),
+    // An unchanged chain (the same certificate again) writes nothing, so such a REGISTER
+    // costs no disk flush.
+    addUserChain: db.prepare(
+      "INSERT INTO users (user_id, registered_at, cert_chain) VALUES (?, ?, ?) " +
+        "ON CONFLICT (user_id) DO UPDATE SET cert_chain = excluded.cert_chain " +
+        "WHERE users.cert_chain IS NOT excluded.cert_chain",
+    ),
+    userChain: db.prepare("SELECT cert_chain FROM users WHERE user_id = ?"),
     fetch: db.prepare(
       "SELECT sid, sender, payload FROM queue WHERE recipient = ? AND sid > ? ORDER BY sid LIMIT ?",
     ),
@@ -254,4 +280,40 @@ function prepare(db: DatabaseSync): Statements {
       "UPDATE meta SET value = max(value, ?) WHERE key = 'next_sid' AND value < ?",
     ),
   };
+}
+
+/**
+ * A chain as one BLOB: per certificate a 4-byte big-endian length, then its DER. Stored
+ * as written, so a REGISTER with the same chain compares equal and writes nothing.
+ */
+export function encodeChain(chain: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const der of chain) size += 4 + der.length;
+  const blob = new Uint8Array(size);
+  const view = new DataView(blob.buffer);
+  let at = 0;
+  for (const der of chain) {
+    view.setUint32(at, der.length);
+    blob.set(der, at + 4);
+    at += 4 + der.length;
+  }
+  return blob;
+}
+
+/** The certificates of a BLOB written by `encodeChain` (none for an empty one); throws on a damaged one. */
+export function decodeChain(blob: Uint8Array): Uint8Array[] {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const chain: Uint8Array[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) throw new Error("a recorded certificate chain is damaged");
+    const length = view.getUint32(at);
+    const end = at + 4 + length;
+    if (length === 0 || end > blob.length) {
+      throw new Error("a recorded certificate chain is damaged");
+    }
+    chain.push(blob.slice(at + 4, end));
+    at = end;
+  }
+  return chain;
 }
