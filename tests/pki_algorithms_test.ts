@@ -8,6 +8,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { RsaSaPssParams } from "../lib/pki/_asn1.ts";
 import {
+  caKeyProblem,
   classifySignatureAlgorithm,
   describeKey,
   isAcceptableCaKey,
@@ -131,8 +132,17 @@ Deno.test("algorithms: key facts and CA key limits", async () => {
   const small = await spkiOf((await testKeys("RSA", 0, 1024)).publicKey);
   assert.deepEqual(small, { type: "RSA", bits: 1024, exponentHex: "010001" });
   assert.equal(isAcceptableCaKey(small), false);
-  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 8192, exponentHex: "03" }), true);
-  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 8200, exponentHex: "010001" }), false);
+  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 2048, exponentHex: "03" }), true);
+  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 4096, exponentHex: "03" }), true);
+  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 4097, exponentHex: "010001" }), false);
+  assert.equal(isAcceptableCaKey({ type: "RSA", bits: 8192, exponentHex: "010001" }), false);
+  assert.equal(caKeyProblem({ type: "RSA", bits: 4096, exponentHex: "010001" }), undefined);
+  assert.equal(
+    caKeyProblem({ type: "RSA", bits: 8192, exponentHex: "010001" }),
+    "an RSA key of 8192 bits (CA keys: RSA of 2048 to 4096 bits, or ECDSA P-256 or P-384)",
+  );
+  assert.match(caKeyProblem(small) ?? "", /^an RSA key of 1024 bits \(CA keys: /);
+  assert.match(caKeyProblem({ type: "EC", curve: "P-521" }) ?? "", /^an EC key on P-521 /);
   assert.equal(isAcceptableCaKey({ type: "EC", curve: "P-521" }), false);
   assert.equal(isAcceptableCaKey({ type: "other", oid: "1.3.101.112" }), false);
 });

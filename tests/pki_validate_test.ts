@@ -365,6 +365,102 @@ Deno.test("validate: a duplicated or malformed understood extension → BAD_CERT
   await rejects([malformed.der], f.trust, CLIENT, "BAD_CERTIFICATE");
 });
 
+Deno.test("validate: understood extensions must be strict DER → BAD_CERTIFICATE", async () => {
+  const f = await fixture();
+  const ascii = (t: string) => [...new TextEncoder().encode(t)];
+  const CLIENT_AUTH = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+  const KEY_ID = [0x04, 0x02, 0x01, 0x02];
+  const faults: [string, string, number[]][] = [
+    ["basicConstraints with trailing bytes", "2.5.29.19", [0x30, 0x00, 0x05, 0x00]],
+    ["basicConstraints with a BER boolean 0x01", "2.5.29.19", [0x30, 0x03, 0x01, 0x01, 0x01]],
+    ["basicConstraints with a long-form length", "2.5.29.19", [0x30, 0x81, 0x00]],
+    ["basicConstraints with cA=FALSE encoded", "2.5.29.19", [0x30, 0x03, 0x01, 0x01, 0x00]],
+    ["a negative pathLenConstraint", "2.5.29.19", [0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0xff]],
+    ["a non-minimal pathLenConstraint", "2.5.29.19", [
+      0x30,
+      0x07,
+      0x01,
+      0x01,
+      0xff,
+      0x02,
+      0x02,
+      0x00,
+      0x01,
+    ]],
+    ["keyUsage with a wrong unused-bits count", "2.5.29.15", [0x03, 0x02, 0x00, 0xa0]],
+    ["keyUsage with a trailing zero byte", "2.5.29.15", [0x03, 0x03, 0x05, 0xa0, 0x00]],
+    ["keyUsage with an unused bit set", "2.5.29.15", [0x03, 0x02, 0x05, 0xa1]],
+    ["keyUsage with trailing bytes", "2.5.29.15", [0x03, 0x02, 0x05, 0xa0, 0x00]],
+    ["extendedKeyUsage with an INTEGER element", "2.5.29.37", [0x30, 0x03, 0x02, 0x01, 0x05]],
+    ["extendedKeyUsage with a long-form length", "2.5.29.37", [0x30, 0x81, 0x0a, ...CLIENT_AUTH]],
+    ["an empty extendedKeyUsage", "2.5.29.37", [0x30, 0x00]],
+    ["subjectAltName with trailing bytes", "2.5.29.17", [
+      0x30,
+      0x0b,
+      0x82,
+      0x09,
+      ...ascii("localhost"),
+      0x00,
+    ]],
+    ["subjectAltName with a long-form length", "2.5.29.17", [
+      0x30,
+      0x81,
+      0x0b,
+      0x82,
+      0x09,
+      ...ascii("localhost"),
+    ]],
+    ["subjectKeyIdentifier with a long-form length", "2.5.29.14", [0x04, 0x81, 0x02, 0x01, 0x02]],
+    ["subjectKeyIdentifier with trailing bytes", "2.5.29.14", [...KEY_ID, 0x00]],
+    ["authorityKeyIdentifier with trailing bytes", "2.5.29.35", [
+      0x30,
+      0x03,
+      0x80,
+      0x01,
+      0x01,
+      0x00,
+    ]],
+    ["authorityKeyIdentifier with a long-form length", "2.5.29.35", [
+      0x30,
+      0x81,
+      0x03,
+      0x80,
+      0x01,
+      0x01,
+    ]],
+  ];
+  for (const [what, oid, bytes] of faults) {
+    const leaf = await leafWith(f.root, [new x509.Extension(oid, false, new Uint8Array(bytes))]);
+    const e = await rejects([leaf.der], f.trust, CLIENT, "BAD_CERTIFICATE").catch((err) => {
+      throw new Error(`${what}: ${err.message}`);
+    });
+    assert.match(
+      e.message,
+      // (The pre-parse size-bound walk already reads subjectAltName's framing.)
+      new RegExp(
+        `extension ${
+          oid.replaceAll(".", "\\.")
+        } is malformed|subjectAltName has trailing|\\(not DER\\)`,
+      ),
+      what,
+    );
+  }
+  // The same extensions in strict DER are accepted.
+  const good = await leafWith(f.root, [
+    new x509.Extension("2.5.29.19", false, new Uint8Array([0x30, 0x00])),
+    new x509.Extension("2.5.29.15", false, new Uint8Array([0x03, 0x02, 0x05, 0xa0])),
+    new x509.Extension("2.5.29.37", false, new Uint8Array([0x30, 0x0a, ...CLIENT_AUTH])),
+    new x509.Extension(
+      "2.5.29.17",
+      false,
+      new Uint8Array([0x30, 0x0b, 0x82, 0x09, ...ascii("localhost")]),
+    ),
+    new x509.Extension("2.5.29.14", false, new Uint8Array(KEY_ID)),
+    new x509.Extension("2.5.29.35", false, new Uint8Array([0x30, 0x03, 0x80, 0x01, 0x01])),
+  ]);
+  assert.equal((await validateChain([good.der], f.trust, CLIENT)).identity, "alice");
+});
+
 // ---------------------------------------------------------------------------------------
 // MD5 / SHA-1
 
@@ -587,7 +683,7 @@ Deno.test("validate: an unsupported signature algorithm → BAD_CERTIFICATE", as
   );
 });
 
-Deno.test("validate: CA keys outside RSA 2048–8192 / P-256 / P-384 → BAD_CERTIFICATE", async () => {
+Deno.test("validate: CA keys outside RSA 2048–4096 / P-256 / P-384 → BAD_CERTIFICATE", async () => {
   const f = await fixture();
   const smallInter = await makeCert({
     subject: "CN=Small",
@@ -626,8 +722,62 @@ Deno.test("validate: CA keys outside RSA 2048–8192 / P-256 / P-384 → BAD_CER
   assert.match(e.message, /not accepted/);
   assert.match(
     (await rejects([leaf.der, smallInter.der], f.trust, CLIENT, "BAD_CERTIFICATE")).message,
-    /RSA 1024/,
+    /an RSA key of 1024 bits \(CA keys: RSA of 2048 to 4096 bits, or ECDSA P-256 or P-384\)/,
   );
+});
+
+Deno.test("validate: RSA CA keys over 4096 bits → BAD_CERTIFICATE naming size and range", async () => {
+  const f = await fixture();
+  // A real 4096-bit intermediate CA key is accepted.
+  const inter4096 = await makeCert({
+    subject: "CN=Inter 4096",
+    keys: await testKeys("RSA", 0, 4096),
+    issuer: f.root,
+    profile: "ca",
+  });
+  const leaf4096 = await makeCert({
+    subject: "CN=alice",
+    keys: f.clientKeys,
+    issuer: inter4096,
+    profile: "client",
+  });
+  const ok = await validateChain([leaf4096.der, inter4096.der], f.trust, CLIENT);
+  assert.equal(ok.identity, "alice");
+  const range = /\(CA keys: RSA of 2048 to 4096 bits, or ECDSA P-256 or P-384\)/;
+  for (const bits of [4104, 8192]) {
+    // An intermediate whose key is larger (the runtime's WebCrypto could not even import it).
+    const big = await makeCert({
+      subject: "CN=Inter",
+      keys: f.leafKeys,
+      issuer: f.root,
+      profile: "ca",
+      mutate: withRsaKey(bits),
+    });
+    const e = await rejects([f.aliceViaInter.der, big.der], f.trust, CLIENT, "BAD_CERTIFICATE");
+    assert.match(
+      e.message,
+      new RegExp(
+        `certificate 2 of the chain has a CA key that is not accepted: an RSA key of ${bits} bits`,
+      ),
+    );
+    assert.match(e.message, range);
+    // A trust anchor whose key is larger (its own signature is never checked).
+    const bigRoot = await makeCert({
+      subject: "CN=Root",
+      keys: await testKeys("RSA", 0),
+      profile: "ca",
+      mutate: withRsaKey(bits),
+      resign: false,
+    });
+    const a = await rejects([f.alice.der], trustOf(bigRoot), CLIENT, "BAD_CERTIFICATE");
+    assert.match(
+      a.message,
+      new RegExp(
+        `the trusted CA certificate has a key that is not accepted: an RSA key of ${bits} bits`,
+      ),
+    );
+    assert.match(a.message, range);
+  }
 });
 
 // ---------------------------------------------------------------------------------------

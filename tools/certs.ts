@@ -115,6 +115,18 @@ function int(command: string, values: Flags, name: string): number | undefined {
   return Number(v);
 }
 
+/** `--bits`: an RSA key size the spec allows (2048, 3072 or 4096), else a usage error. */
+function rsaBits(command: string, values: Flags): number | undefined {
+  const v = str(values, "bits");
+  if (v === undefined) return undefined;
+  if (v !== "2048" && v !== "3072" && v !== "4096") {
+    throw new UsageError(
+      `certs ${command}: --bits must be 2048, 3072 or 4096, not ${JSON.stringify(v)}`,
+    );
+  }
+  return Number(v);
+}
+
 function positional(command: string, positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`certs ${command}: missing ${what}`);
   if (positionals.length > 1) {
@@ -180,7 +192,7 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
           `certs init: --ca-alg must be rsa or ecdsa, not ${JSON.stringify(caAlg)}`,
         );
       }
-      const bits = int(command, values, "bits");
+      const bits = rsaBits(command, values);
       const days = int(command, values, "days");
       const out = await initPki({
         dir: str(values, "dir") ?? "certs",
@@ -197,7 +209,7 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
       const { values, positionals } = parse(command, args, { dir: { type: "string" }, ...BITS });
       if (values.help) return help(command, io);
       const userId = positional(command, positionals, "USERID");
-      const bits = int(command, values, "bits");
+      const bits = rsaBits(command, values);
       const days = int(command, values, "days");
       const out = await issueUser({
         dir: str(values, "dir") ?? "certs",
@@ -223,7 +235,7 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
       if (name === undefined) throw new UsageError("certs server: --name FILE is required");
       const hosts = strs(values, "host");
       if (hosts.length === 0) throw new UsageError("certs server: at least one --host is required");
-      const bits = int(command, values, "bits");
+      const bits = rsaBits(command, values);
       const days = int(command, values, "days");
       const out = await issueServer({
         dir: str(values, "dir") ?? "certs",

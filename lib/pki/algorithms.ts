@@ -194,11 +194,38 @@ export function keyName(key: KeyInfo): string {
   return `key ${key.oid}`;
 }
 
-/** True when `key` may sign certificates (section 4: RSA 2048–8192, ECDSA P-256/P-384). */
+/** What section 4 allows a CA key to be, for messages. */
+export const CA_KEYS_ALLOWED = "RSA of 2048 to 4096 bits, or ECDSA P-256 or P-384";
+
+/**
+ * True when `key` may sign certificates (section 4: RSA 2048–4096 bits, ECDSA P-256/P-384;
+ * WebCrypto implementations commonly refuse larger RSA keys).
+ */
 export function isAcceptableCaKey(key: KeyInfo): boolean {
-  if (key.type === "RSA") return key.bits >= 2048 && key.bits <= 8192;
+  if (key.type === "RSA") return key.bits >= 2048 && key.bits <= 4096;
   if (key.type === "EC") return key.curve === "P-256" || key.curve === "P-384";
   return false;
+}
+
+/**
+ * Why `key` may not sign certificates (one phrase naming the key and the allowed range), or
+ * undefined when it may.
+ *
+ * @example
+ * ```ts
+ * import { caKeyProblem } from "./algorithms.ts";
+ * console.log(caKeyProblem({ type: "RSA", bits: 8192, exponentHex: "010001" }));
+ * // "an RSA key of 8192 bits (CA keys: RSA of 2048 to 4096 bits, or ECDSA P-256 or P-384)"
+ * ```
+ */
+export function caKeyProblem(key: KeyInfo): string | undefined {
+  if (isAcceptableCaKey(key)) return undefined;
+  const what = key.type === "RSA"
+    ? `an RSA key of ${key.bits} bits`
+    : key.type === "EC"
+    ? `an EC key on ${key.curve}`
+    : `a key of type ${key.oid}`;
+  return `${what} (CA keys: ${CA_KEYS_ALLOWED})`;
 }
 
 /** True when `alg` fits `key` (RSA algorithms with RSA keys, ECDSA with EC keys). */

@@ -1,7 +1,9 @@
-// One X.509 certificate parsed once into the facts ASL spec section 4 checks: strict DER,
+// One X.509 certificate parsed once into the facts ASL spec section 4 checks: the size
+// bounds on the raw DER first (bounds.ts), then strict DER,
 // v3, inner = outer signature algorithm, names as DER bytes, validity, key, and the
 // understood extensions (basicConstraints, keyUsage, extendedKeyUsage, subjectAltName,
-// subjectKeyIdentifier, authorityKeyIdentifier). Parsed results are cached (bounded).
+// subjectKeyIdentifier, authorityKeyIdentifier), whose values must be strict DER too.
+// Parsed results are cached (bounded).
 
 import {
   AsnConvert,
@@ -23,6 +25,7 @@ import {
   describeKey,
   type KeyInfo,
 } from "./algorithms.ts";
+import { checkCertificateBounds } from "./bounds.ts";
 import { PkiError } from "./errors.ts";
 import { parseIpAddress } from "./names.ts";
 
@@ -156,10 +159,19 @@ function bad(message: string, cause?: unknown): PkiError {
   return new PkiError("BAD_CERTIFICATE", message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * Parser options: primitive OCTET and BIT STRINGs (extension values, keys, signatures) are
+ * not speculatively decoded as nested ASN.1 (asn1js does so by default, at a cost a
+ * hostile certificate could multiply); the values the rules need are parsed on their own.
+ */
+const PARSE_OPTIONS = { berOptions: { parseEmbedded: false } };
+
 function parseUncached(der: Uint8Array): ParsedCertificate {
+  // Section 4: the size bounds on the raw DER first, before any parse.
+  checkCertificateBounds(der);
   let asn: Certificate;
   try {
-    asn = AsnConvert.parse(der, Certificate);
+    asn = AsnConvert.parse(der, Certificate, PARSE_OPTIONS);
   } catch (e) {
     throw bad("not a DER X.509 certificate", e);
   }
@@ -278,6 +290,40 @@ interface ExtensionFacts {
   unknownCritical: string[];
 }
 
+/**
+ * Parses an understood extension's value strictly: the schema parse must re-serialise to
+ * exactly the same bytes (DER round trip: no trailing bytes, no BER booleans or long-form
+ * lengths, no explicitly encoded DEFAULT, which the serialiser omits).
+ */
+function strictParse<T>(value: ArrayBuffer, type: new () => T): T {
+  const parsed = AsnConvert.parse(value, type);
+  if (!bytesEqual(u8(AsnConvert.serialize(parsed)), u8(value))) {
+    throw new Error("not strict DER");
+  }
+  return parsed;
+}
+
+/**
+ * DER of a named bit list (X.690 11.2.2): no trailing zero bits, so the last content byte
+ * is not zero and the unused-bits count is exactly its trailing zero bits (which also makes
+ * every unused bit zero). asn1-schema keeps the bytes as read, so this is checked here.
+ */
+function strictNamedBits(value: ArrayBuffer): void {
+  const v = u8(value);
+  // BIT STRING, short-form length (the round trip has checked the framing).
+  const unused = v[2] ?? 0;
+  const last = v.length > 3 ? v[v.length - 1]! : undefined;
+  if (last === undefined) {
+    if (unused !== 0) throw new Error("not strict DER");
+    return;
+  }
+  if (last === 0 || unused > 7 || (last & ((1 << (unused + 1)) - 1)) !== 1 << unused) {
+    throw new Error("not strict DER (named bit list)");
+  }
+}
+
+const DOTTED_OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
+
 function readExtensions(asn: Certificate): ExtensionFacts {
   const facts: ExtensionFacts = { sanDns: [], sanIp: [], unknownCritical: [] };
   const seen = new Set<string>();
@@ -292,20 +338,30 @@ function readExtensions(asn: Certificate): ExtensionFacts {
     try {
       switch (e.extnID) {
         case EXT.basicConstraints: {
-          const bc = AsnConvert.parse(value, BasicConstraints);
-          facts.basicConstraints = bc.pathLenConstraint === undefined
-            ? { ca: bc.cA }
-            : { ca: bc.cA, pathLen: bc.pathLenConstraint };
+          const bc = strictParse(value, BasicConstraints);
+          const pathLen = bc.pathLenConstraint;
+          if (pathLen !== undefined && !(Number.isSafeInteger(pathLen) && pathLen >= 0)) {
+            throw new Error("pathLenConstraint is not a non-negative integer");
+          }
+          facts.basicConstraints = pathLen === undefined ? { ca: bc.cA } : { ca: bc.cA, pathLen };
           break;
         }
         case EXT.keyUsage:
-          facts.keyUsage = AsnConvert.parse(value, KeyUsage).toNumber();
+          strictNamedBits(value);
+          facts.keyUsage = strictParse(value, KeyUsage).toNumber();
           break;
-        case EXT.extendedKeyUsage:
-          facts.extKeyUsage = [...AsnConvert.parse(value, ExtendedKeyUsage)];
+        case EXT.extendedKeyUsage: {
+          const ekus = [...strictParse(value, ExtendedKeyUsage)];
+          if (
+            ekus.length === 0 || !ekus.every((o) => typeof o === "string" && DOTTED_OID.test(o))
+          ) {
+            throw new Error("extendedKeyUsage holds something other than OIDs");
+          }
+          facts.extKeyUsage = ekus;
           break;
+        }
         case EXT.subjectAltName:
-          for (const name of AsnConvert.parse(value, SubjectAlternativeName)) {
+          for (const name of strictParse(value, SubjectAlternativeName)) {
             if (name.dNSName !== undefined) facts.sanDns.push(name.dNSName);
             if (name.iPAddress !== undefined) {
               const ip = parseIpAddress(name.iPAddress);
@@ -314,14 +370,14 @@ function readExtensions(asn: Certificate): ExtensionFacts {
           }
           break;
         case EXT.subjectKeyIdentifier:
-          AsnConvert.parse(value, SubjectKeyIdentifier);
+          strictParse(value, SubjectKeyIdentifier);
           break;
         case EXT.authorityKeyIdentifier:
-          AsnConvert.parse(value, AuthorityKeyIdentifier);
+          strictParse(value, AuthorityKeyIdentifier);
           break;
       }
     } catch (err) {
-      throw bad(`extension ${e.extnID} is malformed`, err);
+      throw bad(`extension ${e.extnID} is malformed or not strict DER`, err);
     }
   }
   return facts;

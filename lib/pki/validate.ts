@@ -1,13 +1,14 @@
 // Chain validation, ASL spec section 4 including its "Precise rules": the leaf and the
 // sent intermediates, in order, up to a trust anchor from the CA file, with faults
-// reported in the spec's order (structure and order, MD5/SHA-1, trust anchor, signatures,
+// reported in the spec's order (structure and order — size bounds on the raw DER before any
+// parse, so a hostile chain costs little —, MD5/SHA-1, trust anchor, signatures,
 // critical extensions, issuer constraints, validity dates, leaf key and usages, name or
 // CN, revocation). Hot path: certificates are parsed once (cached), trust stores are
 // indexed once per TrustStore object, imported keys and CRL verdicts are cached.
 
 import "reflect-metadata";
 import { Name } from "@peculiar/x509";
-import { isAcceptableCaKey, keyName, verifySignature } from "./algorithms.ts";
+import { caKeyProblem, isAcceptableCaKey, keyName, verifySignature } from "./algorithms.ts";
 import { EKU, KU, parseCertificate, type ParsedCertificate } from "./certificate.ts";
 import { parseCrl, type ParsedCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
@@ -189,13 +190,14 @@ export async function validateChain(
     }
   });
   for (let i = 1; i < total; i++) {
-    if (!isAcceptableCaKey(path[i]!.key)) {
-      fail(`${where(i, total)} has a CA key that is not accepted (${keyName(path[i]!.key)})`);
-    }
+    const problem = caKeyProblem(path[i]!.key);
+    if (problem) fail(`${where(i, total)} has a CA key that is not accepted: ${problem}`);
   }
   const usable = anchors.filter((a) => isAcceptableCaKey(a.key));
   if (usable.length === 0) {
-    fail(`the trusted CA certificate has a key that is not accepted (${keyName(anchors[0]!.key)})`);
+    fail(
+      `the trusted CA certificate has a key that is not accepted: ${caKeyProblem(anchors[0]!.key)}`,
+    );
   }
   const verifyBy = (cert: ParsedCertificate, issuer: ParsedCertificate) =>
     cert.sigAlg.status === "ok"
