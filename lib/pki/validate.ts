@@ -11,6 +11,7 @@ import { isAcceptableCaKey, keyName, verifySignature } from "./algorithms.ts";
 import { EKU, KU, parseCertificate, type ParsedCertificate } from "./certificate.ts";
 import { parseCrl, type ParsedCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
+import { sha256Fingerprint } from "./fingerprint.ts";
 import { hostMatches, isUserId } from "./names.ts";
 import type { TrustStore, ValidatedPeer, ValidateOptions } from "./types.ts";
 
@@ -81,13 +82,6 @@ function subjectOf(cert: ParsedCertificate): string {
   } catch {
     return "";
   }
-}
-
-async function fingerprintOf(der: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>),
-  );
-  return digest.toHex().replace(/(..)(?!$)/g, "$1:");
 }
 
 function crlVerdict(index: StoreIndex, crl: ParsedCrl, issuer: ParsedCertificate) {
@@ -299,7 +293,7 @@ export async function validateChain(
     leafDer: leaf.der.slice(),
     leafSpki: leaf.spki.slice(),
     subject: subjectOf(leaf),
-    fingerprint: await fingerprintOf(leaf.der),
+    fingerprint: await sha256Fingerprint(leaf.der),
     notAfter: new Date(leaf.notAfter),
   };
 }
