@@ -52,6 +52,8 @@ export type {
   SendResult,
 } from "./lib/client/types.ts";
 export type { BackoffOptions } from "./lib/client/retry.ts";
+export type { CertificateLookup } from "./lib/client/cert_lookup.ts";
+export { resolveStateDir } from "./lib/client/state.ts";
 
 /**
  * Connects to a NetSec-MSG server, runs the ASL handshake and registers `options.user`.
@@ -173,6 +175,7 @@ export type {
   IssueUserOptions,
 } from "./lib/pki/dev_pki.ts";
 export { validateChain } from "./lib/pki/validate.ts";
+export { sha256Fingerprint } from "./lib/pki/fingerprint.ts";
 export { decodePemCertificates, encodePemCertificate } from "./lib/pki/pem.ts";
 export { type CertErrorCode, PkiError, PkiInputError } from "./lib/pki/errors.ts";
 export type { Credentials, TrustStore, ValidatedPeer, ValidateOptions } from "./lib/pki/types.ts";

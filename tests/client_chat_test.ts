@@ -142,3 +142,25 @@ Deno.test("lifecycle events become status lines", () => {
     /UNKNOWN_CA: the server's certificate is not signed by/,
   );
 });
+
+Deno.test("/whois USERID asks for a lookup (case kept); its result is one line", () => {
+  const c = chat();
+  assert.deepEqual(c.input("/whois Bob"), [{ type: "whois", user: "Bob" }]);
+  assert.deepEqual(c.input("/WHOIS  bob  "), [{ type: "whois", user: "bob" }]);
+  assert.match(prints(c.input("/whois"))[0]!, /usage: \/whois USERID/);
+  assert.match(prints(c.input("/whois bob carol"))[0]!, /usage: \/whois USERID/);
+  assert.match(prints(c.input("/whois b_b"))[0]!, /"b_b" is not a user id/);
+  assert.match(prints(c.input("/help"))[0]!, /\/whois bob/);
+  assert.deepEqual(prints(c.whois("bob", { ok: true, identity: "bob", fingerprint: "ab:cd" })), [
+    "* bob: certificate valid, SHA-256 ab:cd",
+  ]);
+  assert.deepEqual(prints(c.whois("bob", { ok: false, code: "UNKNOWN_USER" })), [
+    "! whois bob: UNKNOWN_USER: bob has never registered with the server",
+  ]);
+  assert.deepEqual(prints(c.whois("bob", { ok: false, code: "UNKNOWN_CA" })), [
+    "! whois bob: UNKNOWN_CA: bob's certificate is not signed by your CA file",
+  ]);
+  assert.deepEqual(prints(c.whois("bob", { ok: false, code: "BAD_IDENTITY" })), [
+    "! whois bob: BAD_IDENTITY: the certificate the server returned does not name bob",
+  ]);
+});

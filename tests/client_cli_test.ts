@@ -3,7 +3,7 @@
 // exit codes, one-line errors, JSON output, acks, first-use certificates, handshake codes.
 
 import assert from "node:assert/strict";
-import { EXIT, HELP, parseCli, UsageError } from "../lib/client/cli.ts";
+import { EXIT, HELP, main, parseCli, UsageError } from "../lib/client/cli.ts";
 import { connect } from "../lib/client/client.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
@@ -13,9 +13,12 @@ const CLIENT_TS = `${ROOT}client.ts`;
 const CONFIG = `${ROOT}deno.json`;
 const VECTOR_CA = `${ROOT}tests/fixtures/asl-vectors/ca.crt`;
 
+/** A fixed environment: parseCli never looks at the real HOME here. */
+const ENV = (name: string) => ({ HOME: "/home/t" } as Record<string, string>)[name];
+
 function usage(args: string[]): string {
   try {
-    parseCli(args);
+    parseCli(args, ENV);
   } catch (err) {
     assert.ok(err instanceof UsageError, String(err));
     return err.message;
@@ -24,7 +27,7 @@ function usage(args: string[]): string {
 }
 
 Deno.test("parseCli: subcommands, defaults and flags", () => {
-  const chat = parseCli(["--user", "alice"]);
+  const chat = parseCli(["--user", "alice"], ENV);
   assert.equal(chat.name, "chat");
   if (chat.name === "chat") {
     assert.equal(chat.common.host, "localhost");
@@ -32,7 +35,8 @@ Deno.test("parseCli: subcommands, defaults and flags", () => {
     assert.equal(chat.common.ca, "certs/ca.pem");
     assert.equal(chat.common.cert, "certs/alice.pem");
     assert.equal(chat.common.key, "certs/alice.key");
-    assert.equal(chat.common.stateDir, ".client-state");
+    assert.equal(chat.common.stateDir, "/home/t/.local/state/netsec-msg");
+    assert.equal(chat.common.explicitStateDir, false);
     assert.equal(chat.common.defaultPaths, true);
   }
   const send = parseCli([
@@ -52,19 +56,30 @@ Deno.test("parseCli: subcommands, defaults and flags", () => {
     assert.equal(send.common.port, 7000);
     assert.equal(send.timeoutMs, 30_000);
   }
-  const listen = parseCli(["listen", "--user", "bob", "--json", "--count", "3", "--cert", "x.pem"]);
+  const listen = parseCli(
+    ["listen", "--user", "bob", "--json", "--count", "3", "--cert", "x.pem", "--state-dir", "/s"],
+    ENV,
+  );
   assert.equal(listen.name, "listen");
   if (listen.name === "listen") {
     assert.equal(listen.json, true);
     assert.equal(listen.count, 3);
     assert.equal(listen.common.defaultPaths, false);
+    assert.equal(listen.common.stateDir, "/s");
+    assert.equal(listen.common.explicitStateDir, true);
   }
+  const whois = parseCli(["whois", "--user", "alice", "bob"], ENV);
+  assert.equal(whois.name, "whois");
+  if (whois.name === "whois") assert.equal(whois.target, "bob");
+  const xdg = parseCli(["--user", "alice"], (n) => n === "XDG_STATE_HOME" ? "/xdg" : undefined);
+  if (xdg.name === "chat") assert.equal(xdg.common.stateDir, "/xdg/netsec-msg");
 });
 
 Deno.test("parseCli: --help for each subcommand, without other flags", () => {
   assert.deepEqual(parseCli(["--help"]), { name: "help", text: HELP.chat });
   assert.deepEqual(parseCli(["send", "-h"]), { name: "help", text: HELP.send });
   assert.deepEqual(parseCli(["listen", "--help"]), { name: "help", text: HELP.listen });
+  assert.deepEqual(parseCli(["whois", "--help"]), { name: "help", text: HELP.whois });
 });
 
 Deno.test("parseCli: every usage error is one line naming the problem", () => {
@@ -114,7 +129,8 @@ async function run(cwd: string, args: string[], stdin?: string): Promise<Run> {
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    // The state directory is inside the test's temp dir, never the real home.
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", XDG_STATE_HOME: `${cwd}/state` },
   }).spawn();
   if (stdin !== undefined) {
     const writer = child.stdin.getWriter();
@@ -153,7 +169,7 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
     }
 
     await t.step("--help of each subcommand exits 0", async () => {
-      for (const args of [["--help"], ["send", "--help"], ["listen", "--help"]]) {
+      for (const args of [["--help"], ["send", "--help"], ["listen", "--help"], ["whois", "-h"]]) {
         const r = await run(dir, args);
         assert.equal(r.code, EXIT.OK);
         assert.match(r.stdout, /^Usage: deno task client/);
@@ -220,6 +236,21 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       assert.match(r.stdout, /suite {8}X25519_AES_GCM/);
     });
 
+    await t.step("the seen memory is kept in the state directory, per server", async () => {
+      const files = [...Deno.readDirSync(`${dir}/state/netsec-msg/seen/bob`)];
+      assert.equal(files.length, 1);
+      assert.match(files[0]!.name, /^[0-9a-f]{32}\.seen$/);
+      await assert.rejects(Deno.stat(`${dir}/.client-state`), Deno.errors.NotFound);
+    });
+
+    await t.step("whois: a failed lookup is one line and exit 1", async () => {
+      // This server predates CERT: it answers FAILED * MALFORMED.
+      const r = await run(dir, ["whois", "--user", "alice", ...net, "bob"]);
+      assert.equal(r.code, EXIT.FAILED);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, "whois bob: MALFORMED: the server could not read the command\n");
+    });
+
     await t.step("a user certificate is made on first use from the local dev CA", async () => {
       const r = await run(dir, ["send", "--user", "erin", "--to", "bob", ...net, "new here"]);
       assert.equal(r.code, EXIT.OK, r.stderr);
@@ -284,6 +315,28 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("whois usage errors exit 2 with one line, before connecting", async () => {
+  const cases: [string[], RegExp][] = [
+    [["whois", "--user", "alice"], /needs the user id/],
+    [["whois", "--user", "alice", "bob", "carol"], /one user id at a time/],
+    [["whois", "--user", "alice", "b_b"], /"b_b" is not a user id/],
+    [["whois", "bob"], /--user is required/],
+    [["whois", "--user", "alice", "--bogus", "bob"], /bogus/],
+  ];
+  for (const [args, expected] of cases) {
+    let err = "";
+    const code = await main([...args, "--state-dir", "/nonexistent/never-created"], {
+      stdout: () => assert.fail("nothing on stdout"),
+      stderr: (text) => err += text,
+      stdin: new ReadableStream(),
+      stdinIsTerminal: false,
+    });
+    assert.equal(code, EXIT.USAGE, args.join(" "));
+    assert.match(err, expected);
+    assert.match(err, /^error: [^\n]*\n$/);
   }
 });
 

@@ -12,8 +12,11 @@ import { ClientError } from "../lib/client/errors.ts";
 import { deadline } from "../lib/client/retry.ts";
 import type { ClientEvent, ClientOptions, IncomingMessage } from "../lib/client/types.ts";
 import { serve } from "../lib/server/serve.ts";
-import { vectorCredentials, vectorTrust } from "./helpers/asl.ts";
+import { readVectorText, vectorCredentials, vectorTrust } from "./helpers/asl.ts";
 import { makeTestPki, type TestPki } from "./helpers/pki.ts";
+import type { Credentials } from "../lib/pki/types.ts";
+import { decodePemCertificates } from "../lib/pki/pem.ts";
+import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
 
 const b64 = (text: string) => new TextEncoder().encode(text).toBase64();
 const FAST = { initialMs: 20, maxMs: 200, jitter: 0.5 } as const;
@@ -44,9 +47,12 @@ class LineReader {
   }
 }
 
-async function scriptedPeer(script: Script): Promise<Peer> {
+async function scriptedPeer(
+  script: Script,
+  credentialsFor?: (conn: number) => Promise<Credentials>,
+): Promise<Peer> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const credentials = await vectorCredentials("server");
+  const vectorServer = await vectorCredentials("server");
   const trust = await vectorTrust();
   const received: string[][] = [];
   const tasks: Promise<void>[] = [];
@@ -58,6 +64,7 @@ async function scriptedPeer(script: Script): Promise<Peer> {
       tasks.push((async () => {
         let session: SecureSession | undefined;
         try {
+          const credentials = credentialsFor ? await credentialsFor(k) : vectorServer;
           session = await accept(conn, { credentials, trust });
           await script(k, new LineReader(session, received[k]!), session);
         } catch {
@@ -125,7 +132,7 @@ Deno.test("an unanswered message is sent again with the same MESSAGEID after a r
 
 Deno.test("messages are acked after the consumer took them; seen sids are dropped and re-acked, also across restarts", async () => {
   const dir = await Deno.makeTempDir();
-  const seenFile = `${dir}/alice.seen`;
+  const stateDir = `${dir}/state`;
   const peer = await scriptedPeer(async (conn, lines, session) => {
     assert.equal(await lines.next(), "REGISTER alice");
     await session.send("OK alice");
@@ -158,7 +165,7 @@ Deno.test("messages are acked after the consumer took them; seen sids are droppe
   });
   try {
     const shown: string[] = [];
-    const client = await vectorClient(peer.port, { seenFile });
+    const client = await vectorClient(peer.port, { stateDir });
     try {
       for await (const message of client) {
         shown.push(`${message.sid}:${message.from}:${message.text}`);
@@ -172,7 +179,7 @@ Deno.test("messages are acked after the consumer took them; seen sids are droppe
     assert.equal(peer.received[0]!.length, 4);
     assert.deepEqual(peer.received[0]!.slice(2), ["OK s1", "OK s2"]);
 
-    const again = await vectorClient(peer.port, { seenFile });
+    const again = await vectorClient(peer.port, { stateDir });
     try {
       const first = await again.messages().next();
       assert.equal((first.value as IncomingMessage).sid, "s4");
@@ -187,6 +194,161 @@ Deno.test("messages are acked after the consumer took them; seen sids are droppe
   // Complete once the peer has read everything each client sent before it closed.
   assert.deepEqual(peer.received[1], ["REGISTER alice", "OK s1", "OK s3"]);
   assert.deepEqual(peer.received[2], ["REGISTER alice", "OK s3", "OK s4"]);
+});
+
+Deno.test("CERT: each reply is matched in FIFO order, checked against the client's CA, failures typed", async () => {
+  const bobDer = decodePemCertificates(await readVectorText("bob.crt"));
+  const bobLine = bobDer.map((d) => d.toBase64()).join(" ");
+  const peer = await scriptedPeer(async (_conn, lines, session) => {
+    assert.equal(await lines.next(), "REGISTER alice");
+    await session.send("OK alice");
+    const first = await lines.next();
+    assert.match(first, /^MESSAGE \S+ bob /);
+    assert.equal(await lines.next(), "CERT bob");
+    assert.equal(await lines.next(), "CERT carol");
+    assert.equal(await lines.next(), "CERT dave");
+    assert.equal(await lines.next(), "CERT alice");
+    assert.equal(await lines.next(), "CERT erin");
+    const last = await lines.next();
+    assert.match(last, /^MESSAGE \S+ bob /);
+    await session.send(`OK ${first.split(" ")[1]}`);
+    await session.send(`OK bob ${bobLine}`);
+    await session.send(`MESSAGE s9 bob ${b64("between replies")}`); // not a reply
+    await session.send("FAILED carol UNKNOWN_USER");
+    await session.send("OK dave not*base64"); // malformed: consumes dave's slot only
+    await session.send(`OK alice ${bobLine}`); // valid, but names bob
+    await session.send("FAILED erin NO_CERTIFICATE");
+    await session.send(`OK ${last.split(" ")[1]}`);
+    await lines.next().catch(() => {});
+  });
+  const client = await vectorClient(peer.port);
+  try {
+    const sent = client.send("bob", "hi");
+    const lookups = ["bob", "carol", "dave", "alice", "erin"].map((u) =>
+      client.lookupCertificate(u).then(
+        (found) => ({ ok: true as const, found }),
+        (err: unknown) => ({ ok: false as const, err: err as ClientError }),
+      )
+    );
+    const after = client.send("bob", "after");
+    await Promise.all([sent, after]);
+    const [bob, carol, dave, alice, erin] = await Promise.all(lookups);
+    assert.ok(bob?.ok, bob?.ok === false ? bob.err.message : "no result");
+    assert.equal(bob.found.identity, "bob");
+    assert.deepEqual(bob.found.chain, bobDer);
+    assert.equal(bob.found.fingerprint, await sha256Fingerprint(bobDer[0]!));
+    const codes = [carol, dave, alice, erin].map((r) =>
+      r!.ok ? "ok" : `${r!.err.code}${r!.err.remote ? " (remote)" : ""}`
+    );
+    assert.deepEqual(codes, [
+      "UNKNOWN_USER (remote)",
+      "PROTOCOL",
+      "BAD_IDENTITY",
+      "NO_CERTIFICATE (remote)",
+    ]);
+    const delivered = await client.messages().next();
+    assert.equal((delivered.value as IncomingMessage).text, "between replies");
+    await assert.rejects(
+      client.lookupCertificate("b_b"),
+      (e: unknown) => e instanceof ClientError && e.code === "BAD_RECIPIENT",
+    );
+  } finally {
+    await client.close();
+    await peer.close();
+  }
+  await assert.rejects(
+    client.lookupCertificate("bob"),
+    (e: unknown) => e instanceof ClientError && e.code === "CLOSED",
+  );
+});
+
+Deno.test("seen rule: a true redelivery is dropped and re-acked; the same sid with another payload (a restored server) is shown", async () => {
+  const peer = await scriptedPeer(async (conn, lines, session) => {
+    assert.equal(await lines.next(), "REGISTER alice");
+    await session.send("OK alice");
+    if (conn === 0) {
+      await session.send(`MESSAGE s1 bob ${b64("one")}`);
+      assert.equal(await lines.next(), "OK s1");
+      return; // drop; the client reconnects
+    }
+    await session.send(`MESSAGE s1 bob ${b64("one")}`); // the same delivery again
+    await session.send(`MESSAGE s1 bob ${b64("new after restore")}`); // sid reused
+    assert.equal(await lines.next(), "OK s1"); // the redelivery, acknowledged again
+    assert.equal(await lines.next(), "OK s1"); // the new message, once shown
+    await lines.next().catch(() => {});
+  });
+  const client = await vectorClient(peer.port);
+  const shown: string[] = [];
+  try {
+    for await (const m of client) {
+      shown.push(`${m.sid}:${m.from}:${m.text}`);
+      if (shown.length === 2) break;
+    }
+  } finally {
+    await client.close();
+    await peer.close();
+  }
+  assert.deepEqual(shown, ["s1:bob:one", "s1:bob:new after restore"]);
+  assert.deepEqual(peer.received[1], ["REGISTER alice", "OK s1", "OK s1"]);
+});
+
+Deno.test("seen rule: a second server (another certificate, same address) has its own memory, on disk too", async () => {
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki(`${dir}/certs`);
+  const stateDir = `${dir}/state`;
+  const vectorServer = await vectorCredentials("server");
+  const fresh = await pki.credentials("server");
+  // Connections 0 and 2 are the vector server, 1 a fresh server whose sids start again.
+  const peer = await scriptedPeer(async (conn, lines, session) => {
+    assert.equal(await lines.next(), "REGISTER alice");
+    await session.send("OK alice");
+    await session.send(`MESSAGE s1 bob ${b64("one")}`);
+    if (conn === 2) await session.send(`MESSAGE s2 bob ${b64("two")}`);
+    assert.equal(await lines.next(), "OK s1");
+    if (conn === 2) assert.equal(await lines.next(), "OK s2");
+    if (conn === 0) return;
+    await lines.next().catch(() => {});
+  }, (conn) => Promise.resolve(conn === 1 ? fresh : vectorServer));
+  const vt = await vectorTrust();
+  const trust = { anchors: [...vt.anchors, pki.ca.der], crls: [] };
+  try {
+    const shown: string[] = [];
+    const client = await vectorClient(peer.port, { stateDir, trust });
+    try {
+      // The second s1 comes from the fresh server after the reconnect; with one memory for
+      // both servers it would be dropped and this would time out.
+      await deadline(
+        (async () => {
+          for await (const m of client) {
+            shown.push(`${client.info.serverIdentity}:${m.sid}:${m.text}`);
+            if (shown.length === 2) break;
+          }
+        })(),
+        10_000,
+        "the second server's s1",
+      );
+    } finally {
+      await client.close();
+    }
+    assert.equal(shown.length, 2);
+    assert.deepEqual(shown.map((s) => s.split(":").slice(1).join(":")), ["s1:one", "s1:one"]);
+    const files = [...Deno.readDirSync(`${stateDir}/seen/alice`)].map((e) => e.name);
+    assert.equal(files.length, 2);
+    // A new process meets the first server again: s1 is remembered there, s2 is new.
+    const again = await vectorClient(peer.port, { stateDir, trust });
+    try {
+      const next = await again.messages().next();
+      assert.equal((next.value as IncomingMessage).sid, "s2");
+      await again.messages().return?.();
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await peer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.deepEqual(peer.received[1], ["REGISTER alice", "OK s1"]);
+  assert.deepEqual(peer.received[2], ["REGISTER alice", "OK s1", "OK s2"]);
 });
 
 Deno.test("a malformed server MESSAGE is refused with FAILED <sid> MALFORMED and not shown", async () => {
@@ -416,10 +578,10 @@ Deno.test("end to end: the server restarts mid-conversation; nothing is lost or 
   const db = `${dir}/db.sqlite`;
   let server = await startServer(db);
   const port = server.addr.port;
-  const seenFile = `${dir}/bob.seen`;
+  const stateDir = `${dir}/state`;
   const aliceEvents: string[] = [];
   const alice = await user("alice", port, { onEvent: (e) => aliceEvents.push(e.type) });
-  const bob = await user("bob", port, { seenFile });
+  const bob = await user("bob", port, { stateDir });
   try {
     const shown: string[] = [];
     const bobDone = (async () => {

@@ -1,48 +1,109 @@
-// Tests lib/client/seen.ts: the bounded, on-disk memory of sids already shown.
+// Tests lib/client/seen.ts: the bounded, on-disk memory of deliveries already shown, by
+// digest of (sid, from, payload), one file per user and server (spec section 5).
 
 import assert from "node:assert/strict";
-import { SeenSids } from "../lib/client/seen.ts";
+import {
+  deliveryDigest,
+  SeenDeliveries,
+  seenFileName,
+  seenFilePath,
+  type SeenServer,
+} from "../lib/client/seen.ts";
 
-Deno.test("seen sids survive a restart through the file", () => {
+const enc = (t: string) => new TextEncoder().encode(t);
+const A: SeenServer = { address: "localhost:4287", fingerprint: "aa:bb" };
+const B: SeenServer = { address: "localhost:4287", fingerprint: "cc:dd" };
+
+Deno.test("deliveryDigest: sid, sender and payload all count; the payload is not stored", () => {
+  const d = deliveryDigest("s1", "bob", enc("one"));
+  assert.match(d, /^[A-Za-z0-9+/]{43}=$/);
+  assert.equal(deliveryDigest("s1", "bob", enc("one")), d);
+  assert.notEqual(deliveryDigest("s1", "bob", enc("two")), d);
+  assert.notEqual(deliveryDigest("s1", "carol", enc("one")), d);
+  assert.notEqual(deliveryDigest("s2", "bob", enc("one")), d);
+  // No field boundary ambiguity: "s1 b" + "ob" vs "s1" + "b ob" cannot occur (no spaces).
+  assert.notEqual(deliveryDigest("s1", "bo", enc("bone")), deliveryDigest("s1", "bob", enc("one")));
+});
+
+Deno.test("seen deliveries survive a restart through the file; the file holds no payload", () => {
   const dir = Deno.makeTempDirSync();
   try {
-    const path = `${dir}/alice.seen`;
-    const a = new SeenSids(path);
+    const path = seenFilePath(dir, "alice", A);
+    assert.equal(path, `${dir}/seen/alice/${seenFileName(A)}`);
+    const a = new SeenDeliveries(A, path);
     assert.equal(a.size, 0);
-    a.add("s1");
-    a.add("s2");
-    a.add("s1");
-    assert.ok(a.has("s1") && a.has("s2") && !a.has("s3"));
-    const b = new SeenSids(path);
+    const one = deliveryDigest("s1", "bob", enc("secret text"));
+    const two = deliveryDigest("s2", "bob", enc("more"));
+    a.add(one);
+    a.add(two);
+    a.add(one);
+    assert.ok(a.has(one) && a.has(two));
+    assert.ok(!a.has(deliveryDigest("s1", "bob", enc("restored, different"))));
+    const b = new SeenDeliveries(A, path);
     assert.equal(b.size, 2);
-    assert.ok(b.has("s1") && b.has("s2"));
-    assert.equal(Deno.readTextFileSync(path), "s1\ns2\n");
+    assert.ok(b.has(one) && b.has(two));
+    const text = Deno.readTextFileSync(path);
+    assert.equal(text, `# netsec-msg seen v2 localhost:4287 aa:bb\n${one}\n${two}\n`);
+    assert.ok(!text.includes("secret"));
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("seen sids are bounded: the oldest are forgotten, the file is compacted", () => {
+Deno.test("each server (fingerprint and address) has its own file and memory", () => {
   const dir = Deno.makeTempDirSync();
   try {
-    const path = `${dir}/bob.seen`;
-    const seen = new SeenSids(path, 3);
-    for (let i = 1; i <= 10; i++) seen.add(`s${i}`);
+    const d = deliveryDigest("s1", "bob", enc("one"));
+    new SeenDeliveries(A, seenFilePath(dir, "alice", A)).add(d);
+    assert.notEqual(seenFileName(A), seenFileName(B));
+    assert.notEqual(seenFileName(A), seenFileName({ ...A, address: "127.0.0.1:4287" }));
+    assert.ok(!new SeenDeliveries(B, seenFilePath(dir, "alice", B)).has(d));
+    assert.ok(new SeenDeliveries(A, seenFilePath(dir, "alice", A)).has(d));
+    // A file whose header names another server (copied or renamed) is not trusted.
+    assert.ok(!new SeenDeliveries(B, seenFilePath(dir, "alice", A)).has(d));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("an old sid-only file is ignored, then replaced on the first write", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/old.seen`;
+    Deno.writeTextFileSync(path, "s1\ns2\n");
+    const seen = new SeenDeliveries(A, path);
+    assert.equal(seen.size, 0);
+    const d = deliveryDigest("s3", "bob", enc("x"));
+    seen.add(d);
+    assert.equal(Deno.readTextFileSync(path), `# netsec-msg seen v2 localhost:4287 aa:bb\n${d}\n`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("seen deliveries are bounded: the oldest are forgotten, the file is compacted", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = seenFilePath(dir, "bob", A);
+    const seen = new SeenDeliveries(A, path, 3);
+    const ds = Array.from({ length: 10 }, (_, i) => deliveryDigest(`s${i}`, "x", enc("p")));
+    for (const d of ds) seen.add(d);
     assert.equal(seen.size, 3);
-    assert.ok(!seen.has("s7"));
-    assert.ok(seen.has("s8") && seen.has("s9") && seen.has("s10"));
+    assert.ok(!seen.has(ds[6]!));
+    assert.ok(seen.has(ds[7]!) && seen.has(ds[8]!) && seen.has(ds[9]!));
     const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
-    assert.ok(lines.length <= 6, `file holds ${lines.length} lines`);
-    const again = new SeenSids(path, 3);
+    assert.ok(lines.length <= 7, `file holds ${lines.length} lines`);
+    const again = new SeenDeliveries(A, path, 3);
     assert.equal(again.size, 3);
-    assert.ok(again.has("s10") && !again.has("s1"));
+    assert.ok(again.has(ds[9]!) && !again.has(ds[0]!));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
 Deno.test("without a file the memory is in-process only", () => {
-  const seen = new SeenSids(undefined, 2);
+  const seen = new SeenDeliveries(A, undefined, 2);
   seen.add("a");
   seen.add("b");
   seen.add("c");

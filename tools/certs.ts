@@ -10,6 +10,7 @@ import { loadTrustStore } from "../lib/pki/credentials.ts";
 import { decodePemCertificates } from "../lib/pki/pem.ts";
 import { parseCertificate } from "../lib/pki/certificate.ts";
 import { describeCertificate } from "../lib/pki/show.ts";
+import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 
 /** Where the tool writes; tests pass their own. */
@@ -164,11 +165,6 @@ async function readFile(path: string): Promise<string> {
   }
 }
 
-async function fingerprint(der: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>));
-  return d.toHex().replace(/(..)(?!$)/g, "$1:");
-}
-
 const BITS = {
   bits: { type: "string" },
   days: { type: "string" },
@@ -277,7 +273,7 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
           if (i > 0) io.stdout("");
           io.stdout(`certificate ${i + 1} of ${ders.length}`);
         }
-        for (const line of describeCertificate(cert, await fingerprint(der))) io.stdout(line);
+        for (const line of describeCertificate(cert, await sha256Fingerprint(der))) io.stdout(line);
       }
       return 0;
     }

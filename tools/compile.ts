@@ -32,9 +32,15 @@ export function targets(outDir = "dist"): Target[] {
       name: "client",
       entry: "client.ts",
       output: `${outDir}/netsec-msg-client`,
-      // Dials the server, reads certificates, writes its seen-sid memory (and a user
-      // certificate on first use). No environment, no subprocesses.
-      permissions: ["--allow-net", "--allow-read", "--allow-write"],
+      // Dials the server, reads certificates, writes its seen memory under the state
+      // directory (and a user certificate on first use). Reads only HOME and
+      // XDG_STATE_HOME (to find the state directory); no subprocesses.
+      permissions: [
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env=HOME,XDG_STATE_HOME",
+      ],
       include: [],
     },
   ];

@@ -3,9 +3,9 @@
 // events become lines to print. Payload limits are those of ASL spec section 5.
 
 import type { ClientEvent, ClientInfo } from "./types.ts";
-import { encodePayload, parseRecipients } from "./commands.ts";
+import { encodePayload, isUserId, parseRecipients } from "./commands.ts";
 import { ClientError } from "./errors.ts";
-import { explainConnectError, explainReason } from "./explain.ts";
+import { explainConnectError, explainLookupError, explainReason } from "./explain.ts";
 
 /** What the terminal driver must do. */
 export type ChatAction =
@@ -17,11 +17,18 @@ export type ChatAction =
     readonly to: readonly string[];
     readonly text: string;
   }
+  /** Look up and check a user's certificate (`CERT`), then report to {@link Chat.whois}. */
+  | { readonly type: "whois"; readonly user: string }
   | { readonly type: "quit" };
 
 /** How a send ended, as reported to {@link Chat.sent}. */
 export type SendOutcome =
   | { readonly ok: true; readonly id: string }
+  | { readonly ok: false; readonly code: string };
+
+/** How a `/whois` lookup ended, as reported to {@link Chat.whois}. */
+export type WhoisOutcome =
+  | { readonly ok: true; readonly identity: string; readonly fingerprint: string }
   | { readonly ok: false; readonly code: string };
 
 /** Options of {@link Chat}. */
@@ -39,6 +46,7 @@ export const CHAT_HELP = [
   "@bob              talk to bob from now on",
   "hello             send to the last recipient",
   "/who am i         your identity, the server, the suite and the fingerprints",
+  "/whois bob        bob's certificate, checked against your CA: its SHA-256 fingerprint",
   "/help             this text",
   "/quit             leave (Ctrl-D and Ctrl-C too)",
 ].join("\n");
@@ -153,6 +161,16 @@ export class Chat {
     return [this.#print(`  #${ref}${who} FAILED: ${explainReason(outcome.code)}`)];
   }
 
+  /** The result of `/whois user`: the checked identity and fingerprint, or why not. */
+  whois(user: string, outcome: WhoisOutcome): ChatAction[] {
+    if (outcome.ok) {
+      return [
+        this.#print(`* ${outcome.identity}: certificate valid, SHA-256 ${outcome.fingerprint}`),
+      ];
+    }
+    return [this.#print(`! whois ${user}: ${explainLookupError({ code: outcome.code }, user)}`)];
+  }
+
   /** A lifecycle event of the client, as a status line (or nothing). */
   event(event: ClientEvent): ChatAction[] {
     switch (event.type) {
@@ -186,6 +204,18 @@ export class Chat {
   }
 
   #command(line: string): ChatAction[] {
+    const whois = /^\/whois(?:\s+(.*))?$/i.exec(line);
+    if (whois) {
+      const args = (whois[1] ?? "").trim().split(/\s+/).filter((w) => w !== "");
+      const user = args[0];
+      if (user === undefined || args.length > 1) return [this.#print("! usage: /whois USERID")];
+      if (!isUserId(user)) {
+        return [
+          this.#print(`! ${JSON.stringify(user)} is not a user id (1 to 111 letters and digits)`),
+        ];
+      }
+      return [{ type: "whois", user }];
+    }
     const words = line.slice(1).trim().toLowerCase().split(/\s+/).join(" ");
     switch (words) {
       case "help":

@@ -1,6 +1,7 @@
 // Runs the chat: wires the pure Chat state machine to a connected client and a ChatUI.
 // Incoming messages are printed, then acknowledged (the iterator acks on the next pull);
-// typed lines become sends whose fate is printed when the server answers.
+// typed lines become sends whose fate is printed when the server answers; /whois becomes a
+// certificate lookup whose result is printed when it is done.
 
 import type { MessengerClient } from "./client.ts";
 import type { Chat, ChatAction } from "./chat.ts";
@@ -29,7 +30,28 @@ export async function runChat(
     for (const action of actions) {
       if (action.type === "print") ui.print(action.text);
       else if (action.type === "quit") quit = true;
-      else {
+      else if (action.type === "whois") {
+        const user = action.user;
+        sends.push(
+          client.lookupCertificate(user).then(
+            (found) =>
+              void apply(
+                chat.whois(user, {
+                  ok: true,
+                  identity: found.identity,
+                  fingerprint: found.fingerprint,
+                }),
+              ),
+            (err) =>
+              void apply(
+                chat.whois(user, {
+                  ok: false,
+                  code: err instanceof ClientError ? err.code : "ERROR",
+                }),
+              ),
+          ),
+        );
+      } else {
         const ref = action.ref;
         const done = client.send(action.to, action.text).then(
           (result) => void apply(chat.sent(ref, { ok: true, id: result.id })),

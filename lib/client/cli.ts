@@ -1,6 +1,7 @@
-// The client's command line: `chat` (default), `send` and `listen` (README, docs/CLIENT.md),
-// parsed with node:util parseArgs. Loads certificates (making a user's on first use from a
-// local dev CA), connects, and maps every failure to one stderr line and an exit code.
+// The client's command line: `chat` (default), `send`, `listen` and `whois` (README,
+// docs/CLIENT.md), parsed with node:util parseArgs. Loads certificates (making a user's on
+// first use from a local dev CA), finds the state directory, connects, and maps every
+// failure to one stderr line and an exit code.
 
 import { parseArgs } from "node:util";
 import { formatTraceEvent } from "../asl/mod.ts";
@@ -12,7 +13,8 @@ import { runChat } from "./chat_runner.ts";
 import { connect, type MessengerClient } from "./client.ts";
 import { isUserId, MAX_PAYLOAD_BYTES, parseRecipients } from "./commands.ts";
 import { ClientError } from "./errors.ts";
-import { explainConnectError, explainReason } from "./explain.ts";
+import { explainConnectError, explainLookupError, explainReason } from "./explain.ts";
+import { type EnvLookup, processEnv, resolveStateDir } from "./state.ts";
 import { PlainUI, TerminalUI } from "./terminal.ts";
 import { type ClientEvent, type ClientOptions, DEFAULT_PORT } from "./types.ts";
 
@@ -33,7 +35,10 @@ export interface CommonFlags {
   readonly cert: string;
   readonly key: string;
   readonly crl: string | undefined;
+  /** The state directory: --state-dir, else the user's (see `resolveStateDir`). */
   readonly stateDir: string;
+  /** True when --state-dir was given. */
+  readonly explicitStateDir: boolean;
   /** True when --cert and --key were not given (then a missing cert may be made). */
   readonly defaultPaths: boolean;
   readonly verbose: boolean;
@@ -55,7 +60,8 @@ export type CliCommand =
     readonly common: CommonFlags;
     readonly json: boolean;
     readonly count: number | undefined;
-  };
+  }
+  | { readonly name: "whois"; readonly common: CommonFlags; readonly target: string };
 
 const COMMON_HELP = `  --user ID        your user id (required; the CN of your certificate)
   --host NAME      server host (default localhost)
@@ -63,18 +69,19 @@ const COMMON_HELP = `  --user ID        your user id (required; the CN of your c
   --ca FILE        CA certificate(s) the server must chain to (default certs/ca.pem)
   --cert FILE      your certificate chain (default certs/<user>.pem)
   --key FILE       your private key (default certs/<user>.key)
-  --crl FILE       a CRL to check the server's chain against (optional)
-  --state-dir DIR  where seen message ids are remembered (default .client-state)
+  --crl FILE       a CRL to check chains against: the server's, and whois (optional)
+  --state-dir DIR  where the client keeps its state (default $XDG_STATE_HOME/netsec-msg,
+                   else ~/.local/state/netsec-msg)
   --verbose        print the handshake steps on stderr
   -h, --help       this help`;
 
 /** Help texts of the subcommands. */
-export const HELP: Record<"chat" | "send" | "listen", string> = {
+export const HELP: Record<"chat" | "send" | "listen" | "whois", string> = {
   chat: `Usage: deno task client --user ID [options]
-       deno task client send|listen --help
+       deno task client send|listen|whois --help
 
 Interactive chat. Type "@bob hello" to send to bob, "@bob,carol hi" to a group,
-a plain line to send to the last recipient, /help, /who am i, /quit.
+a plain line to send to the last recipient, /whois bob, /help, /who am i, /quit.
 
 Options:
 ${COMMON_HELP}`,
@@ -94,6 +101,17 @@ Prints incoming messages as they arrive and acknowledges each after printing it.
 Options:
   --json           one JSON object per line: sid, from, text, received_at
   --count N        exit after N messages
+${COMMON_HELP}`,
+  whois: `Usage: deno task client whois --user ID [options] USERID
+
+Asks the server for USERID's certificate chain (CERT) and checks it yourself against
+your CA file (and --crl): signed by your CA, valid now, and naming USERID. Prints
+"USERID SHA-256 ab:cd:..." (the fingerprint of USERID's certificate, the hex digits
+"openssl x509 -fingerprint -sha256" shows) and exits 0; compare it with the one
+USERID sees in /who am i. Exits 1 with the reason on one line when the lookup or
+the check fails, 2 for a usage error.
+
+Options:
 ${COMMON_HELP}`,
 };
 
@@ -120,9 +138,11 @@ function positiveInt(value: string, flag: string, max: number): number {
 }
 
 /** Parses the client's arguments; throws {@link UsageError} with a one-line reason. */
-export function parseCli(args: readonly string[]): CliCommand {
+export function parseCli(args: readonly string[], env: EnvLookup = processEnv): CliCommand {
   const first = args[0];
-  const name = first === "send" || first === "listen" || first === "chat" ? first : "chat";
+  const name = first === "send" || first === "listen" || first === "whois" || first === "chat"
+    ? first
+    : "chat";
   const rest = name === first ? args.slice(1) : [...args];
   const options = name === "send"
     ? { ...COMMON_OPTIONS, to: { type: "string" }, timeout: { type: "string" } } as const
@@ -131,7 +151,12 @@ export function parseCli(args: readonly string[]): CliCommand {
     : COMMON_OPTIONS;
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: name === "send" });
+    parsed = parseArgs({
+      args: rest,
+      options,
+      strict: true,
+      allowPositionals: name === "send" || name === "whois",
+    });
   } catch (err) {
     const message = (err as Error).message.split("\n")[0]!.replace(/\. To specify.*$/, "");
     throw new UsageError(
@@ -148,6 +173,12 @@ export function parseCli(args: readonly string[]): CliCommand {
       `--user ${JSON.stringify(user)} is not a user id (1 to 111 letters and digits)`,
     );
   }
+  const stateDir = resolveStateDir(str("state-dir"), env);
+  if (stateDir === undefined) {
+    throw new UsageError(
+      "no state directory: HOME and XDG_STATE_HOME are unset; pass --state-dir DIR",
+    );
+  }
   const common: CommonFlags = {
     user,
     host: str("host") ?? "localhost",
@@ -156,7 +187,8 @@ export function parseCli(args: readonly string[]): CliCommand {
     cert: str("cert") ?? `certs/${user}.pem`,
     key: str("key") ?? `certs/${user}.key`,
     crl: str("crl"),
-    stateDir: str("state-dir") ?? ".client-state",
+    stateDir,
+    explicitStateDir: str("state-dir") !== undefined && str("state-dir") !== "",
     defaultPaths: str("cert") === undefined && str("key") === undefined,
     verbose: values.verbose === true,
   };
@@ -181,6 +213,19 @@ export function parseCli(args: readonly string[]): CliCommand {
       text: parsed.positionals[0],
       timeoutMs: timeout === undefined ? 30_000 : positiveInt(timeout, "--timeout", 86_400) * 1000,
     };
+  }
+  if (name === "whois") {
+    const [target, ...extra] = parsed.positionals;
+    if (target === undefined) {
+      throw new UsageError("whois needs the user id to look up (for example: whois bob)");
+    }
+    if (extra.length > 0) throw new UsageError("whois looks up one user id at a time");
+    if (!isUserId(target)) {
+      throw new UsageError(
+        `${JSON.stringify(target)} is not a user id (1 to 111 letters and digits)`,
+      );
+    }
+    return { name, common, target };
   }
   if (name === "listen") {
     const count = str("count");
@@ -281,14 +326,21 @@ export function clientOptions(
   onEvent: (event: ClientEvent) => void,
   reconnect: ClientOptions["reconnect"] = {},
 ): ClientOptions {
-  Deno.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    Deno.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new UsageError(
+      `cannot create the state directory ${flags.stateDir}: ${(err as Error).message} ` +
+        `(pass --state-dir DIR)`,
+    );
+  }
   return {
     user: flags.user,
     hostname: flags.host,
     port: flags.port,
     credentials: identity.credentials,
     trust: identity.trust,
-    seenFile: `${flags.stateDir}/${flags.user}.seen`,
+    stateDir: flags.stateDir,
     reconnect,
     onEvent,
     ...(flags.verbose ? { trace: (e) => io.stderr(formatTraceEvent(e) + "\n") } : {}),
@@ -341,6 +393,7 @@ async function open(
   reconnect: ClientOptions["reconnect"] = {},
 ): Promise<MessengerClient> {
   const identity = await loadIdentity(flags, io);
+  noteOldState(flags, io);
   try {
     return await connect(clientOptions(flags, identity, io, onEvent, reconnect));
   } catch (err) {
@@ -348,6 +401,20 @@ async function open(
       explainConnectError(err, { caPath: flags.ca, server: `${flags.host}:${flags.port}` }),
     );
   }
+}
+
+/**
+ * Before revision 4 the seen memory was `.client-state/<user>.seen` in the directory the
+ * client was started from, keyed by sid alone. It is not read any more (it cannot tell a
+ * redelivery from a new message of another server); say so once per run.
+ */
+function noteOldState(flags: CommonFlags, io: CliIO): void {
+  const old = `.client-state/${flags.user}.seen`;
+  if (!exists(old) || `${flags.stateDir}/${flags.user}.seen` === old) return;
+  io.stderr(
+    `note: ${old} (the old seen memory) is no longer used; state is kept in ` +
+      `${flags.stateDir}. You may delete it.\n`,
+  );
 }
 
 /** A failure at run time: one line on stderr, exit code 1. */
@@ -435,6 +502,28 @@ async function runListen(cmd: Extract<CliCommand, { name: "listen" }>, io: CliIO
   return EXIT.OK;
 }
 
+async function runWhois(cmd: Extract<CliCommand, { name: "whois" }>, io: CliIO): Promise<number> {
+  const flags = cmd.common;
+  const log = (e: ClientEvent) => {
+    const line = flags.verbose ? statusLine(e, flags) : undefined;
+    if (line !== undefined) io.stderr(line + "\n");
+  };
+  const client = await open(flags, io, log, false);
+  try {
+    const found = await client.lookupCertificate(cmd.target);
+    io.stdout(`${found.identity} SHA-256 ${found.fingerprint}\n`);
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof ClientError) {
+      io.stderr(`whois ${cmd.target}: ${explainLookupError(err, cmd.target, flags.ca)}\n`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
 async function runChatCommand(
   cmd: Extract<CliCommand, { name: "chat" }>,
   io: CliIO,
@@ -464,6 +553,8 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
         return await runSend(cmd, io);
       case "listen":
         return await runListen(cmd, io);
+      case "whois":
+        return await runWhois(cmd, io);
       case "chat":
         return await runChatCommand(cmd, io);
     }

@@ -1,11 +1,19 @@
 // The library client (ASL spec section 5 over an ASL session from lib/asl): connects,
-// registers, sends MESSAGEs (pipelined, replies matched in order), yields incoming
-// messages and acknowledges each once the consumer has taken it, drops sids already seen,
-// and reconnects with backoff, resending every unanswered MESSAGE with the same MESSAGEID.
+// registers, sends MESSAGEs and CERT lookups (pipelined, replies matched in order), yields
+// incoming messages and acknowledges each once the consumer has taken it, drops deliveries
+// already seen from the same server (sid, sender and payload all equal), and reconnects
+// with backoff, resending every unanswered MESSAGE with the same MESSAGEID.
 
 import { connect as aslConnect } from "../asl/mod.ts";
 import type { SecureSession, Suite } from "../asl/types.ts";
 import { silentLogger } from "../log.ts";
+import { sha256Fingerprint } from "../pki/fingerprint.ts";
+import {
+  type CertificateLookup,
+  certLine,
+  parseCertReply,
+  verifyUserChain,
+} from "./cert_lookup.ts";
 import {
   ackLine,
   encodePayload,
@@ -32,7 +40,7 @@ import {
   type SendOptions,
   type SendResult,
 } from "./types.ts";
-import { SeenSids } from "./seen.ts";
+import { deliveryDigest, SeenDeliveries, seenFilePath, type SeenServer } from "./seen.ts";
 
 /** A session shorter than this counts as a quick drop for the reconnect backoff. */
 const STABLE_SESSION_MS = 5_000;
@@ -52,7 +60,20 @@ interface Outgoing {
 
 type Expect =
   | { readonly kind: "register"; resolve(): void; reject(error: Error): void }
-  | { readonly kind: "message"; readonly entry: Outgoing };
+  | { readonly kind: "message"; readonly entry: Outgoing }
+  | {
+    readonly kind: "cert";
+    readonly user: string;
+    resolve(line: string): void;
+    reject(error: Error): void;
+  };
+
+/** Where a shown message is acknowledged and remembered: the session and server that sent it. */
+interface AckTarget {
+  readonly digest: string;
+  session: SecureSession;
+  seen: SeenDeliveries;
+}
 
 /**
  * A connected, registered messenger client. Create it with {@link connect}: it sends
@@ -71,7 +92,9 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   readonly #hostname: string;
   readonly #port: number;
   readonly #log: ClientLogger;
-  readonly #seen: SeenSids;
+  /** Seen memories by server (address and certificate fingerprint). */
+  readonly #memories = new Map<string, SeenDeliveries>();
+  #seen: SeenDeliveries | undefined;
   readonly #abort = new AbortController();
   readonly #fingerprint: string;
   #state: ClientState = "connecting";
@@ -82,7 +105,9 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   #outbox: Outgoing[] = [];
   #inflight: Expect[] = [];
   #incoming: IncomingMessage[] = [];
-  #queuedSids = new Set<string>();
+  /** Messages waiting in #incoming or taken and not yet acknowledged, by digest. */
+  #queued = new Map<string, AckTarget>();
+  #targets = new WeakMap<IncomingMessage, AckTarget>();
   #taken: IncomingMessage | undefined;
   #waiters: Array<() => void> = [];
   #spaceWaiters: Array<() => void> = [];
@@ -97,7 +122,6 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     this.#hostname = opts.hostname ?? "localhost";
     this.#port = opts.port ?? DEFAULT_PORT;
     this.#log = opts.logger ?? silentLogger;
-    this.#seen = new SeenSids(opts.seenFile, opts.seenLimit);
     this.#fingerprint = fingerprint;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -108,10 +132,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       throw new ClientError("BAD_RECIPIENT", `${JSON.stringify(opts.user)} is not a user id`);
     }
     const leaf = opts.credentials.chain[0];
-    const digest = leaf === undefined
-      ? new Uint8Array()
-      : new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(leaf)));
-    const fingerprint = [...digest].map((b) => b.toString(16).padStart(2, "0")).join(":");
+    const fingerprint = leaf === undefined ? "" : await sha256Fingerprint(leaf);
     const client = new MessengerClient(opts, fingerprint);
     try {
       await client.#establish(0);
@@ -185,6 +206,48 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   }
 
   /**
+   * Looks up `user`'s certificate (`CERT <user>`, spec section 5) and validates the chain
+   * the server returns as section 7 says: section 4's rules with purpose client against
+   * this client's own trust store (`options.trust`, its CA file and CRL), and the leaf's
+   * CN must be `user`. The server vouches for nothing; this check is what counts.
+   * Resolves with the chain (DER, leaf first), the validated identity and the leaf's
+   * SHA-256 fingerprint. Rejects with a {@link ClientError}: the server's `FAILED` reason
+   * (`remote` true: `UNKNOWN_USER`, `NO_CERTIFICATE`, `RATE_LIMITED`, `NOT_REGISTERED`,
+   * `MALFORMED`, `INTERNAL`), a certificate code (`UNKNOWN_CA`, `BAD_CERTIFICATE`,
+   * `CERT_EXPIRED`, `CERT_REVOKED`), `BAD_IDENTITY` (a valid certificate for someone else),
+   * `PROTOCOL` (a malformed reply), `BAD_RECIPIENT`, `CLOSED` or `TIMEOUT` (no reply within
+   * `timeoutMs`, default the client's).
+   *
+   * @example
+   * ```ts ignore
+   * const bob = await client.lookupCertificate("bob");
+   * console.log(`${bob.identity} SHA-256 ${bob.fingerprint}`);
+   * ```
+   */
+  async lookupCertificate(
+    user: string,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<CertificateLookup> {
+    const line = certLine(user);
+    const session = this.#session;
+    if (this.#state !== "ready" || session === undefined) {
+      throw new ClientError("CLOSED", "not connected");
+    }
+    const reply = new Promise<string>((resolve, reject) => {
+      this.#inflight.push({ kind: "cert", user, resolve, reject });
+      session.send(line).catch(() => {});
+    });
+    const timeoutMs = options.timeoutMs ?? this.#opts.timeoutMs ?? 10_000;
+    const parsed = parseCertReply(await deadline(reply, timeoutMs, `CERT ${user}`), user);
+    if (parsed.kind === "failed") {
+      throw new ClientError(parsed.reason, `CERT ${user} failed: ${parsed.reason}`, {
+        remote: true,
+      });
+    }
+    return await verifyUserChain(user, parsed.chain, this.#opts.trust);
+  }
+
+  /**
    * Incoming messages, in the order the server delivered them, each once. A message is
    * acknowledged (`OK <sid>`) and remembered as seen when the consumer asks for the next
    * one or stops iterating: that is, after it has been handled. Ends when the client closes.
@@ -250,6 +313,10 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       await session.close().catch(() => {});
       throw new ClientError("CLOSED", "the client was closed");
     }
+    this.#seen = this.#memoryFor({
+      address: `${this.#hostname}:${this.#port}`,
+      fingerprint: session.peer.fingerprint,
+    });
     this.#session = session;
     this.#suite = session.suite;
     this.#serverIdentity = session.peer.identity;
@@ -272,6 +339,28 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     if (this.#session !== session || this.#abort.signal.aborted) {
       throw new ClientError("CLOSED", "the connection closed while registering");
     }
+  }
+
+  /**
+   * The seen memory of one server: loaded from the state directory once per client, or
+   * memory only when there is no state directory (or its file cannot be read).
+   */
+  #memoryFor(server: SeenServer): SeenDeliveries {
+    const key = `${server.address}\n${server.fingerprint}`;
+    let memory = this.#memories.get(key);
+    if (memory !== undefined) return memory;
+    const stateDir = this.#opts.stateDir;
+    const path = stateDir === undefined
+      ? undefined
+      : seenFilePath(stateDir, this.#opts.user, server);
+    try {
+      memory = new SeenDeliveries(server, path, this.#opts.seenLimit);
+    } catch (err) {
+      this.#log.warn("client.seen_read_failed", { reason: asError(err).message });
+      memory = new SeenDeliveries(server, undefined, this.#opts.seenLimit);
+    }
+    this.#memories.set(key, memory);
+    return memory;
   }
 
   /**
@@ -328,7 +417,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     const wasReady = this.#state === "ready";
     const lost = error ?? new ClientError("CLOSED", "the server closed the connection");
     for (const expect of inflight) {
-      if (expect.kind === "register") expect.reject(lost);
+      if (expect.kind !== "message") expect.reject(lost);
     }
     if (this.#state === "closed" || !wasReady) return;
     this.#state = "connecting";
@@ -390,7 +479,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       entry.reject(new ClientError("CLOSED", why, info.error ? { cause: info.error } : {}));
     }
     for (const expect of this.#inflight) {
-      if (expect.kind === "register") expect.reject(new ClientError("CLOSED", why));
+      if (expect.kind !== "message") expect.reject(new ClientError("CLOSED", why));
     }
     this.#inflight = [];
     this.#wake();
@@ -408,6 +497,13 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   }
 
   #onLine(session: SecureSession, line: string): void {
+    const head = this.#inflight[0];
+    if (head?.kind === "cert" && (line.startsWith("OK ") || line.startsWith("FAILED "))) {
+      // The reply to CERT, in its FIFO position; cert_lookup.ts parses it strictly.
+      this.#inflight.shift();
+      head.resolve(line);
+      return;
+    }
     const parsed = parseServerLine(line);
     switch (parsed.kind) {
       case "ok":
@@ -417,6 +513,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
           this.#log.warn("client.unexpected_reply", { id: parsed.id });
           return;
         }
+        if (expect.kind === "cert") return; // unreachable: handled above
         const expectedId = expect.kind === "register" ? this.#opts.user : expect.entry.id;
         if (parsed.id !== "*" && parsed.id !== expectedId) {
           this.#log.warn("client.reply_mismatch", { expected: expectedId, got: parsed.id });
@@ -456,19 +553,33 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
       }
       case "message": {
         const { sid } = parsed;
-        if (this.#seen.has(sid)) {
+        const seen = this.#seen;
+        if (seen === undefined) return; // unreachable: set before the session is read
+        const digest = deliveryDigest(sid, parsed.from, parsed.payload);
+        if (seen.has(digest)) {
+          // Shown before (same server; sid, sender and payload equal): acknowledge again.
           if (this.#state === "ready") session.send(ackLine(sid)).catch(() => {});
           return;
         }
-        if (this.#queuedSids.has(sid)) return;
-        this.#queuedSids.add(sid);
-        this.#incoming.push({
+        const queued = this.#queued.get(digest);
+        if (queued !== undefined) {
+          // Sent again (on a new session) while still waiting to be taken: the ack goes to
+          // the session and memory that sent it last.
+          queued.session = session;
+          queued.seen = seen;
+          return;
+        }
+        const target: AckTarget = { digest, session, seen };
+        this.#queued.set(digest, target);
+        const message: IncomingMessage = {
           sid,
           from: parsed.from,
           bytes: parsed.payload,
           text: payloadText(parsed.payload),
           receivedAt: new Date(),
-        });
+        };
+        this.#targets.set(message, target);
+        this.#incoming.push(message);
         this.#wake();
         return;
       }
@@ -486,14 +597,19 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     const message = this.#taken;
     if (message === undefined) return;
     this.#taken = undefined;
-    this.#queuedSids.delete(message.sid);
+    const target = this.#targets.get(message);
+    if (target === undefined) return;
+    this.#queued.delete(target.digest);
     try {
-      this.#seen.add(message.sid);
+      target.seen.add(target.digest);
     } catch (err) {
       this.#log.warn("client.seen_write_failed", { reason: asError(err).message });
     }
+    // Acknowledged only on the session that delivered it: a sid means nothing to another
+    // server. After a reconnect the server sends it again; it is then dropped as seen and
+    // acknowledged on the new session.
     const session = this.#session;
-    if (this.#state === "ready" && session !== undefined) {
+    if (this.#state === "ready" && session !== undefined && session === target.session) {
       session.send(ackLine(message.sid)).catch(() => {});
     }
   }

@@ -2,6 +2,7 @@
 // server's FAILED reason, or a local code for what the client refuses or cannot do.
 
 import type { Reason } from "../grammar.ts";
+import type { CertErrorCode } from "../pki/errors.ts";
 
 /** The REASON codes a server sends in `FAILED <id> <REASON>` (spec section 5).
  *
@@ -17,7 +18,10 @@ export type FailedReason = Reason;
  * Codes of a {@link ClientError}: a server `FAILED` reason (then `remote` is true), or one
  * of the client's own: `EMPTY_MESSAGE` and `TOO_LARGE` (refused before sending),
  * `BAD_RECIPIENT` (not a USERID or group), `CLOSED` (the client was closed or gave up
- * reconnecting), `TIMEOUT`, `PROTOCOL` (the server broke the command protocol).
+ * reconnecting), `TIMEOUT`, `PROTOCOL` (the server broke the command protocol). A
+ * certificate lookup adds the server's `NO_CERTIFICATE` and, for a chain this client does
+ * not accept, the certificate codes (`UNKNOWN_CA`, `BAD_CERTIFICATE`, `CERT_EXPIRED`,
+ * `CERT_REVOKED`, and `BAD_IDENTITY` when it names someone else).
  *
  * @example
  * ```ts
@@ -27,6 +31,8 @@ export type FailedReason = Reason;
  */
 export type ClientErrorCode =
   | FailedReason
+  | "NO_CERTIFICATE"
+  | CertErrorCode
   | "EMPTY_MESSAGE"
   | "BAD_RECIPIENT"
   | "CLOSED"

@@ -1,5 +1,6 @@
 // One-line explanations of failure codes for people: ASL handshake codes (spec section 2,
-// "Handshake errors") and FAILED reasons (spec section 5), shown as `CODE: explanation`.
+// "Handshake errors"), FAILED reasons (spec section 5) and why a certificate lookup failed
+// (CERT, sections 4 and 7), shown as `CODE: explanation`.
 
 /** What the explanation may mention: the CA file and the server dialled. */
 export interface ExplainContext {
@@ -21,6 +22,8 @@ const REASONS: Record<string, string> = {
   QUEUE_FULL: "a recipient's queue is full; try later",
   RATE_LIMITED: "too many commands; slow down",
   INTERNAL: "the server failed internally",
+  NO_CERTIFICATE: "the server holds no certificate for this user (registered before revision 4)",
+  PROTOCOL: "the server's reply broke the protocol",
   EMPTY_MESSAGE: "there is nothing to send",
   BAD_RECIPIENT: "not a user id (1 to 111 letters and digits)",
   CLOSED: "the connection is closed",
@@ -31,6 +34,40 @@ const REASONS: Record<string, string> = {
 export function explainReason(code: string): string {
   const text = REASONS[code];
   return text === undefined ? code : `${code}: ${text}`;
+}
+
+/**
+ * `CODE: one-line explanation` of a failed certificate lookup of `user` (`whois`): the
+ * server's FAILED reason, or why this client did not accept the chain (checked against
+ * `caPath`), or a connection failure.
+ *
+ * @example
+ * ```ts
+ * import { explainLookupError } from "./explain.ts";
+ * const err = Object.assign(new Error("x"), { code: "UNKNOWN_USER", remote: true });
+ * console.log(explainLookupError(err, "bob")); // "UNKNOWN_USER: bob has never registered with the server"
+ * ```
+ */
+export function explainLookupError(err: unknown, user: string, caPath?: string): string {
+  const code = typeof err === "object" && err !== null && "code" in err
+    ? String((err as { code: unknown }).code)
+    : undefined;
+  const ca = caPath ?? "your CA file";
+  const texts: Record<string, string> = {
+    UNKNOWN_USER: `${user} has never registered with the server`,
+    NO_CERTIFICATE: `the server holds no certificate for ${user} (${user} has not registered ` +
+      "since the server learnt CERT)",
+    UNKNOWN_CA: `${user}'s certificate is not signed by ${ca}`,
+    CERT_EXPIRED: `${user}'s certificate (or its CA) is expired or not yet valid`,
+    CERT_REVOKED: `${user}'s certificate is revoked`,
+    BAD_CERTIFICATE: `${user}'s certificate is not acceptable (key, usage or structure)`,
+    BAD_IDENTITY: `the certificate the server returned does not name ${user}`,
+    PROTOCOL: "the server's reply to CERT is malformed",
+  };
+  if (code !== undefined && texts[code] !== undefined) return `${code}: ${texts[code]}`;
+  if (code !== undefined && code in REASONS) return explainReason(code);
+  if (!(err instanceof Error)) return code ?? String(err);
+  return explainConnectError(err, caPath === undefined ? {} : { caPath });
 }
 
 /**

@@ -70,7 +70,7 @@ export interface ReconnectOptions extends BackoffOptions {
  *   user: "alice",
  *   hostname: "localhost",
  *   port: 4287,
- *   seenFile: ".client-state/alice.seen",
+ *   stateDir: "/tmp/alice-state",
  *   onEvent: (event) => console.log(event.type),
  * };
  * ```
@@ -92,9 +92,14 @@ export interface ClientOptions {
   readonly suites?: readonly Suite[];
   /** Reconnect settings, or `false` to close when the connection drops; default on. */
   readonly reconnect?: false | ReconnectOptions;
-  /** File remembering the sids already shown (bounded); default: memory only. */
-  readonly seenFile?: string;
-  /** Most sids remembered; default 10 000. */
+  /**
+   * Directory for the client's state: the memory of deliveries already shown, one file per
+   * user and server under `<stateDir>/seen/<user>/` (created when missing). Default: memory
+   * only (the command-line client uses `resolveStateDir`: `$XDG_STATE_HOME/netsec-msg` or
+   * `~/.local/state/netsec-msg`).
+   */
+  readonly stateDir?: string;
+  /** Most deliveries remembered per server; default 10 000. */
   readonly seenLimit?: number;
   /** Milliseconds allowed for the handshake and for the REGISTER reply; default 10 000. */
   readonly timeoutMs?: number;

@@ -12,6 +12,7 @@ import { caKeyProblem, isAcceptableCaKey, keyName, verifySignature } from "./alg
 import { EKU, KU, parseCertificate, type ParsedCertificate } from "./certificate.ts";
 import { parseCrl, type ParsedCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
+import { sha256Fingerprint } from "./fingerprint.ts";
 import { hostMatches, isUserId } from "./names.ts";
 import type { TrustStore, ValidatedPeer, ValidateOptions } from "./types.ts";
 
@@ -82,13 +83,6 @@ function subjectOf(cert: ParsedCertificate): string {
   } catch {
     return "";
   }
-}
-
-async function fingerprintOf(der: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>),
-  );
-  return digest.toHex().replace(/(..)(?!$)/g, "$1:");
 }
 
 function crlVerdict(index: StoreIndex, crl: ParsedCrl, issuer: ParsedCertificate) {
@@ -303,7 +297,7 @@ export async function validateChain(
     chain: Object.freeze([leafDer, ...sent.slice(1).map((cert) => cert.der.slice())]),
     leafSpki: leaf.spki.slice(),
     subject: subjectOf(leaf),
-    fingerprint: await fingerprintOf(leaf.der),
+    fingerprint: await sha256Fingerprint(leaf.der),
     notAfter: new Date(leaf.notAfter),
   };
 }
