@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { EXIT, HELP, main, parseCli, UsageError } from "../lib/client/cli.ts";
+import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
 import { connect } from "../lib/client/client.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
@@ -82,6 +83,21 @@ Deno.test("parseCli: --help for each subcommand, without other flags", () => {
   assert.deepEqual(parseCli(["whois", "--help"]), { name: "help", text: HELP.whois });
 });
 
+Deno.test("parseCli: --suites chooses the offer; absent, the library default", () => {
+  const only = parseCli(["--user", "alice", "--suites", "X25519_AES_GCM"], ENV);
+  assert.ok(only.name === "chat");
+  assert.deepEqual(only.common.suites, ["X25519_AES_GCM"]);
+  const rsa = parseCli(
+    ["send", "--user", "alice", "--to", "bob", "--suites", "AES_GCM,AES_CBC"],
+    ENV,
+  );
+  assert.ok(rsa.name === "send");
+  assert.deepEqual(rsa.common.suites, ["AES_GCM", "AES_CBC"]);
+  const plain = parseCli(["--user", "alice"], ENV);
+  assert.ok(plain.name === "chat");
+  assert.equal(plain.common.suites, undefined);
+});
+
 Deno.test("parseCli: every usage error is one line naming the problem", () => {
   assert.match(usage([]), /--user is required/);
   assert.match(usage(["--user", "al_ice"]), /not a user id/);
@@ -97,6 +113,9 @@ Deno.test("parseCli: every usage error is one line naming the problem", () => {
   assert.match(usage(["send", "--user", "alice", "--to", "bob,bob", "x"]), /^--to: .*named twice/);
   assert.match(usage(["listen", "--user", "bob", "--count", "0"]), /--count/);
   assert.match(usage(["listen", "--user", "bob", "stray"]), /stray|positional/i);
+  assert.match(usage(["--user", "alice", "--suites", "DES_CBC"]), /^--suites: unknown suite/);
+  assert.match(usage(["--user", "alice", "--suites", "AES_GCM,AES_GCM"]), /^--suites: .*twice/);
+  assert.match(usage(["--user", "alice", "--suites", ""]), /^--suites: /);
   for (
     const args of [[], ["--user", "alice", "--bogus"], ["listen", "--user", "b", "--count", "-1"]]
   ) {
@@ -243,12 +262,37 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       await assert.rejects(Deno.stat(`${dir}/.client-state`), Deno.errors.NotFound);
     });
 
-    await t.step("whois: a failed lookup is one line and exit 1", async () => {
-      // This server predates CERT: it answers FAILED * MALFORMED.
+    await t.step("whois: the validated identity and the leaf's fingerprint (exit 0)", async () => {
       const r = await run(dir, ["whois", "--user", "alice", ...net, "bob"]);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      const fp = await sha256Fingerprint(pki.chain("bob")[0]!);
+      assert.equal(r.stdout, `bob SHA-256 ${fp}\n`);
+    });
+
+    await t.step("whois: a failed lookup is one line and exit 1", async () => {
+      // nobody was never registered: the server answers FAILED nobody UNKNOWN_USER.
+      const r = await run(dir, ["whois", "--user", "alice", ...net, "nobody"]);
       assert.equal(r.code, EXIT.FAILED);
       assert.equal(r.stdout, "");
-      assert.equal(r.stderr, "whois bob: MALFORMED: the server could not read the command\n");
+      assert.match(r.stderr, /^whois nobody: UNKNOWN_USER: [^\n]+\n$/);
+    });
+
+    await t.step("--suites: the offer decides the suite (AES_CBC only here)", async () => {
+      const r = await run(dir, [
+        "send",
+        "--user",
+        "alice",
+        "--to",
+        "bob",
+        "--suites",
+        "AES_CBC",
+        "--verbose",
+        ...net,
+        "over CBC",
+      ]);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      assert.match(r.stderr, /offer AES_CBC\b/);
+      assert.match(r.stderr, /suite AES_CBC/);
     });
 
     await t.step("a user certificate is made on first use from the local dev CA", async () => {

@@ -486,6 +486,16 @@ Deno.test("end to end: 1:1, group, FAILED reasons and pipelined sends matched in
     assert.match(alice.info.fingerprint, /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
     assert.ok(alice.info.suite === "X25519_AES_GCM");
 
+    // CERT through the real server: the exact chain bob registered with, checked by alice.
+    const whois = await alice.lookupCertificate("bob");
+    assert.equal(whois.identity, "bob");
+    assert.deepEqual(whois.chain, (await pki()).chain("bob"));
+    assert.equal(whois.fingerprint, await sha256Fingerprint((await pki()).chain("bob")[0]!));
+    await assert.rejects(
+      alice.lookupCertificate("nobody"),
+      (e: unknown) => e instanceof ClientError && e.code === "UNKNOWN_USER" && e.remote,
+    );
+
     const one = await alice.send("bob", "hello bob");
     const group = await alice.send(["bob", "carol"], "hi both 👋");
     const [b1, b2] = await take(bob, 2);

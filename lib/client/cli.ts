@@ -3,6 +3,8 @@
 // first use from a local dev CA), finds the state directory, connects, and maps every
 // failure to one stderr line and an exit code.
 
+import { parseSuiteList } from "../asl/suites.ts";
+import type { Suite } from "../asl/types.ts";
 import { parseArgs } from "node:util";
 import { formatTraceEvent } from "../asl/mod.ts";
 import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
@@ -42,6 +44,8 @@ export interface CommonFlags {
   /** True when --cert and --key were not given (then a missing cert may be made). */
   readonly defaultPaths: boolean;
   readonly verbose: boolean;
+  /** Suites to offer, in order (--suites); undefined: the library's default. */
+  readonly suites: readonly Suite[] | undefined;
 }
 
 /** A parsed command line. */
@@ -72,6 +76,8 @@ const COMMON_HELP = `  --user ID        your user id (required; the CN of your c
   --crl FILE       a CRL to check chains against: the server's, and whois (optional)
   --state-dir DIR  where the client keeps its state (default $XDG_STATE_HOME/netsec-msg,
                    else ~/.local/state/netsec-msg)
+  --suites LIST    cipher suites to offer, in order (default X25519_AES_GCM,AES_GCM,AES_CBC;
+                   X25519_AES_GCM alone: only forward-secret sessions)
   --verbose        print the handshake steps on stderr
   -h, --help       this help`;
 
@@ -125,6 +131,7 @@ const COMMON_OPTIONS = {
   crl: { type: "string" },
   "state-dir": { type: "string" },
   verbose: { type: "boolean" },
+  suites: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -135,6 +142,13 @@ function positiveInt(value: string, flag: string, max: number): number {
     );
   }
   return Number(value);
+}
+
+function suitesFlag(value: string | undefined): Suite[] | undefined {
+  if (value === undefined) return undefined;
+  const suites = parseSuiteList(value);
+  if (typeof suites === "string") throw new UsageError(`--suites: ${suites}`);
+  return suites;
 }
 
 /** Parses the client's arguments; throws {@link UsageError} with a one-line reason. */
@@ -191,6 +205,7 @@ export function parseCli(args: readonly string[], env: EnvLookup = processEnv): 
     explicitStateDir: str("state-dir") !== undefined && str("state-dir") !== "",
     defaultPaths: str("cert") === undefined && str("key") === undefined,
     verbose: values.verbose === true,
+    suites: suitesFlag(str("suites")),
   };
   if (name === "send") {
     const to = str("to");
@@ -344,6 +359,7 @@ export function clientOptions(
     reconnect,
     onEvent,
     ...(flags.verbose ? { trace: (e) => io.stderr(formatTraceEvent(e) + "\n") } : {}),
+    ...(flags.suites ? { suites: flags.suites } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // (ASL spec section 4), prepares the database directory and calls `serve`. Every failure
 // is a ServerError with a one-line message.
 
+import { sha256Fingerprint } from "../pki/fingerprint.ts";
 import "reflect-metadata"; // @peculiar/x509 (used by lib/pki) needs it loaded first.
 import { dirname } from "node:path";
 import type { Logger } from "../log.ts";
@@ -115,12 +116,6 @@ export async function startServer(
     ...(signal ? { signal } : {}),
   });
   return createdPki === undefined ? { server, fingerprint } : { server, fingerprint, createdPki };
-}
-
-/** SHA-256 of `der` as lowercase hex pairs joined by colons. */
-export async function sha256Fingerprint(der: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(der)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
 async function exists(path: string): Promise<boolean> {
