@@ -109,3 +109,25 @@ Deno.test("outbox: at most MAX_OUTSTANDING_SENDS are handed over; the rest follo
   assert.deepEqual(handed, Array.from({ length: total }, (_, i) => `L${i}`));
   for (const r of release.splice(0)) r();
 });
+
+Deno.test("outbox: settled() waits for reserved replies and for the writes handed over", async () => {
+  const release: (() => void)[] = [];
+  const out = new Outbox(() => new Promise<void>((resolve) => release.push(resolve)), 1 << 20);
+  let settled = false;
+  await out.settled(); // nothing pending: at once
+  const slot = out.reserve(10);
+  const waiting = out.settled().then(() => (settled = true));
+  await Promise.resolve();
+  assert.equal(settled, false, "a reply is still reserved");
+  out.fill(slot, "OK m1");
+  await Promise.resolve();
+  assert.equal(settled, false, "the reply is handed over but not yet written");
+  release.shift()!();
+  await waiting;
+  assert.equal(settled, true);
+  // A closed outbox is settled whatever it held.
+  out.reserve(5);
+  const closing = out.settled();
+  out.close();
+  await closing;
+});

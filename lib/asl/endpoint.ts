@@ -257,7 +257,10 @@ export function accept(
     ...(internals.random ? { random: internals.random } : {}),
     ...(internals.ephemeral ? { ephemeral: internals.ephemeral } : {}),
   });
-  return run(conn, reader, role, undefined, options, internals);
+  const sessionInternals = options.answerAfterHalfClose
+    ? { ...internals, session: { ...internals.session, answerAfterInputEnds: true } }
+    : internals;
+  return run(conn, reader, role, undefined, options, sessionInternals);
 }
 
 /**

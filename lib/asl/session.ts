@@ -37,6 +37,13 @@ export interface SessionOptions {
   readonly maxInbox?: number;
   /** Characters of received lines buffered before reading pauses; default 256 KiB. */
   readonly maxInboxChars?: number;
+  /**
+   * When the peer half-closes, end only the input: the iterator finishes after the lines
+   * received, sends keep working, and the session ends (reason `remote`) when its owner calls
+   * `close()`. A server sets it so that every command read is answered (spec section 5).
+   * Default false: end of input ends the session once queued sends are flushed.
+   */
+  readonly answerAfterInputEnds?: boolean;
 }
 
 /** A cipher's synchronous seal or open. */
@@ -104,6 +111,9 @@ export class Session implements SecureSession {
   #batchLines: boolean;
   #maxInbox: number;
   #maxInboxChars: number;
+  #answerAfterInputEnds: boolean;
+  /** The peer half-closed and `answerAfterInputEnds` is set: no more input, sends go on. */
+  #inputEnded = false;
   /** Characters held in `#inbox[#inHead..]`. */
   #inboxChars = 0;
 
@@ -144,6 +154,7 @@ export class Session implements SecureSession {
     this.#batchLines = batchesLines(init.suite);
     this.#maxInbox = Math.max(1, init.options?.maxInbox ?? 256);
     this.#maxInboxChars = Math.max(1, init.options?.maxInboxChars ?? 256 * 1024);
+    this.#answerAfterInputEnds = init.options?.answerAfterInputEnds ?? false;
     // Bytes the handshake reader already holds (records sent right after M7) come first;
     // the reader itself (and its 16 KiB buffer) is not kept.
     const early = init.reader.parser.takePending();
@@ -343,10 +354,21 @@ export class Session implements SecureSession {
     }
   }
 
-  /** The peer half-closed or closed: deliver what is queued (bounded), then end. */
+  /**
+   * The peer half-closed or closed: deliver what is queued (bounded), then end; or, with
+   * `answerAfterInputEnds`, end only the input and leave the ending to `close()`.
+   */
   async #endOfInput(): Promise<void> {
     if (this.#splitter.inMessage) {
       throw new AslError("CLOSED", "connection closed inside a message");
+    }
+    if (this.#answerAfterInputEnds) {
+      this.#inputEnded = true;
+      this.#readBuf = undefined;
+      const w = this.#inboxWaiter;
+      this.#inboxWaiter = undefined;
+      w?.(this.#take() ?? DONE);
+      return;
     }
     await this.#flush();
     this.#end({ reason: "remote" });
@@ -409,7 +431,7 @@ export class Session implements SecureSession {
       }
       return { value, done: false };
     }
-    return this.#ended ? DONE : undefined;
+    return this.#ended || this.#inputEnded ? DONE : undefined;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<string> {
@@ -422,7 +444,7 @@ export class Session implements SecureSession {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#flush();
-      this.#end({ reason: "local" });
+      this.#end({ reason: this.#inputEnded ? "remote" : "local" });
     })();
     return this.#closing;
   }

@@ -84,6 +84,13 @@ export interface AcceptOptions extends HandshakeOptions {
    * it to bound concurrent handshake work.
    */
   readonly admit?: () => Promise<() => void>;
+  /**
+   * When the client half-closes (ends its writing side), end only the session's input: the
+   * iterator finishes after the lines received, `send` keeps working, and the session ends
+   * when `close()` is called. A server sets it to answer every command it read (spec section
+   * 5) before it closes. Default false: end of input ends the session.
+   */
+  readonly answerAfterHalfClose?: boolean;
 }
 
 /**

@@ -51,6 +51,8 @@ export class Outbox {
   #pendingBytes = 0;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** `settled()`'s waiter (one: the connection's owner). */
+  #settleWaiter: (() => void) | undefined;
 
   #wasOver = false;
 
@@ -133,12 +135,35 @@ export class Outbox {
       this.#head = 0;
     }
     this.#wakeIfDrained();
+    this.#checkSettled();
   }
 
   /** Resolves once the pending bytes fell to half the bound (or the outbox closed). */
   drained(): Promise<void> {
     if (!this.overLimit || this.#closed) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once every reserved reply has been filled and every line handed over has been
+   * written (or failed), or the outbox closed: a connection whose input ended is then done.
+   */
+  settled(): Promise<void> {
+    if (this.#isSettled()) return Promise.resolve();
+    return new Promise((resolve) => (this.#settleWaiter = resolve));
+  }
+
+  #isSettled(): boolean {
+    return this.#closed ||
+      (this.#head === this.#slots.length && this.#ready.length === 0 && this.#outstanding === 0);
+  }
+
+  #checkSettled(): void {
+    if (this.#settleWaiter !== undefined && this.#isSettled()) {
+      const wake = this.#settleWaiter;
+      this.#settleWaiter = undefined;
+      wake();
+    }
   }
 
   /** Drops everything still waiting; later pushes are ignored. */
@@ -152,6 +177,7 @@ export class Outbox {
     this.#slots = [];
     this.#head = 0;
     this.#wake();
+    this.#checkSettled();
   }
 
   /** Counts `line` as pending and hands it to the session, or queues it behind others. */
@@ -170,6 +196,7 @@ export class Outbox {
       const next = this.#ready.shift();
       if (next !== undefined && !this.#closed) this.#handOver(next);
       this.#wakeIfDrained();
+      this.#checkSettled();
     };
     let written: Promise<void>;
     try {

@@ -147,6 +147,11 @@ export class ClientSession implements OutboxTarget {
     return this.out.drained();
   }
 
+  /** Resolves once every command received so far has its reply written (see Outbox.settled). */
+  settled(): Promise<void> {
+    return this.out.settled();
+  }
+
   /** Tells the router the connection ended. Idempotent. */
   end(): void {
     this.router.end(this);

@@ -70,6 +70,18 @@ export interface ServerHandle {
 }
 
 const DEFAULT_PORT = 4287;
+/** How long a connection whose input ended may take to answer what it read. */
+const REPLY_FLUSH_MS = 5_000;
+
+/** Waits until `client` has answered every command it read, or `ms` passed. */
+async function settleWithin(client: ClientSession, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    client.settled(),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
 
 /**
  * Starts the messenger server. Throws `ServerError("LISTEN")` when the address cannot be
@@ -234,6 +246,9 @@ class Server {
           }
           client.receive(line);
         }
+        // The input ended (a half-close, or the peer went away): every command read still
+        // gets its reply, in order, before the connection closes (bounded).
+        if (!this.#stopping) await settleWithin(client, REPLY_FLUSH_MS);
       } finally {
         client.end();
         this.#sessions.delete(session);
@@ -268,6 +283,7 @@ class Server {
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
         admit: () => this.#handshakeSlot(),
         signal: this.#abort.signal,
+        answerAfterHalfClose: true,
         ...(this.#options.suites ? { suites: this.#options.suites } : {}),
         ...(this.#options.traceHandshakes
           ? {
