@@ -5,11 +5,13 @@
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/errors.ts";
 import {
+  FIRST_READ_BYTES,
   FrameParser,
   FrameReader,
   HANDSHAKE_LIMITS,
   MAX_HANDSHAKE_MESSAGE_BYTES,
   MAX_RECORD_LINE_CHARS,
+  READ_CHUNK_BYTES,
   RECORD_LIMITS,
   RecordLineSplitter,
 } from "../lib/asl/framing.ts";
@@ -158,6 +160,35 @@ Deno.test("framing reader: reads messages from a pipe, EOF inside a message is C
     a.close();
     b.close();
   }
+});
+
+Deno.test("framing reader: the first read buffer is small and grows 4x while reads fill it", async () => {
+  // A source that records the buffer size of each read and fills it up to `ready` bytes.
+  let ready = 0;
+  const sizes: number[] = [];
+  const source = {
+    read(p: Uint8Array): Promise<number | null> {
+      sizes.push(p.length);
+      const n = Math.min(p.length, ready);
+      ready -= n;
+      p.fill(0x41, 0, n);
+      return Promise.resolve(n);
+    },
+  };
+  const reader = new FrameReader(source);
+  ready = 12; // M1-sized: the buffer stays as it is
+  await reader.readChunk();
+  ready = 40_000; // an oversized M3 arriving at once
+  for (let i = 0; i < 5; i++) await reader.readChunk();
+  assert.deepEqual(sizes, [
+    FIRST_READ_BYTES,
+    FIRST_READ_BYTES,
+    FIRST_READ_BYTES * 4,
+    FIRST_READ_BYTES * 16,
+    READ_CHUNK_BYTES,
+    READ_CHUNK_BYTES,
+  ]);
+  assert.ok(FIRST_READ_BYTES <= 1024);
 });
 
 Deno.test("framing reader: a clean EOF between messages gives null", async () => {

@@ -114,3 +114,31 @@ Deno.test("config: bad values are USAGE errors with one-line messages", () => {
     );
   }
 });
+
+Deno.test("config: pending-handshake bounds and the CRL check interval", () => {
+  const d = parseServerConfig([], {});
+  assert.ok(d !== "help");
+  assert.equal(d.maxPendingHandshakes, 1024);
+  assert.equal(d.maxPendingPerAddress, 64);
+  assert.equal(d.crlCheckMs, 2000);
+  const c = parseServerConfig(["--max-pending-ip", "8", "--crl-check", "0.25"], {
+    NETSEC_MAX_PENDING: "100",
+    NETSEC_MAX_PENDING_IP: "9",
+  });
+  assert.ok(c !== "help");
+  assert.equal(c.maxPendingHandshakes, 100);
+  assert.equal(c.maxPendingPerAddress, 8); // the flag wins over its variable
+  assert.equal(c.crlCheckMs, 250);
+  for (
+    const args of [
+      ["--max-pending-ip", "0"],
+      ["--max-pending", "x"],
+      ["--crl-check", "0"],
+    ]
+  ) {
+    assert.throws(
+      () => parseServerConfig(args, {}),
+      (e) => e instanceof ServerError && e.code === "USAGE" && !e.message.includes("\n"),
+    );
+  }
+});

@@ -205,8 +205,14 @@ export interface ByteSource {
   read(p: Uint8Array): Promise<number | null>;
 }
 
-/** Size of one read from the socket. */
+/** Largest read from the socket. */
 export const READ_CHUNK_BYTES = 16_384;
+/**
+ * First read size of a `FrameReader`: what a connection that has sent nothing (or only M1)
+ * keeps parked in its pending read. A read that fills the buffer makes the next one 4×
+ * larger, up to READ_CHUNK_BYTES, so a client's M3 (a few KiB) takes a few reads.
+ */
+export const FIRST_READ_BYTES = 512;
 
 /**
  * Thin async edge over `FrameParser`: reads chunks from `source` only when the parser needs
@@ -219,6 +225,8 @@ export class FrameReader {
   #eof = false;
   /** Reused for every read; what was read is copied out (small) so it is never aliased. */
   #buffer: Uint8Array | undefined;
+  /** Size of the next buffer: starts small, grows while reads fill it. */
+  #size = FIRST_READ_BYTES;
 
   constructor(source: ByteSource, limits: FrameLimits = HANDSHAKE_LIMITS) {
     this.#source = source;
@@ -235,14 +243,19 @@ export class FrameReader {
     if (this.#eof) return Promise.resolve(null);
     this.#inflight ??= (async () => {
       try {
-        const buf = this.#buffer ??= new Uint8Array(READ_CHUNK_BYTES);
+        const buf = this.#buffer ??= new Uint8Array(this.#size);
         const n = await this.#source.read(buf);
         if (n === null) {
           this.#eof = true;
           this.#buffer = undefined;
           return null;
         }
-        return buf.slice(0, n);
+        const chunk = buf.slice(0, n);
+        if (n === buf.length && this.#size < READ_CHUNK_BYTES) {
+          this.#size = Math.min(this.#size * 4, READ_CHUNK_BYTES);
+          this.#buffer = undefined; // the next read gets the larger buffer
+        }
+        return chunk;
       } finally {
         this.#inflight = undefined;
       }

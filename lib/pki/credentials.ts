@@ -153,19 +153,7 @@ export function parseTrustStore(caPem: string, crlPem?: string): TrustStore {
     throw new PkiInputError(`invalid CA file: ${(e as Error).message}`, { cause: e });
   }
   if (anchors.length === 0) throw new PkiInputError("the CA file holds no certificate");
-  const crls: Uint8Array[] = [];
-  if (crlPem !== undefined) {
-    try {
-      for (const block of decodePemBlocks(crlPem)) {
-        if (block.label !== "X509 CRL") continue;
-        parseCrl(block.der);
-        crls.push(block.der);
-      }
-    } catch (e) {
-      throw new PkiInputError(`invalid CRL file: ${(e as Error).message}`, { cause: e });
-    }
-    if (crls.length === 0) throw new PkiInputError("the CRL file holds no X509 CRL block");
-  }
+  const crls = crlPem === undefined ? [] : parseTrustStoreCrls(crlPem);
   return { anchors, crls };
 }
 
@@ -196,13 +184,47 @@ export async function loadTrustStore(caPath: string, crlPath?: string): Promise<
       cause: e,
     });
   }
-  const isDer = crlBytes[0] === 0x30;
   try {
-    if (!isDer) return parseTrustStore(caPem, new TextDecoder().decode(crlBytes));
     const trust = parseTrustStore(caPem);
-    parseCrl(crlBytes);
-    return { anchors: trust.anchors, crls: [crlBytes] };
+    return { anchors: trust.anchors, crls: parseCrlFile(crlBytes) };
   } catch (e) {
     throw new PkiInputError(`${caPath} / ${crlPath}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * The CRLs (DER) of a CRL file's bytes: PEM `X509 CRL` blocks, or one DER CRL. Each must
+ * parse; throws `PkiInputError` otherwise, or when a PEM file holds no CRL block.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseCrlFile } from "./credentials.ts";
+ * const crls = parseCrlFile(await Deno.readFile("certs/ca.crl"));
+ * ```
+ */
+export function parseCrlFile(bytes: Uint8Array): Uint8Array[] {
+  if (bytes[0] === 0x30) {
+    try {
+      parseCrl(bytes);
+    } catch (e) {
+      throw new PkiInputError(`invalid CRL file: ${(e as Error).message}`, { cause: e });
+    }
+    return [bytes];
+  }
+  return parseTrustStoreCrls(new TextDecoder().decode(bytes));
+}
+
+function parseTrustStoreCrls(crlPem: string): Uint8Array[] {
+  const crls: Uint8Array[] = [];
+  try {
+    for (const block of decodePemBlocks(crlPem)) {
+      if (block.label !== "X509 CRL") continue;
+      parseCrl(block.der);
+      crls.push(block.der);
+    }
+  } catch (e) {
+    throw new PkiInputError(`invalid CRL file: ${(e as Error).message}`, { cause: e });
+  }
+  if (crls.length === 0) throw new PkiInputError("the CRL file holds no X509 CRL block");
+  return crls;
 }

@@ -1,11 +1,17 @@
 // X.509 CRLs for ASL spec section 4 ("Where a CRL is configured, a revoked certificate
 // fails with CERT_REVOKED"): strict-DER parsing into issuer, signed bytes, algorithm and
-// the set of revoked serial numbers. Whether a CRL applies is decided in validate.ts.
+// the set of revoked serial numbers; and the check of a CRL's signature against the CA file
+// when it is loaded. Whether a CRL applies to a chain is decided in validate.ts.
 
 import { AsnConvert, bytesEqual, CertificateList, toHex, u8 } from "./_asn1.ts";
-import { type AlgorithmVerdict, classifySignatureAlgorithm } from "./algorithms.ts";
+import {
+  type AlgorithmVerdict,
+  classifySignatureAlgorithm,
+  isAcceptableCaKey,
+  verifySignature,
+} from "./algorithms.ts";
 import { PkiError } from "./errors.ts";
-import { nameId } from "./certificate.ts";
+import { nameId, parseCertificate } from "./certificate.ts";
 
 /** A parsed CRL. */
 export interface ParsedCrl {
@@ -84,4 +90,44 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     ...(next === undefined ? {} : { nextUpdate: next }),
     asn,
   };
+}
+
+/**
+ * Checks, when a CRL file is loaded, that a CRL issued by a CA of the CA file is signed by
+ * it: returns `verified` when the key of a certificate in `anchors` whose subject is the
+ * CRL's issuer verifies the signature, `other-issuer` when no anchor has that subject (an
+ * intermediate CA's CRL, whose key is known only from a chain: validate.ts checks it there),
+ * and throws `PkiError("BAD_CERTIFICATE")` when anchors match but none verifies.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkCrlSignature, parseCrl } from "./crl.ts";
+ * console.log(await checkCrlSignature(parseCrl(crlDer), trust.anchors)); // "verified"
+ * ```
+ */
+export async function checkCrlSignature(
+  crl: ParsedCrl,
+  anchors: readonly Uint8Array[],
+): Promise<"verified" | "other-issuer"> {
+  let matched = false;
+  for (const der of anchors) {
+    let anchor;
+    try {
+      anchor = parseCertificate(der);
+    } catch {
+      continue; // an unreadable anchor anchors nothing
+    }
+    if (anchor.subjectId !== crl.issuerId) continue;
+    matched = true;
+    if (
+      crl.sigAlg.status === "ok" && isAcceptableCaKey(anchor.key) &&
+      await verifySignature(anchor.spki, anchor.key, crl.sigAlg.alg, crl.tbs, crl.signature)
+    ) {
+      return "verified";
+    }
+  }
+  if (matched) {
+    throw new PkiError("BAD_CERTIFICATE", "the CRL's signature does not verify with its CA's key");
+  }
+  return "other-issuer";
 }

@@ -699,7 +699,15 @@ export async function revokeCertificate(
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca.cert)],
   });
   const der = await dropEmptyEntryExtensions(new Uint8Array(crl.rawData), ca);
-  await writeOut(crlPath, encodePem("X509 CRL", der), false, true);
+  // Written beside and renamed over: a server watching the file never reads half of it.
+  const tmp = `${crlPath}.${crypto.getRandomValues(new Uint8Array(4)).toHex()}.tmp`;
+  await writeOut(tmp, encodePem("X509 CRL", der), false, false);
+  try {
+    await Deno.rename(tmp, crlPath);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new PkiInputError(`cannot write ${crlPath}: ${(e as Error).message}`, { cause: e });
+  }
   return { crl: crlPath, serialHex, alreadyRevoked, entries: list.length };
 }
 

@@ -19,6 +19,8 @@ export interface ServerConfig {
   /** The CRL file; `crlRequired` is false when it is the default path (used only if present). */
   readonly crl: string;
   readonly crlRequired: boolean;
+  /** Time between two checks of the CRL file for changes. */
+  readonly crlCheckMs: number;
   readonly data: string;
   /** Where the database's transactions run: the network thread or a worker thread. */
   readonly storeThread: StoreThread;
@@ -33,6 +35,9 @@ export interface ServerConfig {
   readonly burst: number;
   readonly maxConnections: number;
   readonly maxHandshakes: number;
+  /** Connections whose handshake has not finished: in total, and per source address. */
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingPerAddress: number;
   readonly logLevel: LogLevel;
   /** True when ca, cert and key are all the default paths (the dev PKI may be created). */
   readonly defaultCertPaths: boolean;
@@ -90,6 +95,13 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: "FILE",
     help: "CRL file (the default is used only if it exists)",
     fallback: "certs/ca.crl",
+  },
+  {
+    flag: "crl-check",
+    env: "NETSEC_CRL_CHECK",
+    arg: "SEC",
+    help: "seconds between checks of the CRL file for changes",
+    fallback: "2",
   },
   {
     flag: "data",
@@ -173,6 +185,20 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "NETSEC_MAX_HANDSHAKES",
     arg: "N",
     help: "concurrent handshakes (others wait)",
+    fallback: "64",
+  },
+  {
+    flag: "max-pending",
+    env: "NETSEC_MAX_PENDING",
+    arg: "N",
+    help: "connections not yet through the handshake (more are refused)",
+    fallback: "1024",
+  },
+  {
+    flag: "max-pending-ip",
+    env: "NETSEC_MAX_PENDING_IP",
+    arg: "N",
+    help: "of those, from one source address (IPv6: one /64)",
     fallback: "64",
   },
   {
@@ -315,6 +341,7 @@ export function parseServerConfig(
     key: path("key"),
     crl: path("crl"),
     crlRequired: given("crl"),
+    crlCheckMs: seconds("crl-check"),
     data: path("data"),
     storeThread: storeThread as StoreThread,
     suites,
@@ -327,6 +354,8 @@ export function parseServerConfig(
     burst,
     maxConnections: int("max-connections", 1, 10_000_000),
     maxHandshakes: int("max-handshakes", 1, 100_000),
+    maxPendingHandshakes: int("max-pending", 1, 10_000_000),
+    maxPendingPerAddress: int("max-pending-ip", 1, 10_000_000),
     logLevel: verbose ? "debug" : level as LogLevel,
     defaultCertPaths: !given("ca") && !given("cert") && !given("key"),
   };

@@ -1,14 +1,27 @@
 // The server's network edge (ASL spec sections 2 and 5): listens on TCP, bounds concurrent
-// connections and handshakes, runs the ASL handshake on each connection, feeds the decrypted
-// command lines to the router and pauses reading from a session whose output is not read.
+// connections and handshakes (pending ones per source address and in total), runs the ASL
+// handshake on each connection against the trust store of the moment (a CRL may change:
+// sessions it revokes are closed), feeds the decrypted command lines to the router and pauses
+// reading from a session whose output is not read.
 // Graceful shutdown: stop accepting, finish commits in flight, close sessions, close the store.
 
-import { accept, AslError, type SecureSession, type Suite } from "../asl/mod.ts";
-import { listen } from "../asl/transport.ts";
+import { AslError, type SecureSession, type Suite } from "../asl/mod.ts";
+// endpoint.ts rather than mod.ts: the server passes its own chain validator (revocation.ts).
+import { accept } from "../asl/endpoint.ts";
+import { serializeAslError } from "../asl/messages.ts";
+import { closeQuietly, listen } from "../asl/transport.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
+import type { TrustSource } from "../pki/crl_watch.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
+import {
+  addressKey,
+  type AdmissionRefusal,
+  type AdmissionTicket,
+  PendingHandshakes,
+} from "./admission.ts";
 import { ServerError } from "./errors.ts";
+import { ClientValidator, fixedTrust } from "./revocation.ts";
 import {
   type ClientSession,
   Router,
@@ -37,6 +50,12 @@ export interface ServeOptions extends RouterOptions {
   readonly credentials: Credentials;
   /** CA certificates (and CRLs) client chains must lead to. */
   readonly trust: TrustStore;
+  /**
+   * A trust store that may change (a watched CRL, lib/pki/crl_watch.ts); when given it is
+   * used instead of `trust`: while it has none, handshakes fail with `INTERNAL_ERROR`, and
+   * when it changes, open sessions whose chain it revokes are closed.
+   */
+  readonly trustSource?: TrustSource;
   /** A store to use (e.g. a MemoryStore in tests); otherwise `dataPath` is opened. */
   readonly store?: Store;
   /** SQLite file; default `data/netsec-msg.db`. */
@@ -51,6 +70,16 @@ export interface ServeOptions extends RouterOptions {
   readonly maxConnections?: number;
   /** Concurrent handshakes; more wait for a slot within their handshake time (default 64). */
   readonly maxHandshakes?: number;
+  /**
+   * Connections whose handshake has not finished, all sources together; more are refused
+   * at once (default DEFAULT_MAX_PENDING_HANDSHAKES).
+   */
+  readonly maxPendingHandshakes?: number;
+  /**
+   * Connections whose handshake has not finished, per source address (an IPv6 /64 counts as
+   * one); more are refused at once (default DEFAULT_MAX_PENDING_PER_ADDRESS).
+   */
+  readonly maxPendingPerAddress?: number;
   /** Log each handshake step at debug level (`--verbose`). */
   readonly traceHandshakes?: boolean;
   /** Aborting it shuts the server down like `close()`. */
@@ -66,7 +95,16 @@ export interface ServerHandle {
   /** Resolves once the server has shut down (by `close()` or the signal). */
   readonly finished: Promise<void>;
   /** Live counters. */
-  stats(): RouterStats & { readonly connections: number; readonly handshakes: number };
+  stats(): RouterStats & {
+    readonly connections: number;
+    readonly handshakes: number;
+    /** Connections whose handshake has not finished. */
+    readonly pendingHandshakes: number;
+    /** Source addresses (keys of `addressKey`) with a pending handshake. */
+    readonly pendingAddresses: number;
+    /** Connections refused by the pending-handshake bounds since start. */
+    readonly refusedPending: number;
+  };
 }
 
 const DEFAULT_PORT = 4287;
@@ -82,6 +120,20 @@ async function settleWithin(client: ClientSession, ms: number): Promise<void> {
   ]);
   clearTimeout(timer);
 }
+/**
+ * Default bound on pending handshakes, all sources. The server completes about 200–250
+ * handshakes per CPU-second (bench/README.md), so 1 024 pending is several times what it
+ * can keep busy while legitimate handshakes take a few round trips; each one holds a small
+ * read buffer and the handshake state, at most one 32 KiB message when a peer sends slowly,
+ * so 1 024 bound that memory to some 40 MiB in the worst case.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1_024;
+/** Default bound on pending handshakes from one source address. */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64;
+/** What a connection refused before its handshake is sent (spec section 2). */
+const REFUSED = serializeAslError("INTERNAL_ERROR");
+/** At most one `connection_refused` line per this many ms for the pending bounds. */
+const REFUSAL_LOG_MS = 1_000;
 
 /**
  * Starts the messenger server. Throws `ServerError("LISTEN")` when the address cannot be
@@ -146,6 +198,13 @@ class Server {
   readonly #log: Logger;
   readonly #abort = new AbortController();
   readonly #sessions = new Map<SecureSession, ClientSession>();
+  readonly #source: TrustSource;
+  readonly #validator: ClientValidator;
+  readonly #stopWatching: () => void;
+  readonly #pending: PendingHandshakes;
+  #refusedPending = 0;
+  #refusedUnlogged = 0;
+  #lastRefusalLog = -Infinity;
   /** Resolved when the last connection has closed (set by shutdown while some are open). */
   #allClosed: PromiseWithResolvers<void> | undefined;
   readonly #maxConnections: number;
@@ -167,6 +226,17 @@ class Server {
     this.#maxConnections = options.maxConnections ?? 20_000;
     this.#maxHandshakes = options.maxHandshakes ?? 64;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.#pending = new PendingHandshakes({
+      maxPending: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS,
+    });
+    this.#source = options.trustSource ?? fixedTrust(options.trust);
+    this.#validator = new ClientValidator(this.#source);
+    this.#stopWatching = this.#source.onChange((trust) => {
+      if (trust === undefined) return; // fail closed: new handshakes are refused meanwhile
+      this.#validator.clear(); // entries of the old store would only miss from now on
+      void this.#closeRevoked(trust);
+    });
     const addr = listener.addr;
     this.handle = {
       addr,
@@ -176,6 +246,9 @@ class Server {
         ...this.#router.stats,
         connections: this.#connections,
         handshakes: this.#handshakes,
+        pendingHandshakes: this.#pending.total,
+        pendingAddresses: this.#pending.addresses,
+        refusedPending: this.#refusedPending,
       }),
     };
     options.signal?.addEventListener("abort", () => void this.close(), { once: true });
@@ -215,10 +288,44 @@ class Server {
         }
         continue;
       }
+      const ticket = this.#pending.admit(addressKey(remote.hostname));
+      if (typeof ticket === "string") {
+        this.#refuse(conn, connId, from, ticket);
+        continue;
+      }
       this.#connections++;
       this.#log.info("connect", { conn: connId, from });
-      void this.#serveConn(conn, connId);
+      void this.#serveConn(conn, connId, ticket);
     }
+  }
+
+  /**
+   * Refuses a connection past a pending-handshake bound: `ASL_ERROR INTERNAL_ERROR` (a new
+   * socket's send buffer is empty, so the write does not wait), then close; no drain, so a
+   * flood costs no more than its own sockets. Logged at most once a second, with a count.
+   */
+  #refuse(conn: Deno.TcpConn, connId: number, from: string, reason: AdmissionRefusal): void {
+    this.#refusedPending++;
+    this.#refusedUnlogged++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog >= REFUSAL_LOG_MS) {
+      this.#log.warn("connection_refused", {
+        conn: connId,
+        from,
+        reason,
+        refused: this.#refusedUnlogged,
+      });
+      this.#refusedUnlogged = 0;
+      this.#lastRefusalLog = now;
+    } else {
+      this.#log.debug("connection_refused", { conn: connId, from, reason });
+    }
+    conn.write(REFUSED)
+      .then(() => conn.closeWrite())
+      .catch(() => {
+        // the peer is gone already
+      })
+      .finally(() => closeQuietly(conn));
   }
 
   /**
@@ -227,9 +334,9 @@ class Server {
    * needs (the handshake runs in its own call) and there is no promise chain per connection:
    * shutdown waits on the connection count instead.
    */
-  async #serveConn(conn: Deno.TcpConn, connId: number): Promise<void> {
+  async #serveConn(conn: Deno.TcpConn, connId: number, ticket: AdmissionTicket): Promise<void> {
     try {
-      const session = await this.#handshake(conn, connId);
+      const session = await this.#handshake(conn, connId, ticket);
       if (session === undefined) return;
       const client = this.#router.open(new PortOf(session), connId);
       this.#sessions.set(session, client);
@@ -264,12 +371,28 @@ class Server {
     } catch (err) {
       this.#log.error("connection_failed", { conn: connId, error: (err as Error).message });
     } finally {
+      ticket.release(); // already released when the handshake ended; idempotent
       if (--this.#connections === 0) this.#allClosed?.resolve();
     }
   }
 
-  /** Runs the ASL handshake; undefined when it failed (logged) or the server is stopping. */
-  async #handshake(conn: Deno.TcpConn, connId: number): Promise<SecureSession | undefined> {
+  /**
+   * Runs the ASL handshake; undefined when it failed (logged) or the server is stopping.
+   * The pending-handshake ticket is released when it ends, whichever way.
+   */
+  async #handshake(
+    conn: Deno.TcpConn,
+    connId: number,
+    ticket: AdmissionTicket,
+  ): Promise<SecureSession | undefined> {
+    try {
+      return await this.#runHandshake(conn, connId);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  async #runHandshake(conn: Deno.TcpConn, connId: number): Promise<SecureSession | undefined> {
     const started = Date.now();
     let session: SecureSession;
     try {
@@ -279,7 +402,7 @@ class Server {
       // others. Waiting for a slot counts against the handshake timeout (spec section 2).
       session = await accept(conn, {
         credentials: this.#options.credentials,
-        trust: this.#options.trust,
+        trust: this.#options.trust, // not used: the validator takes the source's current one
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
         admit: () => this.#handshakeSlot(),
         signal: this.#abort.signal,
@@ -297,7 +420,7 @@ class Server {
               }),
           }
           : {}),
-      });
+      }, { validate: this.#validator });
     } catch (err) {
       const code = err instanceof AslError ? err.code : "INTERNAL_ERROR";
       this.#log.info("handshake_failed", {
@@ -317,7 +440,36 @@ class Server {
       await session.close();
       return undefined;
     }
+    // The CRL may have changed between M3's validation and the end of the handshake.
+    const trust = this.#source.current();
+    if (trust !== undefined && this.#validator.validatedWith(session.peer) !== trust) {
+      const code = await this.#validator.revoked(session.peer, trust);
+      if (code !== undefined) {
+        this.#log.warn("session_revoked", { conn: connId, cn: session.peer.identity, code });
+        await session.close();
+        return undefined;
+      }
+    }
     return session;
+  }
+
+  /** Closes the open sessions whose chain `trust` (a new CRL) revokes. */
+  async #closeRevoked(trust: TrustStore): Promise<void> {
+    try {
+      for (const [session, client] of [...this.#sessions]) {
+        const code = await this.#validator.revoked(session.peer, trust);
+        if (code === undefined || this.#source.current() !== trust) continue;
+        this.#log.warn("session_revoked", {
+          conn: client.connId,
+          cn: session.peer.identity,
+          user: client.userId,
+          code,
+        });
+        void session.close();
+      }
+    } catch (err) {
+      this.#log.error("revocation_check_failed", { error: (err as Error).message });
+    }
   }
 
   /**
@@ -345,6 +497,7 @@ class Server {
 
   async #shutdown(): Promise<void> {
     this.#stopping = true;
+    this.#stopWatching();
     this.#log.info("shutdown", { sessions: this.#sessions.size });
     try {
       this.#listener.close();

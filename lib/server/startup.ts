@@ -1,7 +1,8 @@
 // Turns a ServerConfig (config.ts) into a running server: creates the development PKI when
 // the default certificate paths are all missing, loads credentials, the CA file and CRL
-// (ASL spec section 4), prepares the database directory and calls `serve`. Every failure
-// is a ServerError with a one-line message.
+// (ASL spec section 4; the CRL file is then watched for changes, lib/pki/crl_watch.ts),
+// prepares the database directory and calls `serve`. Every failure is a ServerError with a
+// one-line message.
 
 import { sha256Fingerprint } from "../pki/fingerprint.ts";
 import "reflect-metadata"; // @peculiar/x509 (used by lib/pki) needs it loaded first.
@@ -9,7 +10,9 @@ import { dirname } from "node:path";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
+import { CrlWatcher } from "../pki/crl_watch.ts";
 import { initPki } from "../pki/dev_pki.ts";
+import type { Credentials, TrustStore } from "../pki/types.ts";
 import type { ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
 import { serve, type ServerHandle } from "./serve.ts";
@@ -76,11 +79,42 @@ export async function startServer(
   } catch (err) {
     throw new ServerError("CREDENTIALS", `bad server credentials: ${(err as Error).message}`);
   }
+  let watcher: CrlWatcher;
   try {
-    trust = await loadTrustStore(config.ca, useCrl ? config.crl : undefined);
+    trust = await loadTrustStore(config.ca);
   } catch (err) {
     throw new ServerError("CREDENTIALS", `bad CA or CRL file: ${(err as Error).message}`);
   }
+  try {
+    // The default CRL path, absent now, is watched too: `certs revoke` creates it later.
+    watcher = await CrlWatcher.open({
+      anchors: trust.anchors,
+      path: config.crl,
+      required: useCrl,
+      intervalMs: config.crlCheckMs,
+      logger,
+    });
+  } catch (err) {
+    throw new ServerError("CREDENTIALS", `bad CA or CRL file: ${(err as Error).message}`);
+  }
+  trust = watcher.current() ?? trust;
+  try {
+    return await startWith(config, logger, signal, credentials, trust, watcher, createdPki);
+  } catch (err) {
+    watcher.close();
+    throw err;
+  }
+}
+
+async function startWith(
+  config: ServerConfig,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  credentials: Credentials,
+  trust: TrustStore,
+  watcher: CrlWatcher,
+  createdPki: string | undefined,
+): Promise<Started> {
   const leaf = credentials.chain[0];
   if (leaf === undefined) {
     throw new ServerError("CREDENTIALS", `${config.cert} holds no certificate`);
@@ -100,6 +134,7 @@ export async function startServer(
     port: config.port,
     credentials,
     trust,
+    trustSource: watcher,
     dataPath: config.data,
     storeThread: config.storeThread,
     suites: config.suites,
@@ -111,10 +146,13 @@ export async function startServer(
     rate: { rate: config.rate, burst: config.burst },
     maxConnections: config.maxConnections,
     maxHandshakes: config.maxHandshakes,
+    maxPendingHandshakes: config.maxPendingHandshakes,
+    maxPendingPerAddress: config.maxPendingPerAddress,
     traceHandshakes: config.logLevel === "debug",
     logger,
     ...(signal ? { signal } : {}),
   });
+  void server.finished.then(() => watcher.close());
   return createdPki === undefined ? { server, fingerprint } : { server, fingerprint, createdPki };
 }
 

@@ -61,6 +61,13 @@ export async function startAslServer(o: AslServerOptions): Promise<ChildServer> 
         ...common,
         "--rate",
         "0",
+        // All load comes from one loopback address: the per-address and total bounds on
+        // pending handshakes (a defence against floods) would refuse the tool's own bursts
+        // (1 000 stalled handshakes in --faults), so they are lifted like the rate limit.
+        "--max-pending",
+        "1000000",
+        "--max-pending-ip",
+        "1000000",
         "--data",
         `${o.dataDir}/netsec-msg.db`,
       ]),
