@@ -1,18 +1,22 @@
 // Server CPU per ASL handshake (spec section 2, M1–M7) against the bound set by the runtime's
-// RSA speed (issue #6). Not a `deno bench` file: run it directly,
-//   deno run --allow-all bench/handshake_cpu.ts [--n 400] [--concurrency 8]
-// It starts the server in a CHILD process (so the client's own RSA work is not counted),
-// runs N handshakes from this process over loopback TCP and reads the child's CPU time
-// (user + system, all threads: process.cpuUsage) before and after. Then it starts a second
-// child that performs only the server's RSA work of one handshake N times, several in
-// flight — OAEP decrypt of E, PSS verify of SIG_C, the CA's signature on the client
-// certificate, PSS sign of SIG_S, OAEP encrypt of E2 — and reports the same way.
-// `--role server|rsa` are the children; `--cache off` disables the validation cache;
+// public-key speed (issue #6, #12). Not a `deno bench` file: run it directly,
+//   deno task bench:handshake [--suite X25519_AES_GCM] [--n 400] [--concurrency 8]
+// `--suite` (default X25519_AES_GCM, the default suite) is the one suite the client offers and
+// the server accepts. It starts the server in a CHILD process (so the client's own work is not
+// counted), runs N handshakes from this process over loopback TCP and reads the child's CPU
+// time (user + system, all threads: process.cpuUsage) before and after. Then it starts a
+// second child that performs only the server's public-key work of one handshake N times,
+// several in flight, and reports the same way (the suite's bound):
+// - AES_GCM / AES_CBC: the CA's signature on the client certificate (PKCS#1 v1.5), PSS verify of
+//   SIG_C, OAEP decrypt of E, then PSS sign of SIG_S and OAEP encrypt of E2;
+// - X25519_AES_GCM: the CA's signature, an X25519 key pair for Q_S, PSS verify of SIG_C, K
+//   (import Q_C + deriveBits), PSS sign of SIG_S — no RSA-OAEP.
+// `--role server|bound` are the children; `--cache off` disables the validation cache;
 // `--prof DIR` writes a V8 CPU profile of the server child into DIR; `--role logic` measures
 // the server's handshake logic alone (recorded vector messages, no sockets). Each round also
 // measures two reference servers: the socket floor (the handshake's socket work, no crypto) and
-// "floor + RSA calls" (the same plus exactly the server's WebCrypto RSA calls, nothing else) —
-// the most any ASL server could reach against the bound on this machine.
+// "floor + public-key calls" (the same plus exactly the server's WebCrypto public-key calls,
+// nothing else) — the most any ASL server could reach against the bound on this machine.
 
 import "reflect-metadata";
 import process from "node:process";
@@ -26,7 +30,10 @@ import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import type { Credentials, TrustStore } from "../lib/pki/types.ts";
-import { loadSession, vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
+import { parseSuiteList } from "../lib/asl/suites.ts";
+import type { EphemeralKeyPair } from "../lib/asl/kx_x25519.ts";
+import type { Suite } from "../lib/asl/types.ts";
+import { readVectorText, vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,8 +45,18 @@ const { values } = parseArgs({
     prof: { type: "string" },
     rounds: { type: "string", default: "3" },
     threads: { type: "boolean", default: false },
+    suite: { type: "string", default: "X25519_AES_GCM" },
   },
 });
+const suiteList = parseSuiteList(values.suite);
+if (typeof suiteList === "string" || suiteList.length !== 1) {
+  const why = typeof suiteList === "string" ? suiteList : "give one suite name";
+  Deno.stderr.writeSync(new TextEncoder().encode(`bench:handshake: --suite: ${why}\n`));
+  Deno.exit(2);
+}
+/** The one suite the client offers and the server accepts. */
+const SUITE: Suite = suiteList[0]!;
+const X25519 = SUITE === "X25519_AES_GCM";
 const N = Number(values.n);
 const WARMUP = Number(values.warmup);
 const CONCURRENCY = Number(values.concurrency);
@@ -123,7 +140,7 @@ async function roleServer() {
   print(`PORT ${listener.addr.port}`);
   const loop = (async () => {
     for await (const conn of listener) {
-      accept(conn, { credentials, trust }, internals).then(async (session) => {
+      accept(conn, { credentials, trust, suites: [SUITE] }, internals).then(async (session) => {
         for await (const _ of session) { /* discard */ }
       }).catch(() => {});
     }
@@ -133,31 +150,62 @@ async function roleServer() {
   Deno.exit(0);
 }
 
+/** The parts of a recorded session (asl-session-<suite>.json) this bench uses. */
+interface Recorded {
+  readonly messages: Record<"M1" | "M2" | "M3" | "M4" | "M5" | "M6" | "M7", string>;
+  readonly server_random: string;
+  /** The server's X25519 private key (X25519_AES_GCM only). */
+  readonly d_S?: string;
+}
+
+/** The recorded session of the bench's suite. */
+async function recorded(): Promise<Recorded> {
+  return JSON.parse(await readVectorText(`asl-session-${SUITE}.json`));
+}
+
 /** The seven vector messages, for the floor measurement. */
 async function vectorMessages(): Promise<Uint8Array[]> {
-  const v = await loadSession("AES_GCM");
+  const v = await recorded();
   const steps = ["M1", "M2", "M3", "M4", "M5", "M6", "M7"] as const;
   return steps.map((step) => encoder.encode(v.messages[step]));
+}
+
+/** PKCS#8 wrapping of a raw X25519 private key (RFC 8410). */
+const PKCS8_X25519_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
+
+/** The vectors' fixed server key d_S as an ephemeral key pair (so the recorded M5 verifies). */
+async function fixedEphemeral(d: Uint8Array): Promise<EphemeralKeyPair> {
+  const pkcs8 = new Uint8Array([...PKCS8_X25519_PREFIX, ...d]);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, [
+    "deriveBits",
+  ]);
+  const basePoint = new Uint8Array(32);
+  basePoint[0] = 9;
+  const base = await crypto.subtle.importKey("raw", basePoint, { name: "X25519" }, false, []);
+  const publicKey = new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "X25519", public: base }, privateKey, 256),
+  );
+  return { privateKey, publicKey };
 }
 
 /**
  * The socket floor: a server that does a handshake's socket work and framing only (accept,
  * TCP_NODELAY, read M1/M3/M5/M7, write canned M2/M4/M6, read to the end, close), no crypto.
- * With `work` (role `floor-rsa`) it also does the server's RSA calls where the server does
- * them: the CA signature after M3 (only with `--cache off`: a cache hit skips it), SIG_C and E
- * after M5, then E2 and SIG_S before writing M6. Nothing else: no parsing, hashing or keys.
+ * With `work` (role `floor-rsa`) it also does the server's public-key calls where the server
+ * does them: after M3 the CA signature (only with `--cache off`: a cache hit skips it) and, for
+ * X25519_AES_GCM, Q_S's key pair; after M5 the suite's M5/M6 work (SIG_C and E, then E2 and
+ * SIG_S; or SIG_C, K, SIG_S). Nothing else: no parsing, hashing or key schedule.
  */
-async function roleFloor(work?: RsaWork) {
+async function roleFloor(work?: ServerWork) {
   const m = await vectorMessages();
   const steps: ((() => Promise<void>) | undefined)[] = work
     ? [
       undefined,
-      values.cache === "off" ? work.verifyCertificate : undefined,
       async () => {
-        await work.verifySigC();
-        await work.decryptE();
-        await work.answerM6();
+        if (values.cache === "off") await work.verifyCertificate();
+        await work.afterM3();
       },
+      work.afterM5,
     ]
     : [];
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -191,7 +239,8 @@ async function roleFloor(work?: RsaWork) {
  * messages M1, M3, M5, M7 (server_random forced so the recorded M5 verifies), several in flight.
  */
 async function roleLogic() {
-  const v = await loadSession("AES_GCM");
+  const v = await recorded();
+  const ephemeral = v.d_S === undefined ? undefined : await fixedEphemeral(hex(v.d_S));
   const credentials = await vectorCredentials("server");
   const trust = await vectorTrust();
   const frames = (["M1", "M3", "M5", "M7"] as const).map((step) => {
@@ -205,7 +254,9 @@ async function roleLogic() {
       credentials,
       trust,
       validate,
+      suites: [SUITE],
       random: () => Uint8Array.fromHex(v.server_random),
+      ...(ephemeral !== undefined ? { ephemeral: () => Promise.resolve(ephemeral) } : {}),
     });
     for (const frame of frames) await server.receive(frame);
   };
@@ -216,19 +267,22 @@ async function roleLogic() {
   print(`LOGIC ${cpuMicros() - before} ${mainThreadMicros() - mainBefore}`);
 }
 
-/** The server's RSA work of one handshake, as separate calls on prepared keys and inputs. */
-interface RsaWork {
+const hex = (text: string) => Uint8Array.fromHex(text);
+
+/** The server's public-key work of one handshake with SUITE, as calls on prepared inputs. */
+interface ServerWork {
   /** Verify the CA's signature on the client certificate (skipped on a validation-cache hit). */
   verifyCertificate(): Promise<void>;
-  /** Verify SIG_C (RSA-PSS). */
-  verifySigC(): Promise<void>;
-  /** Decrypt E (RSA-OAEP). */
-  decryptE(): Promise<void>;
-  /** Encrypt E2 (RSA-OAEP) and sign M6 (RSA-PSS), in parallel as the server does. */
-  answerM6(): Promise<void>;
+  /** After M3: X25519_AES_GCM makes Q_S's key pair; RSA suites do nothing here. */
+  afterM3(): Promise<void>;
+  /**
+   * After M5, up to M6: verify SIG_C (RSA-PSS), then decrypt E (RSA-OAEP) and encrypt E2 +
+   * sign SIG_S in parallel; or, with X25519_AES_GCM, K (import Q_C + deriveBits), sign SIG_S.
+   */
+  afterM5(): Promise<void>;
 }
 
-async function prepareRsaWork(): Promise<RsaWork> {
+async function prepareServerWork(): Promise<ServerWork> {
   const server = await vectorCredentials("server");
   const client = await vectorCredentials("client");
   const trust = await vectorTrust();
@@ -253,43 +307,70 @@ async function prepareRsaWork(): Promise<RsaWork> {
   const tbs = new Uint8Array(AsnConvert.serialize(leaf.tbsCertificate));
   const certSig = new Uint8Array(leaf.signatureValue);
   const clientVerify = await importPub(clientSpki, "RSA-PSS", "verify");
-  const clientEncrypt = await importPub(clientSpki, "RSA-OAEP", "encrypt");
-  const serverEncrypt = await importPub(serverSpki, "RSA-OAEP", "encrypt");
   const PSS = { name: "RSA-PSS", saltLength: 32 };
-  const OAEP = { name: "RSA-OAEP" };
-  const P = crypto.getRandomValues(new Uint8Array(64));
-  const E = await crypto.subtle.encrypt(OAEP, serverEncrypt, P);
   const data = crypto.getRandomValues(new Uint8Array(305));
   const SIG_C = await crypto.subtle.sign(PSS, client.signKey, data);
-  const N32 = P.subarray(0, 32);
   const check = (ok: boolean) => {
     if (!ok) throw new Error("verification failed");
   };
+  const verifyCertificate = async () =>
+    check(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", caKey, certSig, tbs));
+  const verifySigC = async () => check(await crypto.subtle.verify(PSS, clientVerify, SIG_C, data));
+  if (X25519) {
+    const X = { name: "X25519" } as const;
+    const pairOf = async () => {
+      const pair = await crypto.subtle.generateKey(X, false, ["deriveBits"]) as CryptoKeyPair;
+      return { pair, raw: await crypto.subtle.exportKey("raw", pair.publicKey) };
+    };
+    const own = await pairOf();
+    const Q_C = (await pairOf()).raw;
+    const m6 = crypto.getRandomValues(new Uint8Array(19 + 32 + 32));
+    return {
+      verifyCertificate,
+      afterM3: async () => void await pairOf(),
+      afterM5: async () => {
+        await verifySigC();
+        const peer = await crypto.subtle.importKey("raw", Q_C, X, false, []);
+        await crypto.subtle.deriveBits({ ...X, public: peer }, own.pair.privateKey, 256);
+        await crypto.subtle.sign(PSS, server.signKey, m6);
+      },
+    };
+  }
+  const clientEncrypt = await importPub(clientSpki, "RSA-OAEP", "encrypt");
+  const serverEncrypt = await importPub(serverSpki, "RSA-OAEP", "encrypt");
+  const OAEP = { name: "RSA-OAEP" };
+  const P = crypto.getRandomValues(new Uint8Array(64));
+  const E = await crypto.subtle.encrypt(OAEP, serverEncrypt, P);
+  const N32 = P.subarray(0, 32);
   return {
-    verifyCertificate: async () =>
-      check(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", caKey, certSig, tbs)),
-    verifySigC: async () => check(await crypto.subtle.verify(PSS, clientVerify, SIG_C, data)),
-    decryptE: async () => void await crypto.subtle.decrypt(OAEP, server.decryptKey, E),
-    answerM6: async () =>
-      void await Promise.all([
+    verifyCertificate,
+    afterM3: () => Promise.resolve(),
+    afterM5: async () => {
+      await verifySigC();
+      await crypto.subtle.decrypt(OAEP, server.decryptKey, E);
+      await Promise.all([
         crypto.subtle.encrypt(OAEP, clientEncrypt, N32),
         crypto.subtle.sign(PSS, server.signKey, data),
-      ]),
+      ]);
+    },
   };
 }
 
-async function roleRsa() {
-  const work = await prepareRsaWork();
+/** The bound: the server's public-key work of one handshake (CA signature included), N times. */
+async function roleBound() {
+  const work = await prepareServerWork();
   const once = async () => {
-    await Promise.all([work.verifySigC(), work.verifyCertificate(), work.decryptE()]);
-    await work.answerM6();
+    await Promise.all([work.verifyCertificate(), work.afterM3()]);
+    await work.afterM5();
   };
   await inFlight(WARMUP, CONCURRENCY, once);
   const before = cpuMicros();
   const mainBefore = mainThreadMicros();
   const t0 = performance.now();
   await inFlight(N, CONCURRENCY, once);
-  print(`RSA ${cpuMicros() - before} ${performance.now() - t0} ${mainThreadMicros() - mainBefore}`);
+  print(
+    `BOUND ${cpuMicros() - before} ${performance.now() - t0} ${mainThreadMicros() - mainBefore}`,
+  );
 }
 
 async function* splitLines(text: ReadableStream<string>): AsyncGenerator<string> {
@@ -321,7 +402,7 @@ function spawn(name: string): Child {
   }
   args.push(import.meta.filename!, "--role", role);
   args.push("--n", String(N), "--warmup", String(WARMUP), "--concurrency", String(CONCURRENCY));
-  args.push("--cache", values.cache!, "--rounds", "1");
+  args.push("--cache", values.cache!, "--rounds", "1", "--suite", SUITE);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "piped",
@@ -368,7 +449,7 @@ async function measureServer(
     const address = { hostname: "127.0.0.1", port: Number(port) };
     const handshake = role === "server"
       ? async () => {
-        const options = { credentials, trust, serverName: "127.0.0.1" };
+        const options = { credentials, trust, serverName: "127.0.0.1", suites: [SUITE] };
         const session = await connect(address, options);
         await session.close();
       }
@@ -411,11 +492,11 @@ async function measureServer(
   }
 }
 
-async function measureRsa(): Promise<number> {
-  const rsa = spawn("rsa");
-  const [cpu, _wall, main] = await expectLine(rsa, "RSA");
-  await rsa.process.status;
-  if (values.threads) print(`RSA child main thread: ${(Number(main) / 1000 / N).toFixed(3)} ms`);
+async function measureBound(): Promise<number> {
+  const child = spawn("bound");
+  const [cpu, _wall, main] = await expectLine(child, "BOUND");
+  await child.process.status;
+  if (values.threads) print(`bound child main thread: ${(Number(main) / 1000 / N).toFixed(3)} ms`);
   return Number(cpu) / 1000 / N;
 }
 
@@ -431,59 +512,61 @@ async function driver() {
   const rounds = Number(values.rounds);
   const server: ServerRound[] = [];
   const floor: ServerRound[] = [];
-  const floorRsa: ServerRound[] = [];
-  const rsa: number[] = [];
+  const floorWork: ServerRound[] = [];
+  const bounds: number[] = [];
   const f = (x: number) => x.toFixed(3);
-  print(`${N} handshakes per round, concurrency ${CONCURRENCY}, cache ${values.cache}`);
+  print(
+    `${SUITE}: ${N} handshakes per round, concurrency ${CONCURRENCY}, cache ${values.cache}`,
+  );
   for (let r = 0; r < rounds; r++) {
     // Interleaved, so both see the same machine load.
     const s = await measureServer(credentials, trust, "server");
-    const b = await measureRsa();
+    const b = await measureBound();
     const fl = await measureServer(credentials, trust, "floor");
-    const fr = await measureServer(credentials, trust, "floor-rsa");
+    const fw = await measureServer(credentials, trust, "floor-rsa");
     server.push(s);
-    rsa.push(b);
+    bounds.push(b);
     floor.push(fl);
-    floorRsa.push(fr);
+    floorWork.push(fw);
     print(
       `round ${r + 1}: server ${f(s.totalMs)} ms/handshake (main thread ${f(s.mainMs)}), ` +
-        `RSA bound ${f(b)} ms, ${(b / s.totalMs * 100).toFixed(1)}% of bound; ` +
-        `socket floor ${f(fl.totalMs)} ms; floor + RSA calls ${f(fr.totalMs)} ms ` +
-        `(main thread ${f(fr.mainMs)})`,
+        `${SUITE} bound ${f(b)} ms, ${(b / s.totalMs * 100).toFixed(1)}% of bound; ` +
+        `socket floor ${f(fl.totalMs)} ms; floor + public-key calls ${f(fw.totalMs)} ms ` +
+        `(main thread ${f(fw.mainMs)})`,
     );
   }
   const total = median(server.map((s) => s.totalMs));
   const main = median(server.map((s) => s.mainMs));
-  const bound = median(rsa);
+  const bound = median(bounds);
   print(`median server CPU per handshake: ${f(total)} ms = ${(1000 / total).toFixed(1)}/CPU-s`);
   print(`median server main-thread CPU per handshake: ${f(main)} ms`);
-  print(`median RSA bound: ${f(bound)} ms = ${(1000 / bound).toFixed(1)}/CPU-s`);
+  print(`median ${SUITE} bound: ${f(bound)} ms = ${(1000 / bound).toFixed(1)}/CPU-s`);
   const fl = median(floor.map((s) => s.totalMs));
   print(`median socket floor (no crypto): ${f(fl)} ms per handshake`);
-  print(`server at ${(bound / total * 100).toFixed(1)}% of the RSA bound`);
-  const fr = median(floorRsa.map((s) => s.totalMs));
+  print(`server at ${(bound / total * 100).toFixed(1)}% of the ${SUITE} bound`);
+  const fw = median(floorWork.map((s) => s.totalMs));
   print(
-    `floor + RSA calls, nothing else (no parsing, hashing, keys or session): ${f(fr)} ms ` +
-      `(main thread ${f(median(floorRsa.map((s) => s.mainMs)))}) = ` +
-      `${(bound / fr * 100).toFixed(1)}% of the bound: the most any server could reach here`,
+    `floor + public-key calls, nothing else (no parsing, hashing, key schedule or session): ` +
+      `${f(fw)} ms (main thread ${f(median(floorWork.map((s) => s.mainMs)))}) = ` +
+      `${(bound / fw * 100).toFixed(1)}% of the bound: the most any server could reach here`,
   );
   print(
-    `RSA + socket floor would be ${(bound / (bound + fl) * 100).toFixed(1)}% of the bound; ` +
+    `bound + socket floor would be ${(bound / (bound + fl) * 100).toFixed(1)}% of the bound; ` +
       `the rest (${f(total - bound - fl)} ms) is handshake and session logic`,
   );
 }
 
 if (import.meta.main) {
   if (values.role === "server") await roleServer();
-  else if (values.role === "rsa") await roleRsa();
+  else if (values.role === "bound") await roleBound();
   else if (values.role === "floor") await roleFloor();
-  else if (values.role === "floor-rsa") await roleFloor(await prepareRsaWork());
+  else if (values.role === "floor-rsa") await roleFloor(await prepareServerWork());
   else if (values.role === "logic") {
     const child = spawn("logic");
     const [total, main] = (await expectLine(child, "LOGIC")).map(Number);
     await child.process.status;
     print(
-      `handshake logic alone (no sockets): ${(total! / 1000 / N).toFixed(3)} ms CPU, ` +
+      `handshake logic alone (${SUITE}, no sockets): ${(total! / 1000 / N).toFixed(3)} ms CPU, ` +
         `main thread ${(main! / 1000 / N).toFixed(3)} ms per handshake`,
     );
   } else if (values.role === "logic-child") await roleLogic();

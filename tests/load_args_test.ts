@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { parseHostPort, parseLoadArgs, UsageError } from "../tools/load/args.ts";
+import { main } from "../tools/load.ts";
 
 Deno.test("defaults describe a full run against a spawned server", () => {
   const o = parseLoadArgs([]);
@@ -15,6 +16,13 @@ Deno.test("defaults describe a full run against a spawned server", () => {
   assert.equal(o.outDir, "bench/results");
   assert.equal(o.jsonPath, undefined);
   assert.equal([...o.phases].join(","), "rsa,records,disk,handshakes,relay,baseline,memory,idle");
+  assert.equal(o.suite, "X25519_AES_GCM");
+});
+
+Deno.test("--suite names the one suite the ASL phases run with", () => {
+  assert.equal(parseLoadArgs(["--suite", "AES_GCM"]).suite, "AES_GCM");
+  assert.equal(parseLoadArgs(["--suite=AES_CBC", "--quick"]).suite, "AES_CBC");
+  assert.equal(parseLoadArgs(["--suite", "X25519_AES_GCM"]).suite, "X25519_AES_GCM");
 });
 
 Deno.test("--phases and --cpu-prof select what runs and how", () => {
@@ -84,6 +92,11 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
     [["--pki", "certs"], /only make sense with --server/],
     [["--phases", "relay,warp"], /--phases: unknown phase "warp"/],
     [["--server-pid", "5"], /only make sense with --server/],
+    [["--suite", "DES_CBC"], /^--suite: unknown suite "DES_CBC" \(known: X25519_AES_GCM, /],
+    [["--suite", "aes_gcm"], /--suite: unknown suite "aes_gcm"/],
+    [["--suite", ""], /--suite: an empty suite name/],
+    [["--suite", "AES_GCM,AES_CBC"], /--suite takes one suite name, got "AES_GCM,AES_CBC"/],
+    [["--suite"], /--suite/],
   ];
   for (const [argv, message] of bad) {
     assert.throws(() => parseLoadArgs(argv), (err: unknown) => {
@@ -92,4 +105,8 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
       return true;
     });
   }
+});
+
+Deno.test("an unknown --suite ends the tool with exit code 2 before anything runs", async () => {
+  assert.equal(await main(["--suite", "DES_CBC", "--quick"]), 2);
 });

@@ -6,6 +6,7 @@ import { formatReport } from "../tools/load/report.ts";
 import {
   emptyResults,
   evaluate,
+  type HandshakeFigure,
   type LoadResults,
   type RelayFigure,
   relayKey,
@@ -39,10 +40,18 @@ function fig(msgs: number, p99: number): RelayFigure {
   };
 }
 
+function hs(perCpu: number): HandshakeFigure {
+  return { per_s: perCpu / 2, count: perCpu * 4, per_server_cpu_s: perCpu, p50_ms: 9, p99_ms: 30 };
+}
+
 function sample(): LoadResults {
   const r = emptyResults(structuredClone(META));
-  r.asl.handshakes_per_server_cpu_s = 320;
-  r.asl.rsa_bound_handshakes_per_server_cpu_s = 350;
+  r.asl.handshakes = { "1": hs(300), "8": hs(360) };
+  r.asl.handshakes_per_server_cpu_s = 360;
+  r.asl.handshake_bound_per_server_cpu_s = 390;
+  r.asl.rsa_bound_handshakes_per_server_cpu_s = 250;
+  r.asl_rsa.handshakes = { "1": hs(180), "8": hs(200) };
+  r.asl_rsa.handshakes_per_server_cpu_s = 200;
   r.asl.relay["50x20"] = fig(36_000, 30);
   r.asl.relay["50x1"] = fig(12_000, 3.5);
   r.asl.relay_memory_store["50x20"] = fig(40_000, 25);
@@ -60,8 +69,17 @@ Deno.test("relayKey names workloads pairs x window", () => {
 
 Deno.test("the JSON carries every field other tooling reads", () => {
   const json = JSON.parse(toJson(sample()));
-  assert.equal(typeof json.asl.handshakes_per_server_cpu_s, "number");
-  assert.equal(typeof json.asl.rsa_bound_handshakes_per_server_cpu_s, "number");
+  assert.equal(json.asl.suite, "X25519_AES_GCM");
+  assert.equal(json.asl.handshakes_per_server_cpu_s, 360);
+  assert.equal(json.asl.handshakes["8"].per_server_cpu_s, 360);
+  assert.equal(json.asl.handshake_bound_per_server_cpu_s, 390);
+  assert.equal(json.asl.rsa_bound_handshakes_per_server_cpu_s, 250);
+  assert.equal(json.asl_rsa.suite, "AES_GCM");
+  assert.equal(json.asl_rsa.handshakes_per_server_cpu_s, 200);
+  assert.equal(json.asl_rsa.handshakes["1"].per_server_cpu_s, 180);
+  assert.equal(json.ratios.handshakes_vs_aes_gcm, 360 / 200);
+  assert.equal(json.ratios.handshakes_vs_bound, 360 / 390);
+  assert.equal(json.ratios.handshakes_vs_rsa_bound, 200 / 250);
   for (const key of ["50x20", "50x1"]) {
     for (const side of [json.asl.relay[key], json.baseline_tls.relay[key]]) {
       assert.equal(typeof side.msgs_per_s, "number");
@@ -79,20 +97,55 @@ Deno.test("the JSON carries every field other tooling reads", () => {
 Deno.test("targets: met, not met, and not measured", () => {
   const met = sample().targets.map((t) => [t.name, t.met]);
   assert.deepEqual(met, [
-    ["handshakes per server CPU-s", true], // 320 / 350 = 91 %
+    ["handshakes/server-CPU-s vs AES_GCM", true], // 360 / 200 = 1.8x
+    ["handshakes/server-CPU-s vs bound", true], // 360 / 390 = 92 %
     ["relay 50x20 msgs/s", true], // 36 000 >= 35 000
-    ["relay 50x1 p99", true], // 3.5 <= 4
+    ["relay 50x1 p99", true], // 3.5 <= 2 x 2
     ["idle RSS per session @10 000", true], // 13 <= 20
   ]);
   const worse = sample();
-  worse.asl.handshakes_per_server_cpu_s = 300; // 86 %
+  worse.asl.handshakes_per_server_cpu_s = 339; // 1.695x AES_GCM, 86.9 % of the bound
   worse.asl.relay["50x20"] = fig(34_999, 30);
   worse.asl.relay["50x1"] = fig(12_000, 4.01);
   worse.asl.idle_kib_per_session["10000"] = 20.5;
-  assert.deepEqual(evaluate(worse).targets.map((t) => t.met), [false, false, false, false]);
+  assert.deepEqual(evaluate(worse).targets.map((t) => t.met), [false, false, false, false, false]);
   const none = evaluate(emptyResults(structuredClone(META)));
-  assert.deepEqual(none.targets.map((t) => t.met), [null, null, null, null]);
+  assert.deepEqual(none.targets.map((t) => t.met), [null, null, null, null, null]);
   assert.equal(none.ratios["relay_50x20_msgs_per_s"], null);
+});
+
+Deno.test("targets are relative to the same run: AES_GCM, the bound, the baseline", () => {
+  const r = sample();
+  // The baseline's own p99 moves the 50x1 target: 3.5 ms fails against a 1.7 ms baseline.
+  r.baseline_tls.relay["50x1"] = fig(15_000, 1.7);
+  // A faster AES_GCM in the same run raises the bar: 360 vs 212 = 1.698x.
+  r.asl_rsa.handshakes_per_server_cpu_s = 212;
+  const e = evaluate(r);
+  const by = (name: string) => e.targets.find((t) => t.name === name)!;
+  assert.equal(by("relay 50x1 p99").met, false);
+  assert.equal(by("relay 50x1 p99").measured, "3.5 ms vs 1.7 ms = 2.06x");
+  assert.equal(by("relay 50x1 p99").target, "<= 2x the baseline's p99 (same run)");
+  assert.equal(by("handshakes/server-CPU-s vs AES_GCM").met, false);
+  assert.equal(by("handshakes/server-CPU-s vs AES_GCM").measured, "360 vs 212 = 1.698x");
+  assert.equal(
+    by("handshakes/server-CPU-s vs AES_GCM").target,
+    "X25519_AES_GCM >= 1.7x AES_GCM (same run)",
+  );
+  assert.equal(by("handshakes/server-CPU-s vs bound").measured, "360 / 390 = 92.3 %");
+  assert.equal(
+    by("handshakes/server-CPU-s vs bound").target,
+    ">= 90 % of the X25519_AES_GCM bound",
+  );
+  // A run with --suite AES_GCM has nothing to compare itself with.
+  const same = emptyResults(structuredClone(META), "AES_GCM");
+  same.asl.handshakes_per_server_cpu_s = 200;
+  same.asl_rsa.handshakes_per_server_cpu_s = 200;
+  same.asl.handshake_bound_per_server_cpu_s = 210;
+  const s = evaluate(same);
+  assert.equal(s.targets[0]!.met, null);
+  assert.equal(s.targets[0]!.measured, "n/a (the run's suite is AES_GCM)");
+  assert.equal(s.targets[1]!.met, true);
+  assert.equal(s.targets[1]!.target, ">= 90 % of the AES_GCM bound");
 });
 
 Deno.test("the report table shows both systems, the ratio and the verdicts", () => {
@@ -100,9 +153,21 @@ Deno.test("the report table shows both systems, the ratio and the verdicts", () 
   assert.match(text, /ASL 50x20\s+36,000\s+15\s+30\s+60\s+0\s+1\.03x/);
   assert.match(text, /ASL 50x20 mem-store\s+40,000/);
   assert.match(text, /TLS 50x1\s+15,000/);
-  assert.match(text, /RSA bound\s+-\s+350/);
+  assert.match(text, /suite X25519_AES_GCM/);
+  assert.match(text, /X25519_AES_GCM 1 connector\s+150\s+300\s+9\s+30/);
+  assert.match(text, /X25519_AES_GCM 8 connectors\s+180\s+360/);
+  assert.match(text, /X25519_AES_GCM bound\s+-\s+390/);
+  assert.match(text, /AES_GCM 8 connectors\s+100\s+200/);
+  assert.match(text, /AES_GCM bound\s+-\s+250/);
   assert.match(text, /10000\s+175\.8\s+13/);
-  assert.match(text, /relay 50x1 p99\s+<= 4 ms\s+3\.5 ms\s+yes/);
+  assert.match(
+    text,
+    /relay 50x1 p99\s+<= 2x the baseline's p99 \(same run\)\s+3\.5 ms vs 2 ms = 1\.75x\s+yes/,
+  );
+  assert.match(
+    text,
+    /vs AES_GCM\s+X25519_AES_GCM >= 1\.7x AES_GCM \(same run\)\s+360 vs 200 = 1\.8x\s+yes/,
+  );
   assert.match(text, /note: noisy machine/);
 });
 
@@ -148,7 +213,7 @@ Deno.test("the record layer's CPU per message is set against the baseline's whol
   const relay = e.targets.find((t) => t.name === "relay 50x20 msgs/s")!;
   assert.equal(
     relay.measured,
-    "12000 vs 27000 (ASL records alone 80 µs CPU/msg, baseline 70 in all)",
+    "12000 vs 27000 = 0.44x (ASL records alone 80 µs CPU/msg, baseline 70 in all)",
   );
   assert.equal(relay.met, false);
   const text = formatReport(e);
@@ -160,7 +225,7 @@ Deno.test("the record layer's CPU per message is set against the baseline's whol
   bare.asl.record_layer_cpu_us_per_msg = 80;
   const b = evaluate(bare);
   assert.equal(b.ratios["record_layer_vs_baseline_cpu_50x20"], null);
-  assert.equal(b.targets[1]!.measured, "36000 vs 35000");
+  assert.equal(b.targets[2]!.measured, "36000 vs 35000 = 1.03x");
 });
 
 function round2(x: number | null | undefined): number | undefined {

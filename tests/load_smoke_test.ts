@@ -70,8 +70,14 @@ Deno.test({
       assert.match(stdout, /Targets/);
 
       const r = JSON.parse(await Deno.readTextFile(json));
+      assert.equal(r.asl.suite, "X25519_AES_GCM");
       assert.ok(r.asl.handshakes_per_server_cpu_s > 0);
+      assert.ok(r.asl.handshake_bound_per_server_cpu_s > 0);
       assert.ok(r.asl.rsa_bound_handshakes_per_server_cpu_s > 0);
+      assert.equal(r.asl_rsa.suite, "AES_GCM");
+      assert.ok(r.asl_rsa.handshakes_per_server_cpu_s > 0);
+      assert.match(stdout, /X25519_AES_GCM 8 connectors/);
+      assert.match(stdout, /AES_GCM 8 connectors/);
       for (const key of ["2x20", "2x1"]) {
         for (const fig of [r.asl.relay[key], r.baseline_tls.relay[key]]) {
           assert.ok(fig.msgs_per_s > 0, `${key}: ${JSON.stringify(fig)}`);
@@ -81,7 +87,7 @@ Deno.test({
       }
       assert.ok(r.asl.relay_memory_store["2x20"].msgs_per_s > 0);
       assert.equal(typeof r.asl.idle_kib_per_session["10"], "number");
-      assert.equal(r.targets.length, 4);
+      assert.equal(r.targets.length, 5);
 
       const svgs = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".svg"));
       assert.equal(svgs.length, 1);

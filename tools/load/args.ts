@@ -2,6 +2,8 @@
 // parseArgs in strict mode into a typed LoadOptions. Pure: argv in, options or UsageError out.
 
 import { parseArgs } from "node:util";
+import { parseSuiteList } from "../../lib/asl/suites.ts";
+import type { Suite } from "../../lib/asl/types.ts";
 
 /** A bad command line; the entry point prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -26,6 +28,9 @@ export const PHASES = [
 ] as const;
 /** One measurement phase. */
 export type Phase = typeof PHASES[number];
+
+/** The suite the ASL phases run with unless `--suite` says otherwise (the server's default). */
+export const DEFAULT_LOAD_SUITE: Suite = "X25519_AES_GCM";
 
 /** Everything one run of the load tool needs to know. */
 export interface LoadOptions {
@@ -65,6 +70,11 @@ export interface LoadOptions {
   readonly cpuProfDir?: string;
   /** `--v8-flags=` value for spawned ASL servers (e.g. a heap cap for the stalled-reader probe). */
   readonly serverV8Flags?: string;
+  /**
+   * The suite every ASL client of the run offers (alone), and the spawned servers accept.
+   * Handshakes are also measured with `AES_GCM`, side by side, when this is another suite.
+   */
+  readonly suite: Suite;
   /** Show the help text and exit. */
   readonly help: boolean;
 }
@@ -86,6 +96,8 @@ export const USAGE = `Usage: deno task load [flags]
   --idle N[,N...]      idle session counts (default 1000,10000; quick 1000)
   --idle-settle S      seconds idle before reading the RSS (default 30, quick 18;
                        V8 collects the handshakes' garbage once the server is idle)
+  --suite NAME         the ASL suite of every phase: X25519_AES_GCM (default), AES_GCM or
+                       AES_CBC; handshakes are also measured with AES_GCM, side by side
   --no-baseline        skip the Deno-TLS baseline
   --phases LIST        only these phases: rsa,records,disk,handshakes,relay,baseline,memory,idle
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
@@ -155,6 +167,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
         payload: { type: "string" },
         idle: { type: "string" },
         "idle-settle": { type: "string" },
+        suite: { type: "string" },
         "no-baseline": { type: "boolean", default: false },
         "cpu-prof": { type: "string" },
         "server-v8-flags": { type: "string" },
@@ -195,8 +208,18 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
       phases.add(name as Phase);
     }
   }
+  let suite = DEFAULT_LOAD_SUITE;
+  if (v.suite !== undefined) {
+    const list = parseSuiteList(v.suite);
+    if (typeof list === "string") throw new UsageError(`--suite: ${list}`);
+    if (list.length !== 1 || list[0] === undefined) {
+      throw new UsageError(`--suite takes one suite name, got "${v.suite}"`);
+    }
+    suite = list[0];
+  }
   const options: LoadOptions = {
     phases,
+    suite,
     quick,
     faults: v.faults === true,
     server,

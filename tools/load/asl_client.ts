@@ -1,9 +1,10 @@
-// The load tool's ASL clients (issue #6): dials the server under test with lib/asl
-// `connect` as a given test user, and the two session-count workloads built on it —
-// handshakes per second with C concurrent connectors, and N idle registered sessions.
+// The load tool's ASL clients (issue #6, #12): dials the server under test with lib/asl
+// `connect` as a given test user, offering exactly one suite (the run's, spec section 3), and
+// the two session-count workloads built on it — handshakes per second with C concurrent
+// connectors, and N idle registered sessions.
 
 import { connect } from "../../lib/asl/mod.ts";
-import type { SecureSession } from "../../lib/asl/types.ts";
+import type { SecureSession, Suite } from "../../lib/asl/types.ts";
 import type { LoadPki, UserFactory } from "./pki.ts";
 import { register, sleep } from "./relay.ts";
 import { SampleBuffer } from "./stats.ts";
@@ -14,14 +15,17 @@ export interface AslTarget {
   readonly port: number;
   readonly pki: LoadPki;
   readonly users: UserFactory;
+  /** The one suite the clients offer (the server must accept it). */
+  readonly suite: Suite;
 }
 
-/** Opens an ASL session as `userId` (handshake only; nothing sent). */
+/** Opens an ASL session as `userId` offering only `t.suite` (handshake only; nothing sent). */
 export async function openAsl(t: AslTarget, userId: string): Promise<SecureSession> {
   return await connect({ hostname: t.hostname, port: t.port }, {
     credentials: await t.users.credentials(userId),
     trust: t.pki.trust,
     serverName: t.hostname,
+    suites: [t.suite],
     handshakeTimeoutMs: 30_000,
   });
 }

@@ -2,6 +2,7 @@
 // as a CHILD process with the run's throwaway PKI and a temp --data directory, so its CPU
 // time and RSS can be read from /proc/<pid>; the port is read from its log.
 
+import type { Suite } from "../../lib/asl/types.ts";
 import { type ChildServer, spawnServer } from "./harness.ts";
 import type { LoadPki } from "./pki.ts";
 
@@ -12,6 +13,8 @@ export interface AslServerOptions {
   readonly dataDir: string;
   /** `memory` runs lib/server's MemoryStore through memory_server.ts (server.ts has no flag). */
   readonly store: "sqlite" | "memory";
+  /** Suites the server accepts, in preference order (`--suites`); default: the server's own. */
+  readonly suites?: readonly Suite[];
   /** File descriptors the child must be able to open. */
   readonly fdLimit?: number;
   /** Extra server flags (e.g. a shorter handshake timeout). */
@@ -42,6 +45,7 @@ export async function startAslServer(o: AslServerOptions): Promise<ChildServer> 
     o.pki.serverCertPath,
     "--key",
     o.pki.serverKeyPath,
+    ...(o.suites !== undefined ? ["--suites", o.suites.join(",")] : []),
   ];
   const args = [
     "run",

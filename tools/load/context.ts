@@ -2,6 +2,7 @@
 // stopping the server under test per phase (or using the attached one), reading its CPU
 // time, and turning a relay outcome into the JSON figure.
 
+import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions } from "./args.ts";
 import type { AslTarget } from "./asl_client.ts";
 import { startAslServer } from "./asl_server.ts";
@@ -59,6 +60,14 @@ export interface Under {
   readonly child?: ChildServer;
 }
 
+/**
+ * The suites a spawned server accepts: the run's suite, then `AES_GCM` (the handshake phase's
+ * comparison). Each client offers one of them alone, so the order only documents intent.
+ */
+export function serverSuites(suite: Suite): Suite[] {
+  return suite === "AES_GCM" ? ["AES_GCM"] : [suite, "AES_GCM"];
+}
+
 /** Starts a server child for a phase (recorded for cleanup). */
 export async function spawnUnder(
   ctx: Ctx,
@@ -71,6 +80,7 @@ export async function spawnUnder(
     pki: ctx.pki,
     dataDir,
     store,
+    suites: serverSuites(ctx.opts.suite),
     verbose: ctx.opts.verbose,
     ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
     ...(ctx.opts.serverV8Flags !== undefined ? { v8Flags: ctx.opts.serverV8Flags } : {}),
@@ -79,7 +89,13 @@ export async function spawnUnder(
   });
   ctx.children.add(child);
   return {
-    target: { hostname: "127.0.0.1", port: child.port, pki: ctx.pki, users: ctx.users },
+    target: {
+      hostname: "127.0.0.1",
+      port: child.port,
+      pki: ctx.pki,
+      users: ctx.users,
+      suite: ctx.opts.suite,
+    },
     pid: child.pid,
     child,
   };
@@ -103,7 +119,13 @@ export async function withServer<T>(
   if (ctx.opts.server.kind === "attach") {
     const s = ctx.opts.server;
     return await fn({
-      target: { hostname: s.hostname, port: s.port, pki: ctx.pki, users: ctx.users },
+      target: {
+        hostname: s.hostname,
+        port: s.port,
+        pki: ctx.pki,
+        users: ctx.users,
+        suite: ctx.opts.suite,
+      },
       ...(ctx.opts.serverPid !== undefined ? { pid: ctx.opts.serverPid } : {}),
     });
   }

@@ -2,10 +2,12 @@
 // real lib/server `serve()` with its in-memory `MemoryStore` instead of SQLite, because
 // server.ts has no flag for the store. Same listener, ASL, router and limits as server.ts;
 // logs `listening addr=HOST:PORT` on stderr like it.
-// `deno run --allow-net --allow-read --allow-env memory_server.ts --ca F --cert F --key F`
+// `deno run --allow-net --allow-read --allow-env memory_server.ts --ca F --cert F --key F
+//   [--suites LIST]`
 
 import { parseArgs } from "node:util";
 import { createLogger } from "../../lib/log.ts";
+import { parseSuiteList } from "../../lib/asl/suites.ts";
 import { loadCredentials, loadTrustStore } from "../../lib/pki/credentials.ts";
 import { serve } from "../../lib/server/serve.ts";
 import { MemoryStore } from "../../lib/server/store_memory.ts";
@@ -22,8 +24,14 @@ if (import.meta.main) {
       cert: { type: "string" },
       key: { type: "string" },
       "handshake-timeout": { type: "string", default: "10" },
+      suites: { type: "string" },
     },
   });
+  const suites = values.suites === undefined ? undefined : parseSuiteList(values.suites);
+  if (typeof suites === "string") {
+    writeErr(`memory_server: --suites: ${suites}\n`);
+    Deno.exit(2);
+  }
   if (values.ca === undefined || values.cert === undefined || values.key === undefined) {
     writeErr("memory_server: --ca, --cert and --key are required\n");
     Deno.exit(2);
@@ -34,6 +42,7 @@ if (import.meta.main) {
     credentials: await loadCredentials(values.cert, values.key),
     trust: await loadTrustStore(values.ca),
     store: new MemoryStore(),
+    ...(suites !== undefined ? { suites } : {}),
     rate: { rate: 0, burst: 0 }, // as server.ts --rate 0 in asl_server.ts: capacity, not policy
     maxPendingHandshakes: 1_000_000, // as in asl_server.ts: all load comes from one address
     maxPendingPerAddress: 1_000_000,

@@ -1,5 +1,6 @@
-// The human-readable summary of a load-tool run (issue #6): a plain-text table for stdout,
-// NetSec-MSG next to the Deno-TLS baseline, then the targets. Pure: results in, text out.
+// The human-readable summary of a load-tool run (issue #6, #12): a plain-text table for
+// stdout, handshakes with the run's suite next to AES_GCM's, NetSec-MSG's relay next to the
+// Deno-TLS baseline, then the targets. Pure: results in, text out.
 
 import { type LoadResults, type RelayFigure, totalCpuUsPerMsg } from "./results.ts";
 import { round } from "./stats.ts";
@@ -53,25 +54,32 @@ export function formatReport(results: LoadResults): string {
   out.push(
     `NetSec-MSG load run ${meta.date}${
       meta.quick ? " (quick)" : ""
-    } — ${meta.nproc} CPU ${meta.cpu_model}, Deno ${meta.deno}`,
+    } — suite ${asl.suite} — ${meta.nproc} CPU ${meta.cpu_model}, Deno ${meta.deno}`,
     "",
   );
-  const hsRows = Object.entries(asl.handshakes).map(([k, h]) => [
-    `${k} connector${k === "1" ? "" : "s"}`,
-    cell(h.per_s),
-    cell(h.per_server_cpu_s),
-    cell(h.p50_ms, 1),
-    cell(h.p99_ms, 1),
-  ]);
-  hsRows.push([
-    "RSA bound",
-    "-",
-    cell(asl.rsa_bound_handshakes_per_server_cpu_s),
-    "-",
-    "-",
-  ]);
+  const hsRows: string[][] = [];
+  const hsBlock = (
+    suite: string,
+    figures: LoadResults["asl"]["handshakes"],
+    bound: number | null,
+  ) => {
+    for (const [k, h] of Object.entries(figures)) {
+      hsRows.push([
+        `${suite} ${k} connector${k === "1" ? "" : "s"}`,
+        cell(h.per_s),
+        cell(h.per_server_cpu_s),
+        cell(h.p50_ms, 1),
+        cell(h.p99_ms, 1),
+      ]);
+    }
+    hsRows.push([`${suite} bound`, "-", cell(bound), "-", "-"]);
+  };
+  hsBlock(asl.suite, asl.handshakes, asl.handshake_bound_per_server_cpu_s);
+  if (asl.suite !== "AES_GCM") {
+    hsBlock("AES_GCM", results.asl_rsa.handshakes, asl.rsa_bound_handshakes_per_server_cpu_s);
+  }
   out.push(
-    "ASL handshakes",
+    "ASL handshakes (bound: the server's public-key work alone, WebCrypto, 8 in flight)",
     ...table(["", "per s", "per server CPU-s", "p50 ms", "p99 ms"], hsRows),
   );
   out.push("");

@@ -1,7 +1,9 @@
-// The result record of one load-tool run (issue #6) and its JSON form: the fields other
-// tooling reads (`asl.relay["50x20"].msgs_per_s`, …), the baseline ratios and the targets.
+// The result record of one load-tool run (issue #6, #12) and its JSON form: the fields other
+// tooling reads (`asl.relay["50x20"].msgs_per_s`, …), the run's suite and the AES_GCM
+// handshakes beside it (`asl_rsa`), the baseline ratios and the targets.
 // Pure: builds and checks values, no I/O.
 
+import type { Suite } from "../../lib/asl/types.ts";
 import type { CommitLatency } from "./disk_commit.ts";
 import { ratio, round } from "./stats.ts";
 
@@ -69,8 +71,15 @@ export interface LoadResults {
     notes: string[];
   };
   asl: {
+    /** The suite of every ASL phase (`--suite`, default X25519_AES_GCM). */
+    suite: Suite;
+    /** Handshakes with `suite`, by number of concurrent connectors. */
     handshakes: Record<string, HandshakeFigure>;
+    /** Handshakes with `suite` per server CPU-second (the 8-connector figure). */
     handshakes_per_server_cpu_s: number | null;
+    /** The bound of `suite`: its server-side public-key work per CPU-second (rsa_bound.ts). */
+    handshake_bound_per_server_cpu_s: number | null;
+    /** The bound of AES_GCM (RSA key transport): its five RSA operations per CPU-second. */
     rsa_bound_handshakes_per_server_cpu_s: number | null;
     relay: Record<string, RelayFigure>;
     relay_memory_store: Record<string, RelayFigure>;
@@ -93,6 +102,12 @@ export interface LoadResults {
     /** RSS growth per session between two idle counts, e.g. `"1000-10000"`. */
     idle_marginal_kib_per_session: Record<string, number>;
   };
+  /** Handshakes with AES_GCM (RSA key transport) in the same run, beside `asl`'s. */
+  asl_rsa: {
+    suite: "AES_GCM";
+    handshakes: Record<string, HandshakeFigure>;
+    handshakes_per_server_cpu_s: number | null;
+  };
   baseline_tls: {
     relay: Record<string, RelayFigure>;
   };
@@ -101,13 +116,18 @@ export interface LoadResults {
   targets: TargetCheck[];
 }
 
-/** An empty result record for a run with the given metadata. */
-export function emptyResults(meta: LoadResults["meta"]): LoadResults {
+/** An empty result record for a run with the given metadata and ASL suite. */
+export function emptyResults(
+  meta: LoadResults["meta"],
+  suite: Suite = "X25519_AES_GCM",
+): LoadResults {
   return {
     meta,
     asl: {
+      suite,
       handshakes: {},
       handshakes_per_server_cpu_s: null,
+      handshake_bound_per_server_cpu_s: null,
       rsa_bound_handshakes_per_server_cpu_s: null,
       relay: {},
       relay_memory_store: {},
@@ -115,6 +135,7 @@ export function emptyResults(meta: LoadResults["meta"]): LoadResults {
       idle_kib_per_session: {},
       idle_marginal_kib_per_session: {},
     },
+    asl_rsa: { suite: "AES_GCM", handshakes: {}, handshakes_per_server_cpu_s: null },
     baseline_tls: { relay: {} },
     ratios: {},
     targets: [],
@@ -137,12 +158,26 @@ export function totalCpuUsPerMsg(figure: RelayFigure | undefined): number | unde
   return server === undefined || clients === undefined ? undefined : (server + clients) * 1000;
 }
 
-/** Fills `ratios` (ASL ÷ baseline) and `targets` (the issue's four targets) from the figures. */
+/** Handshakes per server CPU-s of the run's suite against AES_GCM's: at least this. */
+export const HANDSHAKE_GAIN_TARGET = 1.7;
+/** Handshakes per server CPU-s against the suite's own bound: at least this. */
+export const HANDSHAKE_BOUND_TARGET = 0.9;
+/** Relay 50×1 p99 against the TLS baseline's p99 in the same run: at most this. */
+export const RELAY_P99_TARGET = 2;
+
+const pct = (r: number | null) => r === null ? "n/a" : `${fmt(r * 100, 1)} %`;
+const times = (r: number | null, digits = 2) => r === null ? "n/a" : `${fmt(r, digits)}x`;
+
+/**
+ * Fills `ratios` (ASL ÷ AES_GCM, ÷ bound, ÷ baseline) and `targets` (the issue's targets)
+ * from the figures.
+ */
 export function evaluate(results: LoadResults): LoadResults {
-  const { asl, baseline_tls: tls } = results;
+  const { asl, asl_rsa: rsa, baseline_tls: tls } = results;
   const w20 = relayKey(results.meta.pairs, 20);
   const baseCpu20 = totalCpuUsPerMsg(tls.relay[w20]);
   const w1 = relayKey(results.meta.pairs, 1);
+  const hs = asl.handshakes_per_server_cpu_s ?? undefined;
   results.ratios = {
     [`relay_${w20}_msgs_per_s`]: ratio(asl.relay[w20]?.msgs_per_s, tls.relay[w20]?.msgs_per_s),
     [`relay_${w1}_msgs_per_s`]: ratio(asl.relay[w1]?.msgs_per_s, tls.relay[w1]?.msgs_per_s),
@@ -156,29 +191,46 @@ export function evaluate(results: LoadResults): LoadResults {
       asl.record_layer_cpu_us_per_msg,
       baseCpu20,
     ),
+    handshakes_vs_bound: ratio(hs, asl.handshake_bound_per_server_cpu_s ?? undefined),
+    handshakes_vs_aes_gcm: ratio(hs, rsa.handshakes_per_server_cpu_s ?? undefined),
+    // AES_GCM's handshakes against its own (the RSA) bound.
     handshakes_vs_rsa_bound: ratio(
-      asl.handshakes_per_server_cpu_s ?? undefined,
+      rsa.handshakes_per_server_cpu_s ?? undefined,
       asl.rsa_bound_handshakes_per_server_cpu_s ?? undefined,
     ),
   };
-  const hsRatio = results.ratios.handshakes_vs_rsa_bound ?? null;
+  const gain = asl.suite === "AES_GCM" ? null : results.ratios.handshakes_vs_aes_gcm ?? null;
+  const ofBound = results.ratios.handshakes_vs_bound ?? null;
   const idle10k = asl.idle_kib_per_session["10000"];
   const relay20 = asl.relay[w20];
   const base20 = tls.relay[w20];
+  const r20 = results.ratios[`relay_${w20}_msgs_per_s`] ?? null;
   const relay1 = asl.relay[w1];
+  const base1 = tls.relay[w1];
+  const p99 = results.ratios[`relay_${w1}_p99`] ?? null;
   results.targets = [
     {
-      name: "handshakes per server CPU-s",
-      target: ">= 90 % of the RSA bound",
+      name: "handshakes/server-CPU-s vs AES_GCM",
+      target: `${asl.suite} >= ${HANDSHAKE_GAIN_TARGET}x AES_GCM (same run)`,
+      measured: asl.suite === "AES_GCM"
+        ? "n/a (the run's suite is AES_GCM)"
+        : `${fmt(asl.handshakes_per_server_cpu_s)} vs ${fmt(rsa.handshakes_per_server_cpu_s)} = ${
+          times(gain, 3)
+        }`,
+      met: gain === null ? null : gain >= HANDSHAKE_GAIN_TARGET,
+    },
+    {
+      name: "handshakes/server-CPU-s vs bound",
+      target: `>= ${HANDSHAKE_BOUND_TARGET * 100} % of the ${asl.suite} bound`,
       measured: `${fmt(asl.handshakes_per_server_cpu_s)} / ${
-        fmt(asl.rsa_bound_handshakes_per_server_cpu_s)
-      } = ${hsRatio === null ? "n/a" : `${fmt(hsRatio * 100)} %`}`,
-      met: hsRatio === null ? null : hsRatio >= 0.9,
+        fmt(asl.handshake_bound_per_server_cpu_s)
+      } = ${pct(ofBound)}`,
+      met: ofBound === null ? null : ofBound >= HANDSHAKE_BOUND_TARGET,
     },
     {
       name: `relay ${w20} msgs/s`,
-      target: ">= Deno-TLS baseline",
-      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)}${
+      target: ">= 1.0x Deno-TLS baseline (same run)",
+      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)} = ${times(r20)}${
         asl.record_layer_cpu_us_per_msg === undefined || baseCpu20 === undefined
           ? ""
           : ` (ASL records alone ${fmt(asl.record_layer_cpu_us_per_msg)} µs CPU/msg, baseline ${
@@ -191,13 +243,15 @@ export function evaluate(results: LoadResults): LoadResults {
     },
     {
       name: `relay ${w1} p99`,
-      target: "<= 4 ms",
-      measured: `${fmt(relay1?.p99_ms, 2)} ms${
+      target: `<= ${RELAY_P99_TARGET}x the baseline's p99 (same run)`,
+      measured: `${fmt(relay1?.p99_ms, 2)} ms vs ${fmt(base1?.p99_ms, 2)} ms = ${times(p99)}${
         asl.commit_latency === undefined
           ? ""
           : ` (one disk commit: p99 ${fmt(asl.commit_latency.p99_ms, 2)} ms)`
       }`,
-      met: relay1 === undefined ? null : relay1.p99_ms <= 4,
+      met: relay1 === undefined || base1 === undefined
+        ? null
+        : relay1.p99_ms <= RELAY_P99_TARGET * base1.p99_ms,
     },
     {
       name: "idle RSS per session @10 000",

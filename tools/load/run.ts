@@ -1,8 +1,10 @@
-// The load tool's run (issue #6): builds the throwaway PKI, measures the RSA bound, drives
-// the ASL server child (handshakes, relay, idle memory, in-memory store), the Deno-TLS
-// baseline and, with --faults, the robustness phases; fills a LoadResults. Every child
-// process is stopped and the temp directory removed in `finally`.
+// The load tool's run (issue #6, #12): builds the throwaway PKI, measures the handshake bounds
+// (the run's suite and AES_GCM's RSA bound), drives the ASL server child (handshakes with the
+// run's suite and with AES_GCM, relay, idle memory, in-memory store), the Deno-TLS baseline
+// and, with --faults, the robustness phases; fills a LoadResults. Every child process is
+// stopped and the temp directory removed in `finally`.
 
+import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions, Phase } from "./args.ts";
 import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
 import { runBaselineRelay } from "./baseline.ts";
@@ -22,7 +24,7 @@ import {
 } from "./results.ts";
 import { measureCommitLatency } from "./disk_commit.ts";
 import { measureRecordLayer, relayedMessageLines } from "./record_layer.ts";
-import { measureRsaBound } from "./rsa_bound.ts";
+import { type HandshakeBound, measureHandshakeBound } from "./rsa_bound.ts";
 import { round, summarize } from "./stats.ts";
 
 /** Machine facts for the report. */
@@ -79,38 +81,62 @@ async function aslRelay(ctx: Ctx, u: Under, window: number, label: string) {
   return fig;
 }
 
+async function measureHandshakes(
+  ctx: Ctx,
+  u: Under,
+  suite: Suite,
+  c: number,
+): Promise<HandshakeFigure> {
+  const label = `handshakes ${suite} x${c}`;
+  const cpu0 = cpuOf(u.pid);
+  const h = await runHandshakes(
+    { ...u.target, suite },
+    c,
+    ctx.opts.handshakeSeconds,
+    (n) => ctx.progress.update(`${label}: ${n}`),
+  );
+  const cpu1 = cpuOf(u.pid);
+  const s = summarize(h.latencies);
+  const fig: HandshakeFigure = {
+    per_s: round(h.count / h.seconds, 1),
+    count: h.count,
+    per_server_cpu_s: cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0
+      ? round(h.count / (cpu1 - cpu0), 1)
+      : null,
+    p50_ms: round(s.p50_ms, 2),
+    p99_ms: round(s.p99_ms, 2),
+  };
+  ctx.progress.done(
+    `${label}: ${fig.per_s}/s, ${
+      fig.per_server_cpu_s ?? "n/a"
+    } per server CPU-s, errors ${h.errors}${
+      h.errorSamples.length > 0 ? ` (${h.errorSamples[0]})` : ""
+    }`,
+  );
+  return fig;
+}
+
+/**
+ * Handshakes with the run's suite and, interleaved on the same server so both see the same
+ * machine load, with AES_GCM (RSA key transport); 1 and 8 concurrent connectors each.
+ */
 async function phaseHandshakes(ctx: Ctx, u: Under): Promise<void> {
-  const asl = ctx.results.asl;
+  const { asl, asl_rsa: rsa } = ctx.results;
   for (const c of [1, 8]) {
-    const cpu0 = cpuOf(u.pid);
-    const h = await runHandshakes(
-      u.target,
-      c,
-      ctx.opts.handshakeSeconds,
-      (n) => ctx.progress.update(`handshakes x${c}: ${n}`),
-    );
-    const cpu1 = cpuOf(u.pid);
-    const s = summarize(h.latencies);
-    const fig: HandshakeFigure = {
-      per_s: round(h.count / h.seconds, 1),
-      count: h.count,
-      per_server_cpu_s: cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0
-        ? round(h.count / (cpu1 - cpu0), 1)
-        : null,
-      p50_ms: round(s.p50_ms, 2),
-      p99_ms: round(s.p99_ms, 2),
-    };
-    asl.handshakes[String(c)] = fig;
-    ctx.progress.done(
-      `handshakes x${c}: ${fig.per_s}/s, ${
-        fig.per_server_cpu_s ?? "n/a"
-      } per server CPU-s, errors ${h.errors}${
-        h.errorSamples.length > 0 ? ` (${h.errorSamples[0]})` : ""
-      }`,
-    );
+    asl.handshakes[String(c)] = await measureHandshakes(ctx, u, asl.suite, c);
+    rsa.handshakes[String(c)] = asl.suite === "AES_GCM"
+      ? asl.handshakes[String(c)]!
+      : await measureHandshakes(ctx, u, "AES_GCM", c);
   }
   // The CPU-bound figure is the one with connectors enough to keep both cores busy.
   asl.handshakes_per_server_cpu_s = asl.handshakes["8"]?.per_server_cpu_s ?? null;
+  rsa.handshakes_per_server_cpu_s = rsa.handshakes["8"]?.per_server_cpu_s ?? null;
+}
+
+function boundLine(b: HandshakeBound): string {
+  return `${b.suite} bound: ${round(b.handshakes_per_cpu_s, 1)} handshakes per CPU-s (${
+    Object.entries(b.op_cpu_ms).map(([k, v]) => `${k} ${round(v, 3)} ms`).join(", ")
+  })`;
 }
 
 async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
@@ -200,7 +226,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
       ? "spawned child (deno run server.ts)"
       : `${opts.server.hostname}:${opts.server.port}`,
     notes: [],
-  });
+  }, opts.suite);
   try {
     progress.update("creating the throwaway PKI");
     const pki = opts.pkiDir !== undefined ? readPki(opts.pkiDir) : await createPki(`${tmp}/pki`);
@@ -210,14 +236,19 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
 
     const on = (p: Phase) => opts.phases.has(p);
     if (on("rsa")) {
-      progress.update("measuring the RSA bound");
-      const bound = await measureRsaBound(opts.quick ? 2 : 5);
-      results.asl.rsa_bound_handshakes_per_server_cpu_s = round(bound.handshakes_per_cpu_s, 1);
-      progress.done(
-        `RSA bound: ${round(bound.handshakes_per_cpu_s, 1)} handshakes per CPU-s (${
-          Object.entries(bound.op_cpu_ms).map(([k, v]) => `${k} ${round(v, 3)} ms`).join(", ")
-        })`,
-      );
+      const seconds = opts.quick ? 2 : 5;
+      progress.update("measuring the RSA bound (AES_GCM)");
+      const rsaBound = await measureHandshakeBound("AES_GCM", seconds);
+      results.asl.rsa_bound_handshakes_per_server_cpu_s = round(rsaBound.handshakes_per_cpu_s, 1);
+      progress.done(boundLine(rsaBound));
+      let own = rsaBound;
+      if (opts.suite === "X25519_AES_GCM") {
+        progress.update(`measuring the ${opts.suite} bound`);
+        own = await measureHandshakeBound(opts.suite, seconds);
+        progress.done(boundLine(own));
+      }
+      // AES_CBC's server does AES_GCM's public-key work: the RSA bound is its bound too.
+      results.asl.handshake_bound_per_server_cpu_s = round(own.handshakes_per_cpu_s, 1);
     }
 
     if (on("records")) {

@@ -125,7 +125,7 @@ export function renderChart(results: LoadResults): string {
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="14">${
       escapeXml(
-        `Relay, ${m.pairs} pairs, ${m.payload_chars}-char payloads — ${m.date}${
+        `Relay (${results.asl.suite}), ${m.pairs} pairs, ${m.payload_chars}-char payloads — ${m.date}${
           m.quick ? " (quick)" : ""
         } — ${m.nproc} CPU ${m.cpu_model}`,
       )
