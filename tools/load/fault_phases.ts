@@ -1,6 +1,7 @@
-// The --faults phases of the load tool (issue #6): 1 000 stalled handshakes during a relay,
-// SIGKILL + restart on the same database, and a client that stops reading; each verdict goes
-// into `results.faults`. The probes themselves are in faults.ts.
+// The --faults phases of the load tool (issues #6 and #13): 1 000 stalled handshakes during a
+// relay, 20 hostile M3s a second during a relay, SIGKILL + restart on the same database, and a
+// client that stops reading; each verdict goes into `results.faults`. The probes themselves
+// are in faults.ts and hostile_m3.ts.
 
 import { openAsl } from "./asl_client.ts";
 import { type Ctx, relayFigure, spawnUnder, stopUnder, type Under, withServer } from "./context.ts";
@@ -11,10 +12,11 @@ import {
   stallHandshakes,
 } from "./faults.ts";
 import type { ChildServer } from "./harness.ts";
+import { hostileCertificate, hostileHandshakes, type HostileOutcome } from "./hostile_m3.ts";
 import { runRelay } from "./relay.ts";
 import { round } from "./stats.ts";
 
-/** Runs the three robustness phases. */
+/** Runs the four robustness phases. */
 export async function phaseFaults(ctx: Ctx): Promise<void> {
   const faults: Record<string, unknown> = {};
   ctx.results.faults = faults;
@@ -53,6 +55,32 @@ export async function phaseFaults(ctx: Ctx): Promise<void> {
     };
     ctx.progress.done(`faults: stalled handshakes ${JSON.stringify(faults.stalled_handshakes)}`);
   }, { fdLimit: 4096, extraArgs: ["--handshake-timeout", String(timeoutMs / 1000)] });
+
+  // 1b. 20 hostile M3s a second (1 500-extension certificates) during a relay run.
+  const hostileDer = await hostileCertificate();
+  await withServer(ctx, "sqlite", async (u) => {
+    const seconds = o.quick ? 4 : 6;
+    ctx.progress.update("faults: relay without hostile handshakes");
+    const clean = relayFigure(await runRelay(relayParams(u, seconds)));
+    let hostile: Promise<HostileOutcome> | undefined;
+    ctx.progress.update("faults: relay with 20 hostile M3s a second");
+    const during = relayFigure(
+      await runRelay(relayParams(u, seconds, () => {
+        hostile = hostileHandshakes(u.target.hostname, u.target.port, hostileDer, 20, seconds);
+      })),
+    );
+    const h = await hostile!;
+    const ratio = clean.msgs_per_s > 0 ? during.msgs_per_s / clean.msgs_per_s : 0;
+    faults.hostile_m3 = {
+      per_second: 20,
+      ...h,
+      relay_clean_msgs_per_s: clean.msgs_per_s,
+      relay_hostile_msgs_per_s: during.msgs_per_s,
+      throughput_ratio: round(ratio, 3),
+      pass: ratio >= 0.8 && h.refused_bad_certificate === h.attempts,
+    };
+    ctx.progress.done(`faults: hostile M3 ${JSON.stringify(faults.hostile_m3)}`);
+  });
 
   // 2. SIGKILL during a relay, restart on the same database.
   if (o.server.kind === "spawn") {
