@@ -7,6 +7,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { decodeBase64Strict } from "../lib/base64.ts";
+import { sealSplit } from "../lib/e2e/envelope.ts";
 import { type OpenOutcome, openPayload } from "../lib/e2e/open.ts";
 import { MemoryReplayMemory } from "../lib/e2e/replay.ts";
 import {
@@ -290,3 +291,29 @@ for (const c of cases) {
     }
   });
 }
+
+Deno.test("e2e open: what lib/e2e seals, lib/e2e opens (every part of a split group)", async () => {
+  const alice = users.alice!;
+  const members = ["bob", ...Array.from({ length: 59 }, (_, i) => `member${i}`)];
+  const parts = await sealSplit({
+    sender: { userId: "alice", leafDer: alice.leaf, signKey: alice.creds.signKey },
+    recipients: members.map((userId) => ({ userId, key: users.bob!.encryptKey })),
+    plaintext: new TextEncoder().encode("sealed here, opened here"),
+  }, { ts: 1796472000000 });
+  let opened = 0;
+  for (const part of parts) {
+    // Everyone has bob's key in this test; each part is opened by its first member.
+    const rx = await makeReceiver({
+      userId: part.header.to[0]!,
+      decryptKeys: [users.bob!.creds.decryptKey],
+      clock: 1796472060000,
+      certReplies: ALL_CERTS,
+    }, trust);
+    const outcome = await openPayload(payloadBytes(part.payload), "alice", rx.ctx);
+    assert.ok(outcome.kind === "open", describe(outcome));
+    assert.equal(new TextDecoder().decode(outcome.plaintext), "sealed here, opened here");
+    opened++;
+  }
+  assert.equal(opened, parts.length);
+  assert.ok(parts.length >= 2);
+});
