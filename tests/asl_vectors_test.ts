@@ -19,14 +19,13 @@ import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { parseM2, parseM3, parseM5, parseM6 } from "../lib/asl/messages.ts";
 import {
   createRecordCipher,
-  decodeRecordLine,
-  decodeRecordPlaintext,
   openLine,
   openLines,
-  type RecordImpl,
   sealLine,
   sealLines,
 } from "../lib/asl/records.ts";
+import type { RecordImpl } from "../lib/asl/records_cipher.ts";
+import { decodeRecordLine, decodeRecordPlaintext } from "../lib/asl/records_codec.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";

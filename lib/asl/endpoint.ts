@@ -15,7 +15,8 @@ import {
 import { serializeAslError } from "./messages.ts";
 import type { Primitives } from "./primitives.ts";
 import type { EphemeralKeyPair } from "./kx_x25519.ts";
-import { createRecordCipher, type RecordCipher, type RecordImpl } from "./records.ts";
+import { createRecordCipher } from "./records.ts";
+import type { RecordCipher, RecordImpl } from "./records_cipher.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { closeQuietly, dial, prepareConn, writeAll } from "./transport.ts";
 import type { AcceptOptions, ConnectOptions, Duplex, SecureSession } from "./types.ts";

@@ -14,15 +14,15 @@
 import type { ValidatedPeer } from "../pki/types.ts";
 import { AslError } from "./errors.ts";
 import { type FrameReader, RecordLineSplitter } from "./framing.ts";
+import type { RecordCipher } from "./records_cipher.ts";
 import {
   decodeRecordLine,
   decodeRecordLineTransient,
   decodeRecordPlaintext,
   encodePlaintext,
   MAX_PLAINTEXT_BYTES,
-  type RecordCipher,
-  SequenceCounter,
-} from "./records.ts";
+} from "./records_codec.ts";
+import { SequenceCounter } from "./records_sequence.ts";
 import { batchesLines } from "./suites.ts";
 import { closeQuietly, writeAll } from "./transport.ts";
 import type { Duplex, SecureSession, SessionCloseInfo, Suite } from "./types.ts";
