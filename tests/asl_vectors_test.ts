@@ -8,13 +8,9 @@ import { decodeBase64Strict } from "../lib/base64.ts";
 import { buf, concatBytes } from "../lib/asl/bytes.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { FrameParser } from "../lib/asl/framing.ts";
-import {
-  ClientHandshake,
-  macInput,
-  ServerHandshake,
-  sigCInput,
-  sigSInput,
-} from "../lib/asl/handshake.ts";
+import { ClientHandshake } from "../lib/asl/handshake_client.ts";
+import { ServerHandshake } from "../lib/asl/handshake_server.ts";
+import { macInput, sigCInput, sigSInput } from "../lib/asl/kx_signatures.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { parseM2, parseM3, parseM5, parseM6 } from "../lib/asl/messages.ts";
 import {

@@ -6,12 +6,9 @@ import "reflect-metadata"; // @peculiar/x509 (used by the validator) needs it lo
 import { ValidationCache } from "../pki/validation_cache.ts";
 import { AslError } from "./errors.ts";
 import { type Frame, FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
-import {
-  type ChainValidator,
-  ClientHandshake,
-  type HandshakeResult,
-  ServerHandshake,
-} from "./handshake.ts";
+import type { ChainValidator, HandshakeResult } from "./handshake.ts";
+import { ClientHandshake } from "./handshake_client.ts";
+import { ServerHandshake } from "./handshake_server.ts";
 import { serializeAslError } from "./messages.ts";
 import type { Primitives } from "./primitives.ts";
 import type { EphemeralKeyPair } from "./kx_x25519.ts";
