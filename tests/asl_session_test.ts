@@ -20,7 +20,8 @@ import {
   decodeRecordPlaintext,
   MAX_PLAINTEXT_BYTES,
 } from "../lib/asl/records_codec.ts";
-import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
+import { Session } from "../lib/asl/session.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/asl/session_receive.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import type { ValidatedPeer } from "../lib/pki/types.ts";
 import {
