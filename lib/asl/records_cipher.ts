@@ -29,6 +29,9 @@ export interface RecordCipher {
   openSync?(record: Uint8Array, seq: number): Uint8Array;
 }
 
+/** A cipher's synchronous seal or open (what a session keeps of a node:crypto cipher). */
+export type SyncCipherOp = (data: Uint8Array, seq: number) => Uint8Array;
+
 /** Which implementation backs a RecordCipher. */
 export type RecordImpl = "node" | "webcrypto";
 

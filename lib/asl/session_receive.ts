@@ -9,14 +9,13 @@
 
 import { AslError } from "./errors.ts";
 import { RecordLineSplitter } from "./framing.ts";
-import type { RecordCipher } from "./records_cipher.ts";
+import type { RecordCipher, SyncCipherOp } from "./records_cipher.ts";
 import {
   decodeRecordLine,
   decodeRecordLineTransient,
   decodeRecordPlaintext,
 } from "./records_codec.ts";
 import { SequenceCounter } from "./records_sequence.ts";
-import type { SyncCipherOp } from "./session_send.ts";
 import type { Duplex, SessionCloseInfo } from "./types.ts";
 
 /** What the receive side needs of the session that owns it (session.ts). */

@@ -6,7 +6,7 @@
 // AES_GCM and AES_CBC every line is a record of its own. At 2^23 records the session closes.
 
 import { AslError } from "./errors.ts";
-import type { RecordCipher } from "./records_cipher.ts";
+import type { RecordCipher, SyncCipherOp } from "./records_cipher.ts";
 import { MAX_PLAINTEXT_BYTES } from "./records_codec.ts";
 import { SequenceCounter } from "./records_sequence.ts";
 import { writeAll } from "./transport.ts";
@@ -19,9 +19,6 @@ export interface SendOwner {
   /** Ends the session at once (idempotent). */
   end(info: SessionCloseInfo): void;
 }
-
-/** A cipher's synchronous seal or open. */
-export type SyncCipherOp = (data: Uint8Array, seq: number) => Uint8Array;
 
 interface PendingSend {
   readonly plaintext: Uint8Array;
