@@ -11,7 +11,8 @@ import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";
 import { Transcript } from "../lib/asl/transcript.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
-import { createRecordCipher, type RecordImpl } from "../lib/asl/records.ts";
+import { createRecordCipher } from "../lib/asl/records.ts";
+import type { RecordImpl } from "../lib/asl/records_cipher.ts";
 import { vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
 
 const serverCreds = await vectorCredentials("server");

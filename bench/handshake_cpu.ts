@@ -25,7 +25,7 @@ import { Certificate } from "@peculiar/asn1-x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { accept, connect } from "../lib/asl/endpoint.ts";
 import { FrameParser, FrameReader } from "../lib/asl/framing.ts";
-import { ServerHandshake } from "../lib/asl/handshake.ts";
+import { ServerHandshake } from "../lib/asl/handshake_server.ts";
 import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";

@@ -9,11 +9,8 @@
 // Under `deno bench` (which loads every file in bench/) it registers nothing and measures nothing.
 
 import process from "node:process";
-import {
-  createRecordCipher,
-  decodeRecordPlaintext,
-  encodeRecordPlaintext,
-} from "../lib/asl/records.ts";
+import { createRecordCipher } from "../lib/asl/records.ts";
+import { decodeRecordPlaintext, encodeRecordPlaintext } from "../lib/asl/records_codec.ts";
 import { measureRecordLayer, type RecordLayerSuite } from "../tools/load/record_layer.ts";
 
 function cpuMicros(): number {

@@ -1,4 +1,4 @@
-// Tests of lib/asl/handshake.ts (spec section 2), pure: both roles exchange messages in
+// Tests of lib/asl/handshake*.ts (spec section 2), pure: both roles exchange messages in
 // memory; M5 check order (SIG_C → decrypt → MAC); replayed M5; order of messages.
 
 import "reflect-metadata";
@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { buf, concatBytes } from "../lib/asl/bytes.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { type Frame, FrameParser } from "../lib/asl/framing.ts";
-import { ClientHandshake, macInput, ServerHandshake, sigCInput } from "../lib/asl/handshake.ts";
+import { ClientHandshake } from "../lib/asl/handshake_client.ts";
+import { ServerHandshake } from "../lib/asl/handshake_server.ts";
+import { macInput, sigCInput } from "../lib/asl/kx_signatures.ts";
 import { serializeM5 } from "../lib/asl/messages.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { hex, loadSession, vectorCredentials, vectorTrust } from "./helpers/asl.ts";

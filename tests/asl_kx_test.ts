@@ -5,7 +5,8 @@
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { ClientHandshake, ServerHandshake } from "../lib/asl/handshake.ts";
+import { ClientHandshake } from "../lib/asl/handshake_client.ts";
+import { ServerHandshake } from "../lib/asl/handshake_server.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { FrameParser } from "../lib/asl/framing.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";

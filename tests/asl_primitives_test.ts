@@ -2,7 +2,7 @@
 // both implementations (node:crypto fast path, WebCrypto reference) against the vectors.
 
 import assert from "node:assert/strict";
-import { macInput } from "../lib/asl/handshake.ts";
+import { macInput } from "../lib/asl/kx_signatures.ts";
 import { deriveDirectionKeys, deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import {
   nodePrimitives,

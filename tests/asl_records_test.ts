@@ -1,4 +1,4 @@
-// Tests of lib/asl/records.ts (spec section 3): the sequence counter and its limit, the GCM
+// Tests of lib/asl/records*.ts (spec section 3): the sequence counter and its limit, the GCM
 // nonce, seal/open round trips across implementations, and plaintext rules; the fast path's
 // reused memory (nonce buffer, pooled records, the shared base64 decode scratch) gives the
 // same bytes and the same verdicts as the allocating forms; the record plaintext decoder
@@ -11,21 +11,22 @@ import { MAX_RECORD_LINE_CHARS } from "../lib/asl/framing.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import {
   createRecordCipher,
+  openLine,
+  openLines,
+  sealLine,
+  sealLines,
+} from "../lib/asl/records.ts";
+import type { RecordCipher } from "../lib/asl/records_cipher.ts";
+import {
   decodePlaintext,
   decodeRecordLine,
   decodeRecordLineTransient,
   decodeRecordPlaintext,
   encodePlaintext,
   encodeRecordPlaintext,
-  gcmNonce,
-  MAX_RECORDS,
-  openLine,
-  openLines,
-  type RecordCipher,
-  sealLine,
-  sealLines,
-  SequenceCounter,
-} from "../lib/asl/records.ts";
+} from "../lib/asl/records_codec.ts";
+import { gcmNonce } from "../lib/asl/records_gcm.ts";
+import { MAX_RECORDS, SequenceCounter } from "../lib/asl/records_sequence.ts";
 import { hex, loadNegativeRecords, loadSession } from "./helpers/asl.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof AslError && e.code === code;

@@ -13,15 +13,15 @@ import { accept, connect, type EndpointInternals } from "../lib/asl/endpoint.ts"
 import { AslError } from "../lib/asl/errors.ts";
 import { FrameReader, RECORD_LIMITS } from "../lib/asl/framing.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
+import { createRecordCipher, sealLines } from "../lib/asl/records.ts";
+import type { RecordImpl } from "../lib/asl/records_cipher.ts";
 import {
-  createRecordCipher,
   decodeRecordLine,
   decodeRecordPlaintext,
   MAX_PLAINTEXT_BYTES,
-  type RecordImpl,
-  sealLines,
-} from "../lib/asl/records.ts";
-import { MAX_READ_BYTES, MIN_READ_BYTES, Session } from "../lib/asl/session.ts";
+} from "../lib/asl/records_codec.ts";
+import { Session } from "../lib/asl/session.ts";
+import { MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/asl/session_receive.ts";
 import type { Duplex, SecureSession } from "../lib/asl/types.ts";
 import type { ValidatedPeer } from "../lib/pki/types.ts";
 import {

@@ -8,25 +8,20 @@ import { decodeBase64Strict } from "../lib/base64.ts";
 import { buf, concatBytes } from "../lib/asl/bytes.ts";
 import { AslError } from "../lib/asl/errors.ts";
 import { FrameParser } from "../lib/asl/framing.ts";
-import {
-  ClientHandshake,
-  macInput,
-  ServerHandshake,
-  sigCInput,
-  sigSInput,
-} from "../lib/asl/handshake.ts";
+import { ClientHandshake } from "../lib/asl/handshake_client.ts";
+import { ServerHandshake } from "../lib/asl/handshake_server.ts";
+import { macInput, sigCInput, sigSInput } from "../lib/asl/kx_signatures.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { parseM2, parseM3, parseM5, parseM6 } from "../lib/asl/messages.ts";
 import {
   createRecordCipher,
-  decodeRecordLine,
-  decodeRecordPlaintext,
   openLine,
   openLines,
-  type RecordImpl,
   sealLine,
   sealLines,
 } from "../lib/asl/records.ts";
+import type { RecordImpl } from "../lib/asl/records_cipher.ts";
+import { decodeRecordLine, decodeRecordPlaintext } from "../lib/asl/records_codec.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { nodePrimitives, webPrimitives } from "../lib/asl/primitives.ts";

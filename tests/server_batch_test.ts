@@ -6,7 +6,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { connect } from "../lib/asl/endpoint.ts";
-import type { RecordCipher } from "../lib/asl/records.ts";
+import type { RecordCipher } from "../lib/asl/records_cipher.ts";
 import type { Suite } from "../lib/asl/types.ts";
 import { startTestServer, TestClient, type TestServer } from "./helpers/server.ts";
 

@@ -1,11 +1,23 @@
 // Small byte helpers shared by the ASL modules (no spec section of their own).
 
+import { Buffer } from "node:buffer";
+
 /** Bytes backed by a plain ArrayBuffer, as WebCrypto's `BufferSource` requires. */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
 /** Returns `bytes` typed for WebCrypto, copying only when backed by a SharedArrayBuffer. */
 export function buf(bytes: Uint8Array): Bytes {
   return bytes.buffer instanceof ArrayBuffer ? bytes as Bytes : new Uint8Array(bytes);
+}
+
+/**
+ * `n` bytes of pooled memory as a plain Uint8Array (not a Buffer, whose `slice` does not copy):
+ * a view into node:buffer's shared pool (its `.buffer` holds other data), no new ArrayBuffer.
+ * Pooled slices are never handed out twice, so the view stays valid; its bytes are not zeroed.
+ */
+export function pooled(n: number): Bytes {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, n);
 }
 
 /** Concatenates byte arrays into one new array. */

@@ -6,16 +6,14 @@ import "reflect-metadata"; // @peculiar/x509 (used by the validator) needs it lo
 import { ValidationCache } from "../pki/validation_cache.ts";
 import { AslError } from "./errors.ts";
 import { type Frame, FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
-import {
-  type ChainValidator,
-  ClientHandshake,
-  type HandshakeResult,
-  ServerHandshake,
-} from "./handshake.ts";
+import type { ChainValidator, HandshakeResult } from "./handshake.ts";
+import { ClientHandshake } from "./handshake_client.ts";
+import { ServerHandshake } from "./handshake_server.ts";
 import { serializeAslError } from "./messages.ts";
 import type { Primitives } from "./primitives.ts";
 import type { EphemeralKeyPair } from "./kx_x25519.ts";
-import { createRecordCipher, type RecordCipher, type RecordImpl } from "./records.ts";
+import { createRecordCipher } from "./records.ts";
+import type { RecordCipher, RecordImpl } from "./records_cipher.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { closeQuietly, dial, prepareConn, writeAll } from "./transport.ts";
 import type { AcceptOptions, ConnectOptions, Duplex, SecureSession } from "./types.ts";

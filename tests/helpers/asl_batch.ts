@@ -7,7 +7,8 @@
 import { FrameReader, RECORD_LIMITS } from "../../lib/asl/framing.ts";
 import type { DirectionKeys } from "../../lib/asl/key_schedule.ts";
 import { createPipe } from "../../lib/asl/pipe.ts";
-import { createRecordCipher, type RecordImpl } from "../../lib/asl/records.ts";
+import { createRecordCipher } from "../../lib/asl/records.ts";
+import type { RecordImpl } from "../../lib/asl/records_cipher.ts";
 import { Session, type SessionOptions } from "../../lib/asl/session.ts";
 import type { Duplex, Suite } from "../../lib/asl/types.ts";
 import type { ValidatedPeer } from "../../lib/pki/types.ts";
