@@ -9,7 +9,7 @@ import { AslError } from "../lib/asl/errors.ts";
 import type { SecureSession } from "../lib/asl/types.ts";
 import { connect, MAX_BUFFERED_INCOMING, type MessengerClient } from "../lib/client/client.ts";
 import { ClientError } from "../lib/client/errors.ts";
-import { deadline } from "../lib/client/retry.ts";
+import { deadline } from "../lib/deadline.ts";
 import type { ClientEvent, ClientOptions, IncomingMessage } from "../lib/client/types.ts";
 import { serve } from "../lib/server/serve.ts";
 import { readVectorText, vectorCredentials, vectorTrust } from "./helpers/asl.ts";
