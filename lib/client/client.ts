@@ -1,39 +1,26 @@
-// The library client (ASL spec section 5 over an ASL session from lib/asl): its public face
-// and lifecycle. Connects, registers, and reconnects with backoff, resending every
-// unanswered MESSAGE with the same MESSAGEID. Each session is a Link (link.ts: commands out,
-// lines in, routed by the reply FIFO of replies.ts); what outlives a session is the outbox
-// (outbox.ts), the inbox with its seen memory and back-pressure (inbox.ts, seen.ts).
+// The library client's public face (ASL spec section 5): `connect` and MessengerClient, which
+// checks what a program asks for and hands it to its Connection (connection.ts: lifecycle
+// and reconnect), whose sessions are Links (link.ts, with the reply FIFO of replies.ts), the
+// outbox (outbox.ts) and the inbox with seen memory and back-pressure (inbox.ts, seen.ts).
 
-import { connect as aslConnect } from "../asl/mod.ts";
-import type { Suite } from "../asl/types.ts";
 import { deadline } from "../deadline.ts";
-import { silentLogger } from "../log.ts";
 import { sha256Fingerprint } from "../pki/fingerprint.ts";
 import { type CertificateLookup, certLine, checkCertReply } from "./cert_lookup.ts";
 import { isUserId } from "./commands.ts";
-import { asError, ClientError, isFatal, timeoutError } from "./errors.ts";
-import { Inbox } from "./inbox.ts";
-import { Link } from "./link.ts";
-import { Outbox, type Outgoing, prepareMessage } from "./outbox.ts";
-import { backoff, sleep } from "./retry.ts";
-import { SeenMemories } from "./seen.ts";
-import {
-  type ClientCloseInfo,
-  type ClientEvent,
-  type ClientInfo,
-  type ClientLogger,
-  type ClientOptions,
-  type ClientState,
-  DEFAULT_PORT,
-  type IncomingMessage,
-  type SendOptions,
-  type SendResult,
+import { ClientError, timeoutError } from "./errors.ts";
+import { Connection } from "./connection.ts";
+import { type Outgoing, prepareMessage } from "./outbox.ts";
+import type {
+  ClientCloseInfo,
+  ClientInfo,
+  ClientOptions,
+  ClientState,
+  IncomingMessage,
+  SendOptions,
+  SendResult,
 } from "./types.ts";
 
 export { MAX_BUFFERED_INCOMING } from "./inbox.ts";
-
-/** A session shorter than this counts as a quick drop for the reconnect backoff. */
-const STABLE_SESSION_MS = 5_000;
 
 /**
  * A connected, registered messenger client. Create it with {@link connect}: it sends
@@ -49,45 +36,14 @@ const STABLE_SESSION_MS = 5_000;
  */
 export class MessengerClient implements AsyncIterable<IncomingMessage> {
   readonly #opts: ClientOptions;
-  readonly #hostname: string;
-  readonly #port: number;
-  readonly #log: ClientLogger;
-  readonly #memories: SeenMemories;
-  readonly #abort = new AbortController();
-  readonly #fingerprint: string;
-  #state: ClientState = "connecting";
-  /** The current session, or none while (re)connecting or closed. */
-  #link: Link | undefined;
-  #suite: Suite | undefined;
-  #serverIdentity: string | undefined;
-  #serverFingerprint: string | undefined;
-  readonly #outbox = new Outbox();
-  readonly #inbox: Inbox<Link>;
-  #resolveClosed!: (info: ClientCloseInfo) => void;
-  #readyAt = 0;
-  #quickDrops = 0;
+  readonly #conn: Connection;
   /** Resolves once the client has closed, with the reason. */
   readonly closed: Promise<ClientCloseInfo>;
 
-  private constructor(opts: ClientOptions, fingerprint: string) {
+  private constructor(opts: ClientOptions, conn: Connection) {
     this.#opts = opts;
-    this.#hostname = opts.hostname ?? "localhost";
-    this.#port = opts.port ?? DEFAULT_PORT;
-    this.#log = opts.logger ?? silentLogger;
-    this.#fingerprint = fingerprint;
-    const log = this.#log;
-    this.#memories = new SeenMemories({
-      user: opts.user,
-      stateDir: opts.stateDir,
-      limit: opts.seenLimit,
-      warn: (event, fields) => log.warn(event, fields),
-    });
-    // Acknowledged only while ready, and only on the session that delivered the message.
-    const ack = (link: Link, sid: string) => {
-      if (this.#state === "ready" && link === this.#link) link.ack(sid);
-    };
-    this.#inbox = new Inbox({ ack, log });
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#conn = conn;
+    this.closed = conn.closed;
   }
 
   /** @internal Use {@link connect}. */
@@ -97,36 +53,24 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     }
     const leaf = opts.credentials.chain[0];
     const fingerprint = leaf === undefined ? "" : await sha256Fingerprint(leaf);
-    const client = new MessengerClient(opts, fingerprint);
-    try {
-      await client.#establish(0);
-    } catch (err) {
-      client.#finish({ reason: "error", error: asError(err) });
-      throw err;
-    }
-    return client;
+    const conn = new Connection(opts, fingerprint);
+    await conn.start();
+    return new MessengerClient(opts, conn);
   }
 
   /** `connecting` (also while reconnecting), `ready`, or `closed`. */
   get state(): ClientState {
-    return this.#state;
+    return this.#conn.state;
   }
 
   /** Identity, server, suite and fingerprints, for `/who am i`. */
   get info(): ClientInfo {
-    return {
-      user: this.#opts.user,
-      server: `${this.#hostname}:${this.#port}`,
-      suite: this.#suite,
-      serverIdentity: this.#serverIdentity,
-      serverFingerprint: this.#serverFingerprint,
-      fingerprint: this.#fingerprint,
-    };
+    return this.#conn.info;
   }
 
   /** How many sent messages still wait for the server's answer. */
   get pending(): number {
-    return this.#outbox.size;
+    return this.#conn.outbox.size;
   }
 
   /**
@@ -143,11 +87,10 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
   ): Promise<SendResult> {
     try {
       const message = prepareMessage(to, content, options);
-      if (this.#state === "closed") throw new ClientError("CLOSED", "the client is closed");
+      if (this.#conn.state === "closed") throw new ClientError("CLOSED", "the client is closed");
       return new Promise<SendResult>((resolve, reject) => {
         const entry: Outgoing = { kind: "message", ...message, resolve, reject };
-        this.#outbox.add(entry);
-        if (this.#state === "ready") this.#transmit(entry);
+        this.#conn.enqueue(entry);
       });
     } catch (err) {
       return Promise.reject(err);
@@ -160,11 +103,11 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
    * checking that the registration stands.
    */
   register(): Promise<void> {
-    const link = this.#link;
-    if (this.#state !== "ready" || link === undefined) {
-      return Promise.reject(new ClientError("CLOSED", "not connected"));
+    try {
+      return this.#conn.link().register();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return link.register();
   }
 
   /**
@@ -191,11 +134,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     options: { readonly timeoutMs?: number } = {},
   ): Promise<CertificateLookup> {
     const line = certLine(user);
-    const link = this.#link;
-    if (this.#state !== "ready" || link === undefined) {
-      throw new ClientError("CLOSED", "not connected");
-    }
-    const reply = link.cert(user, line);
+    const reply = this.#conn.link().cert(user, line);
     const timeoutMs = options.timeoutMs ?? this.#opts.timeoutMs ?? 10_000;
     const replyLine = await deadline(reply, timeoutMs, timeoutError(`CERT ${user}`, timeoutMs));
     return await checkCertReply(user, replyLine, this.#opts.trust);
@@ -207,7 +146,7 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
    * one or stops iterating: that is, after it has been handled. Ends when the client closes.
    */
   messages(): AsyncIterableIterator<IncomingMessage> {
-    return this.#inbox.messages();
+    return this.#conn.inbox.messages();
   }
 
   /** Same as {@link messages}. */
@@ -220,154 +159,8 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
    * with `CLOSED`; the last message taken from the iterator is acknowledged first.
    * Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.#state === "closed") return;
-    this.#inbox.ackTaken();
-    const link = this.#link;
-    this.#finish({ reason: "local" });
-    if (link !== undefined) await link.close();
-  }
-
-  // ---- connection lifecycle ----
-
-  async #establish(attempt: number): Promise<void> {
-    this.#state = "connecting";
-    this.#emit({ type: "connecting", hostname: this.#hostname, port: this.#port, attempt });
-    const timeoutMs = this.#opts.timeoutMs ?? 10_000;
-    const session = await aslConnect({ hostname: this.#hostname, port: this.#port }, {
-      credentials: this.#opts.credentials,
-      trust: this.#opts.trust,
-      serverName: this.#opts.serverName ?? this.#hostname,
-      handshakeTimeoutMs: timeoutMs,
-      signal: this.#abort.signal,
-      ...(this.#opts.suites ? { suites: this.#opts.suites } : {}),
-      ...(this.#opts.trace ? { trace: this.#opts.trace } : {}),
-    });
-    if (this.#abort.signal.aborted) {
-      await session.close().catch(() => {});
-      throw new ClientError("CLOSED", "the client was closed");
-    }
-    const address = `${this.#hostname}:${this.#port}`;
-    const seen = this.#memories.for({ address, fingerprint: session.peer.fingerprint });
-    const link = new Link(session, seen, {
-      user: this.#opts.user,
-      outbox: this.#outbox,
-      inbox: this.#inbox,
-      log: this.#log,
-      current: (link) => link === this.#link,
-      ended: (link, error) => this.#onDrop(link, error),
-    });
-    this.#link = link;
-    this.#suite = session.suite;
-    this.#serverIdentity = session.peer.identity;
-    this.#serverFingerprint = session.peer.fingerprint;
-    this.#emit({
-      type: "handshake",
-      suite: session.suite,
-      server: session.peer.identity,
-      fingerprint: session.peer.fingerprint,
-    });
-    link.start();
-    // Ready the moment `OK <user>` is read, before any MESSAGE the server sends after it.
-    const registered = link.register(() => {
-      if (this.#link === link && this.#state === "connecting") this.#becomeReady();
-    });
-    try {
-      await deadline(registered, timeoutMs, timeoutError("REGISTER", timeoutMs));
-    } catch (err) {
-      if (this.#link === link) this.#link = undefined;
-      await link.close();
-      throw err;
-    }
-    if (this.#link !== link || this.#abort.signal.aborted) {
-      throw new ClientError("CLOSED", "the connection closed while registering");
-    }
-  }
-
-  #becomeReady(): void {
-    this.#state = "ready";
-    this.#readyAt = Date.now();
-    const resend = this.#outbox.entries();
-    for (const entry of resend) this.#transmit(entry);
-    this.#emit({ type: "ready", user: this.#opts.user, resent: resend.length });
-  }
-
-  #onDrop(link: Link, error: Error | undefined): void {
-    if (this.#link !== link) return;
-    this.#link = undefined;
-    const wasReady = this.#state === "ready";
-    const lost = error ?? new ClientError("CLOSED", "the server closed the connection");
-    link.fail(lost); // MESSAGEs stay in the outbox, to be sent again
-    if (this.#state === "closed" || !wasReady) return;
-    this.#state = "connecting";
-    this.#log.info("client.disconnected", { reason: lost.message });
-    if (this.#opts.reconnect === false) {
-      this.#finish({ reason: "error", error: lost });
-      return;
-    }
-    // A session that ends soon after it started (e.g. another session of the same user
-    // keeps replacing it) does not reset the backoff, so two clients cannot flap fast.
-    this.#quickDrops = Date.now() - this.#readyAt < STABLE_SESSION_MS ? this.#quickDrops + 1 : 0;
-    void this.#reconnect(lost);
-  }
-
-  async #reconnect(cause: Error): Promise<void> {
-    const settings = this.#opts.reconnect || {};
-    const delay = backoff(settings);
-    const maxAttempts = settings.maxAttempts ?? Infinity;
-    let last: Error = cause;
-    const skip = Math.min(this.#quickDrops, 16);
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      if (this.#abort.signal.aborted) return;
-      const delayMs = delay(attempt + skip);
-      this.#emit({ type: "reconnecting", attempt: attempt + 1, delayMs, error: last });
-      try {
-        await sleep(delayMs, this.#abort.signal);
-      } catch {
-        return;
-      }
-      try {
-        await this.#establish(attempt + 1);
-        return;
-      } catch (err) {
-        last = asError(err);
-        if (this.#abort.signal.aborted) return;
-        this.#log.info("client.reconnect_failed", { attempt: attempt + 1, reason: last.message });
-        if (isFatal(last)) break;
-      }
-    }
-    this.#finish({ reason: "error", error: last });
-  }
-
-  #finish(info: ClientCloseInfo): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
-    this.#abort.abort(new ClientError("CLOSED", "the client was closed"));
-    const link = this.#link;
-    this.#link = undefined;
-    if (link !== undefined && info.reason === "error") void link.close();
-    const why = info.error
-      ? `the client closed: ${info.error.message}`
-      : "the client was closed before the server answered";
-    for (const entry of this.#outbox.clear()) {
-      entry.reject(new ClientError("CLOSED", why, info.error ? { cause: info.error } : {}));
-    }
-    link?.fail(new ClientError("CLOSED", why));
-    this.#inbox.close();
-    this.#emit({ type: "closed", ...info });
-    this.#resolveClosed(info);
-  }
-
-  #transmit(entry: Outgoing): void {
-    this.#link?.transmit(entry);
-  }
-
-  #emit(event: ClientEvent): void {
-    try {
-      this.#opts.onEvent?.(event);
-    } catch (err) {
-      this.#log.warn("client.event_handler_failed", { reason: asError(err).message });
-    }
+  close(): Promise<void> {
+    return this.#conn.close();
   }
 }
 
