@@ -1,9 +1,9 @@
 // Tests the library client as a whole (lib/client/client.ts over connection.ts and link.ts;
 // the pure parts have their own tests: client_replies, client_outbox, client_inbox,
-// client_seen): against a scripted ASL peer (exact lines on
-// the wire: resend with the same MESSAGEID, sid dedupe, ack after the consumer took a
-// message) and end to end against the real server on loopback (1:1, group, FAILED reasons,
-// pipelining, offline delivery, handshake codes, and a server restart mid-conversation).
+// client_seen): against a scripted ASL peer (exact lines on the wire: resend with the same
+// MESSAGEID, sid dedupe, ack after the consumer took a message) and end to end against the
+// real server on loopback (1:1, group, FAILED reasons, pipelining, offline delivery,
+// handshake codes, and a server restart mid-conversation).
 
 import assert from "node:assert/strict";
 import { accept } from "../lib/asl/mod.ts";
