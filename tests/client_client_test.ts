@@ -1,7 +1,9 @@
-// Tests lib/client/client.ts, the library client: against a scripted ASL peer (exact lines on
-// the wire: resend with the same MESSAGEID, sid dedupe, ack after the consumer took a
-// message) and end to end against the real server on loopback (1:1, group, FAILED reasons,
-// pipelining, offline delivery, handshake codes, and a server restart mid-conversation).
+// Tests the library client as a whole (lib/client/client.ts over connection.ts and link.ts;
+// the pure parts have their own tests: client_replies, client_outbox, client_inbox,
+// client_seen): against a scripted ASL peer (exact lines on the wire: resend with the same
+// MESSAGEID, sid dedupe, ack after the consumer took a message) and end to end against the
+// real server on loopback (1:1, group, FAILED reasons, pipelining, offline delivery,
+// handshake codes, and a server restart mid-conversation).
 
 import assert from "node:assert/strict";
 import { accept } from "../lib/asl/mod.ts";
@@ -9,7 +11,7 @@ import { AslError } from "../lib/asl/errors.ts";
 import type { SecureSession } from "../lib/asl/types.ts";
 import { connect, MAX_BUFFERED_INCOMING, type MessengerClient } from "../lib/client/client.ts";
 import { ClientError } from "../lib/client/errors.ts";
-import { deadline } from "../lib/client/retry.ts";
+import { deadline } from "../lib/deadline.ts";
 import type { ClientEvent, ClientOptions, IncomingMessage } from "../lib/client/types.ts";
 import { serve } from "../lib/server/serve.ts";
 import { readVectorText, vectorCredentials, vectorTrust } from "./helpers/asl.ts";

@@ -1,8 +1,8 @@
-// Tests lib/client/retry.ts: backoff arithmetic with injected randomness, deadline, sleep.
+// Tests lib/client/retry.ts: backoff arithmetic with injected randomness, sleep (deadline:
+// tests/deadline_test.ts).
 
 import assert from "node:assert/strict";
-import { ClientError } from "../lib/client/errors.ts";
-import { backoff, deadline, sleep } from "../lib/client/retry.ts";
+import { backoff, sleep } from "../lib/client/retry.ts";
 
 Deno.test("backoff grows by the factor and stops at the maximum", () => {
   const delay = backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 });
@@ -25,16 +25,6 @@ Deno.test("backoff jitter spreads the delay inside [base*(1-j), base]", () => {
 Deno.test("backoff clamps jitter and negative attempts", () => {
   const delay = backoff({ initialMs: 200, jitter: 5, random: () => 0.5 });
   assert.equal(delay(-3), 100);
-});
-
-Deno.test("deadline passes a value through and rejects with TIMEOUT when late", async () => {
-  assert.equal(await deadline(Promise.resolve(7), 1000), 7);
-  await assert.rejects(
-    deadline(new Promise(() => {}), 0, "REGISTER"),
-    (err: unknown) =>
-      err instanceof ClientError && err.code === "TIMEOUT" && /REGISTER/.test(err.message),
-  );
-  await assert.rejects(deadline(Promise.reject(new Error("boom")), 1000), /boom/);
 });
 
 Deno.test("sleep is cut short by an abort signal", async () => {

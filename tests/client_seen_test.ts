@@ -7,6 +7,7 @@ import {
   SeenDeliveries,
   seenFileName,
   seenFilePath,
+  SeenMemories,
   type SeenServer,
 } from "../lib/client/seen.ts";
 
@@ -108,4 +109,55 @@ Deno.test("without a file the memory is in-process only", () => {
   seen.add("b");
   seen.add("c");
   assert.ok(!seen.has("a") && seen.has("b") && seen.has("c"));
+});
+
+Deno.test("SeenMemories: one memory per server, loaded once, from the user's state directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deliveryDigest("s1", "bob", enc("one"));
+    const before = new SeenDeliveries(A, seenFilePath(dir, "alice", A));
+    before.add(d);
+    const warnings: string[] = [];
+    const memories = new SeenMemories({
+      user: "alice",
+      stateDir: dir,
+      warn: (event) => void warnings.push(event),
+    });
+    const a = memories.for(A);
+    assert.equal(memories.for({ ...A }), a);
+    assert.equal(a.has(d), true);
+    const b = memories.for(B);
+    assert.notEqual(b, a);
+    assert.equal(b.has(d), false);
+    assert.equal(
+      new SeenMemories({ user: "bob", stateDir: dir, warn: () => {} }).for(A).has(d),
+      false,
+    );
+    assert.deepEqual(warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SeenMemories: an unreadable file is reported and the memory is kept in-process", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(seenFilePath(dir, "alice", A), { recursive: true }); // a directory: unreadable
+    const warnings: string[] = [];
+    const memories = new SeenMemories({
+      user: "alice",
+      stateDir: dir,
+      limit: 1,
+      warn: (event, fields) => void warnings.push(`${event} ${fields.reason.length > 0}`),
+    });
+    const memory = memories.for(A);
+    assert.deepEqual(warnings, ["client.seen_read_failed true"]);
+    memory.add(deliveryDigest("s1", "bob", enc("one")));
+    memory.add(deliveryDigest("s2", "bob", enc("two")));
+    assert.equal(memory.size, 1); // the limit still applies
+    assert.equal(memories.for(A), memory);
+    assert.equal(warnings.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

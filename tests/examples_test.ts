@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../lib/client/client.ts";
-import { deadline } from "../lib/client/retry.ts";
+import { deadline } from "../lib/deadline.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
 

@@ -160,3 +160,22 @@ export async function verifyUserChain(
     notAfter: peer.notAfter,
   };
 }
+
+/**
+ * What a CERT reply line amounts to: the validated certificate of `user` (parseCertReply,
+ * then verifyUserChain against `trust`), or a ClientError: the server's `FAILED` reason
+ * (`remote` true), `PROTOCOL`, or a certificate code.
+ */
+export async function checkCertReply(
+  user: string,
+  line: string,
+  trust: TrustStore,
+): Promise<CertificateLookup> {
+  const parsed = parseCertReply(line, user);
+  if (parsed.kind === "failed") {
+    throw new ClientError(parsed.reason, `CERT ${user} failed: ${parsed.reason}`, {
+      remote: true,
+    });
+  }
+  return await verifyUserChain(user, parsed.chain, trust);
+}

@@ -72,3 +72,21 @@ export class ClientError extends Error {
     this.remote = options?.remote ?? false;
   }
 }
+
+/** `err` as an Error (a thrown non-Error becomes one with its string). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** A refusal by the server that another attempt would not change (the reconnect stops). */
+export function isFatal(err: Error): boolean {
+  return err instanceof ClientError && err.remote && err.code !== "RATE_LIMITED" &&
+    err.code !== "INTERNAL";
+}
+
+/** The `onTimeout` of a client deadline: `TIMEOUT` naming the operation that was late. */
+export function timeoutError(what: string, ms: number): () => never {
+  return () => {
+    throw new ClientError("TIMEOUT", `${what} did not finish within ${ms} ms`);
+  };
+}

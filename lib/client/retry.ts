@@ -1,7 +1,5 @@
-// Timeouts and retries for the client's reconnect loop (the STYLE guide's deadline() and
-// backoff() primitives): pure delay arithmetic plus an abortable sleep.
-
-import { ClientError } from "./errors.ts";
+// The waits of the client's reconnect loop: backoff delays (pure arithmetic) and an
+// abortable sleep. Timeouts are lib/deadline.ts.
 
 /** How reconnect delays grow.
  *
@@ -55,19 +53,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/**
- * Settles like `promise`, or rejects with `ClientError("TIMEOUT")` when it has not settled
- * within `ms`. The timer is cleared either way.
- */
-export function deadline<T>(promise: Promise<T>, ms: number, what = "operation"): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ClientError("TIMEOUT", `${what} did not finish within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

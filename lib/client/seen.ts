@@ -132,3 +132,48 @@ export class SeenDeliveries {
     this.#fresh = false;
   }
 }
+
+/** Where {@link SeenMemories} keeps its files, and where it reports an unreadable one. */
+export interface SeenMemoriesOptions {
+  /** The USERID whose memories these are. */
+  readonly user: string;
+  /** The state directory (memories on disk under `seen/<user>/`); none: memory only. */
+  readonly stateDir?: string | undefined;
+  /** Most deliveries remembered per server; default 10 000. */
+  readonly limit?: number | undefined;
+  /** Told `client.seen_read_failed` when a memory file cannot be read. */
+  readonly warn: (event: string, fields: { reason: string }) => void;
+}
+
+/** One client's seen memories, one per server (its address and certificate fingerprint). */
+export class SeenMemories {
+  readonly #opts: SeenMemoriesOptions;
+  readonly #memories = new Map<string, SeenDeliveries>();
+
+  /** Memories of `options.user`, loaded when first asked for. */
+  constructor(options: SeenMemoriesOptions) {
+    this.#opts = options;
+  }
+
+  /**
+   * The seen memory of one server: loaded from the state directory once per client, or
+   * memory only when there is no state directory (or its file cannot be read).
+   */
+  for(server: SeenServer): SeenDeliveries {
+    const key = `${server.address}\n${server.fingerprint}`;
+    let memory = this.#memories.get(key);
+    if (memory !== undefined) return memory;
+    const { stateDir, user, limit } = this.#opts;
+    const path = stateDir === undefined ? undefined : seenFilePath(stateDir, user, server);
+    try {
+      memory = new SeenDeliveries(server, path, limit);
+    } catch (err) {
+      this.#opts.warn("client.seen_read_failed", {
+        reason: err instanceof Error ? err.message : String(err),
+      });
+      memory = new SeenDeliveries(server, undefined, limit);
+    }
+    this.#memories.set(key, memory);
+    return memory;
+  }
+}

@@ -1,0 +1,257 @@
+// The library client's lifecycle (ASL spec section 5 over sessions from lib/asl): dials,
+// handshakes and registers, becomes ready at `OK <user>` and resends every unanswered
+// MESSAGE with the same MESSAGEID, notices a dropped session and reconnects with backoff
+// (slower after quick drops, never after a refusal no retry can change), and closes: every
+// unanswered command rejected with CLOSED. Each session is a Link (link.ts); what outlives
+// it is the outbox (outbox.ts) and the inbox with its seen memories (inbox.ts, seen.ts).
+// MessengerClient (client.ts) is the public face over one Connection.
+
+import { connect as aslConnect } from "../asl/mod.ts";
+import type { Suite } from "../asl/types.ts";
+import { deadline } from "../deadline.ts";
+import { silentLogger } from "../log.ts";
+import { asError, ClientError, isFatal, timeoutError } from "./errors.ts";
+import { Inbox } from "./inbox.ts";
+import { Link } from "./link.ts";
+import { Outbox, type Outgoing } from "./outbox.ts";
+import { backoff, sleep } from "./retry.ts";
+import { SeenMemories } from "./seen.ts";
+import {
+  type ClientCloseInfo,
+  type ClientEvent,
+  type ClientInfo,
+  type ClientLogger,
+  type ClientOptions,
+  type ClientState,
+  DEFAULT_PORT,
+} from "./types.ts";
+
+/** A session shorter than this counts as a quick drop for the reconnect backoff. */
+const STABLE_SESSION_MS = 5_000;
+
+/** One client's connection to its server, across sessions. */
+export class Connection {
+  /** MESSAGEs not yet answered, kept across sessions. */
+  readonly outbox: Outbox = new Outbox();
+  /** Deliveries for the program, kept across sessions. */
+  readonly inbox: Inbox<Link>;
+  /** Resolves once the connection has closed for good, with the reason. */
+  readonly closed: Promise<ClientCloseInfo>;
+  readonly #opts: ClientOptions;
+  readonly #hostname: string;
+  readonly #port: number;
+  readonly #log: ClientLogger;
+  readonly #fingerprint: string;
+  readonly #memories: SeenMemories;
+  readonly #abort = new AbortController();
+  #state: ClientState = "connecting";
+  /** The current session, or none while (re)connecting or closed. */
+  #link: Link | undefined;
+  /** The last session's suite and server certificate, for `info`. */
+  #peer: { suite: Suite; identity: string; fingerprint: string } | undefined;
+  #resolveClosed!: (info: ClientCloseInfo) => void;
+  #readyAt = 0;
+  #quickDrops = 0;
+
+  /** Not connected yet: call {@link Connection.start}. `fingerprint`: own certificate's. */
+  constructor(opts: ClientOptions, fingerprint: string) {
+    this.#opts = opts;
+    this.#hostname = opts.hostname ?? "localhost";
+    this.#port = opts.port ?? DEFAULT_PORT;
+    const log = this.#log = opts.logger ?? silentLogger;
+    this.#fingerprint = fingerprint;
+    this.#memories = new SeenMemories({
+      user: opts.user,
+      stateDir: opts.stateDir,
+      limit: opts.seenLimit,
+      warn: (event, fields) => log.warn(event, fields),
+    });
+    // Acknowledged only while ready, and only on the session that delivered the message.
+    const ack = (link: Link, sid: string) => {
+      if (this.#state === "ready" && link === this.#link) link.ack(sid);
+    };
+    this.inbox = new Inbox({ ack, log });
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** `connecting` (also while reconnecting), `ready`, or `closed`. */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** Identity, server, suite and fingerprints. */
+  get info(): ClientInfo {
+    return {
+      user: this.#opts.user,
+      server: `${this.#hostname}:${this.#port}`,
+      suite: this.#peer?.suite,
+      serverIdentity: this.#peer?.identity,
+      serverFingerprint: this.#peer?.fingerprint,
+      fingerprint: this.#fingerprint,
+    };
+  }
+
+  /** The current session when ready; else throws `CLOSED` ("not connected"). */
+  link(): Link {
+    const link = this.#link;
+    if (this.#state !== "ready" || link === undefined) {
+      throw new ClientError("CLOSED", "not connected");
+    }
+    return link;
+  }
+
+  /** Puts a MESSAGE in the outbox, and on the wire now when ready (else once ready). */
+  enqueue(entry: Outgoing): void {
+    this.outbox.add(entry);
+    if (this.#state === "ready") this.#link?.transmit(entry);
+  }
+
+  /** Connects and registers the first time; on failure the connection is finished. */
+  async start(): Promise<void> {
+    try {
+      await this.#establish(0);
+    } catch (err) {
+      this.#finish({ reason: "error", error: asError(err) });
+      throw err;
+    }
+  }
+
+  /** Closes on the program's request: acknowledges the message taken, rejects the rest. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.inbox.ackTaken();
+    const link = this.#link;
+    this.#finish({ reason: "local" });
+    if (link !== undefined) await link.close();
+  }
+
+  async #establish(attempt: number): Promise<void> {
+    this.#state = "connecting";
+    this.#emit({ type: "connecting", hostname: this.#hostname, port: this.#port, attempt });
+    const timeoutMs = this.#opts.timeoutMs ?? 10_000;
+    const session = await aslConnect({ hostname: this.#hostname, port: this.#port }, {
+      credentials: this.#opts.credentials,
+      trust: this.#opts.trust,
+      serverName: this.#opts.serverName ?? this.#hostname,
+      handshakeTimeoutMs: timeoutMs,
+      signal: this.#abort.signal,
+      ...(this.#opts.suites ? { suites: this.#opts.suites } : {}),
+      ...(this.#opts.trace ? { trace: this.#opts.trace } : {}),
+    });
+    if (this.#abort.signal.aborted) {
+      await session.close().catch(() => {});
+      throw new ClientError("CLOSED", "the client was closed");
+    }
+    const address = `${this.#hostname}:${this.#port}`;
+    const seen = this.#memories.for({ address, fingerprint: session.peer.fingerprint });
+    const link = new Link(session, seen, {
+      user: this.#opts.user,
+      outbox: this.outbox,
+      inbox: this.inbox,
+      log: this.#log,
+      current: (link) => link === this.#link,
+      ended: (link, error) => this.#onDrop(link, error),
+    });
+    this.#link = link;
+    const { identity, fingerprint } = session.peer;
+    this.#peer = { suite: session.suite, identity, fingerprint };
+    this.#emit({ type: "handshake", suite: session.suite, server: identity, fingerprint });
+    link.start();
+    // Ready the moment `OK <user>` is read, before any MESSAGE the server sends after it.
+    const registered = link.register(() => {
+      if (this.#link === link && this.#state === "connecting") this.#becomeReady();
+    });
+    try {
+      await deadline(registered, timeoutMs, timeoutError("REGISTER", timeoutMs));
+    } catch (err) {
+      if (this.#link === link) this.#link = undefined;
+      await link.close();
+      throw err;
+    }
+    if (this.#link !== link || this.#abort.signal.aborted) {
+      throw new ClientError("CLOSED", "the connection closed while registering");
+    }
+  }
+
+  #becomeReady(): void {
+    this.#state = "ready";
+    this.#readyAt = Date.now();
+    const resend = this.outbox.entries();
+    for (const entry of resend) this.#link?.transmit(entry);
+    this.#emit({ type: "ready", user: this.#opts.user, resent: resend.length });
+  }
+
+  #onDrop(link: Link, error: Error | undefined): void {
+    if (this.#link !== link) return;
+    this.#link = undefined;
+    const wasReady = this.#state === "ready";
+    const lost = error ?? new ClientError("CLOSED", "the server closed the connection");
+    link.fail(lost); // MESSAGEs stay in the outbox, to be sent again
+    if (this.#state === "closed" || !wasReady) return;
+    this.#state = "connecting";
+    this.#log.info("client.disconnected", { reason: lost.message });
+    if (this.#opts.reconnect === false) {
+      this.#finish({ reason: "error", error: lost });
+      return;
+    }
+    // A session that ends soon after it started (e.g. another session of the same user
+    // keeps replacing it) does not reset the backoff, so two clients cannot flap fast.
+    this.#quickDrops = Date.now() - this.#readyAt < STABLE_SESSION_MS ? this.#quickDrops + 1 : 0;
+    void this.#reconnect(lost);
+  }
+
+  async #reconnect(cause: Error): Promise<void> {
+    const settings = this.#opts.reconnect || {};
+    const delay = backoff(settings);
+    const maxAttempts = settings.maxAttempts ?? Infinity;
+    let last: Error = cause;
+    const skip = Math.min(this.#quickDrops, 16);
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (this.#abort.signal.aborted) return;
+      const delayMs = delay(attempt + skip);
+      this.#emit({ type: "reconnecting", attempt: attempt + 1, delayMs, error: last });
+      try {
+        await sleep(delayMs, this.#abort.signal);
+      } catch {
+        return;
+      }
+      try {
+        await this.#establish(attempt + 1);
+        return;
+      } catch (err) {
+        last = asError(err);
+        if (this.#abort.signal.aborted) return;
+        this.#log.info("client.reconnect_failed", { attempt: attempt + 1, reason: last.message });
+        if (isFatal(last)) break;
+      }
+    }
+    this.#finish({ reason: "error", error: last });
+  }
+
+  #finish(info: ClientCloseInfo): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#abort.abort(new ClientError("CLOSED", "the client was closed"));
+    const link = this.#link;
+    this.#link = undefined;
+    if (link !== undefined && info.reason === "error") void link.close();
+    const why = info.error
+      ? `the client closed: ${info.error.message}`
+      : "the client was closed before the server answered";
+    for (const entry of this.outbox.clear()) {
+      entry.reject(new ClientError("CLOSED", why, info.error ? { cause: info.error } : {}));
+    }
+    link?.fail(new ClientError("CLOSED", why));
+    this.inbox.close();
+    this.#emit({ type: "closed", ...info });
+    this.#resolveClosed(info);
+  }
+
+  #emit(event: ClientEvent): void {
+    try {
+      this.#opts.onEvent?.(event);
+    } catch (err) {
+      this.#log.warn("client.event_handler_failed", { reason: asError(err).message });
+    }
+  }
+}
