@@ -191,12 +191,13 @@ export class PostgresStore implements Store {
   async load(): Promise<StoreSnapshot> {
     this.#open();
     try {
-      const [users, queues, counter] = await this.#sql.batch([
-        this.#sql`SELECT user_id FROM users`,
-        this.#sql`SELECT recipient, sender, count(*)::int8 AS n FROM queue GROUP BY recipient, sender`,
-        this.#sql`SELECT (SELECT value FROM meta WHERE key = 'next_sid') AS stored,
+      const sql = this.#sql;
+      const [users = [], queues = [], counter = []] = await sql.batch([
+        sql`SELECT user_id FROM users`,
+        sql`SELECT recipient, sender, count(*)::int8 AS n FROM queue GROUP BY recipient, sender`,
+        sql`SELECT (SELECT value FROM meta WHERE key = 'next_sid') AS stored,
           (SELECT coalesce(max(sid), 0) FROM queue) AS top`,
-      ]);
+      ]) as unknown as Row[][];
       const row = counter[0];
       const nextSid = Math.max(Number(row?.stored ?? 1), Number(row?.top ?? 0) + 1);
       this.#savedSid = Math.max(this.#savedSid, Number(row?.stored ?? 1));
@@ -298,7 +299,9 @@ export class PostgresStore implements Store {
       }
     }
     if (known instanceof Uint8Array) {
-      return sameDigest(new Uint8Array(known), digest ?? new Uint8Array()) ? "same" : "DUPLICATE_ID";
+      return sameDigest(new Uint8Array(known), digest ?? new Uint8Array())
+        ? "same"
+        : "DUPLICATE_ID";
     }
     if (op.precheck === "pass") throw new Error("unreachable");
     return op.precheck;
@@ -317,7 +320,10 @@ export class PostgresStore implements Store {
   /** A driver error as a PostgresStoreError naming the database, without the password. */
   #wrap(err: unknown): PostgresStoreError {
     if (err instanceof PostgresStoreError) {
-      return new PostgresStoreError(err.code, redact(err.message, this.#password));
+      const message = err.message.startsWith(this.#where)
+        ? err.message
+        : `${this.#where}: ${err.message}`;
+      return new PostgresStoreError(err.code, redact(message, this.#password));
     }
     const e = err instanceof Error ? err : new Error(String(err));
     const code = String((e as { code?: unknown }).code ?? "");
@@ -343,7 +349,9 @@ function statement(
       // The digest subquery sees the table as before this statement: the earlier holder.
       return sql`WITH ins AS (
           INSERT INTO message_ids (sender, message_id, digest, accepted_at)
-          VALUES (${op.sender}, ${op.messageId}, ${digest ?? new Uint8Array()}::bytea, ${op.at}::int8)
+          VALUES (${op.sender}, ${op.messageId}, ${
+        digest ?? new Uint8Array()
+      }::bytea, ${op.at}::int8)
           ON CONFLICT DO NOTHING RETURNING 1
         ), q AS (
           INSERT INTO queue (sid, recipient, sender, payload, accepted_at)
