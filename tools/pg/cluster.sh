@@ -138,6 +138,9 @@ cmd_run() {
   eval "$exports"
   trap 'cmd_stop "$NETSEC_TEST_PG_DIR"' EXIT
   trap 'exit 0' INT TERM
+  # A watchdog in its own session stops the cluster should this script be killed outright
+  # (deno task may SIGKILL its child on Ctrl-C, and then no trap runs).
+  setsid bash "$0" watch "$$" "$NETSEC_TEST_PG_DIR" </dev/null >/dev/null 2>&1 &
   cat <<INFO
 A throwaway PostgreSQL cluster is running until you press Ctrl-C (then it is removed).
 
@@ -154,11 +157,20 @@ INFO
   while :; do sleep 3600 & wait $!; done
 }
 
+# Waits until process PID is gone, then stops the cluster in DIR (see cmd_run).
+cmd_watch() {
+  local pid=${1:-} dir=${2:-}
+  [ -n "$pid" ] && [ -n "$dir" ] || die "usage: tools/pg/cluster.sh watch PID DIR"
+  while kill -0 "$pid" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
+  cmd_stop "$dir"
+}
+
 case "${1:-}" in
 install) cmd_install ;;
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
 run) cmd_run ;;
+watch) cmd_watch "${2:-}" "${3:-}" ;;
 *)
   say "usage: tools/pg/cluster.sh install|start|stop DIR|run"
   exit 2
