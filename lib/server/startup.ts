@@ -17,7 +17,6 @@ import type { ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
 import { serve, type ServerHandle } from "./serve.ts";
 import type { Store } from "./store.ts";
-import { PostgresStore } from "./store_postgres.ts";
 import { redact } from "./store_url.ts";
 
 /** A started server and what `server.ts` prints about it. */
@@ -210,6 +209,8 @@ async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
     }
   }
   try {
+    // Loaded only here, so that a SQLite server never loads the PostgreSQL client.
+    const { PostgresStore } = await import("./store_postgres.ts");
     return await PostgresStore.open(
       password === undefined ? { location } : { location, password },
     );
