@@ -142,3 +142,105 @@ Deno.test("config: pending-handshake bounds and the CRL check interval", () => {
     );
   }
 });
+
+Deno.test("config: --store selects sqlite or postgres; --data is short for sqlite", () => {
+  const store = (args: string[], env: Record<string, string> = {}) => {
+    const c = parseServerConfig(args, env);
+    if (c === "help") throw new Error("help");
+    return { store: c.store, data: c.data };
+  };
+  assert.deepEqual(store([]).store, { kind: "sqlite", path: "data/netsec-msg.db" });
+  assert.deepEqual(store(["--data", "x.db"]), {
+    store: { kind: "sqlite", path: "x.db" },
+    data: "x.db",
+  });
+  assert.deepEqual(store(["--store", "sqlite:y.db"]), {
+    store: { kind: "sqlite", path: "y.db" },
+    data: "y.db",
+  });
+  assert.deepEqual(store(["--store", "postgres://netsec@db.example:5433/chat"]).store, {
+    kind: "postgres",
+    host: "db.example",
+    port: 5433,
+    database: "chat",
+    user: "netsec",
+  });
+  assert.deepEqual(store([], { NETSEC_STORE: "postgresql://u@h/d" }).store, {
+    kind: "postgres",
+    host: "h",
+    port: 5432,
+    database: "d",
+    user: "u",
+  });
+  // A flag wins over the environment, whichever of the two it is.
+  assert.deepEqual(store(["--data", "f.db"], { NETSEC_STORE: "postgres://u@h/d" }).store, {
+    kind: "sqlite",
+    path: "f.db",
+  });
+  assert.equal(
+    store(["--store", "postgres://u@h/d"], { NETSEC_DATA: "f.db" }).store.kind,
+    "postgres",
+  );
+});
+
+Deno.test("config: bad --store values are one-line usage errors that never echo a password", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [
+      ["--store", "mysql://u@h/d"],
+      {},
+      "--store: the store must be sqlite:PATH or postgres://USER@HOST:PORT/DB",
+    ],
+    [["--store", "sqlite:"], {}, "--store: a sqlite: store needs a file path (sqlite:PATH)"],
+    [
+      ["--store", "postgres://u:hunter2@h/d"],
+      {},
+      "--store: the store URL must not hold a password: use PGPASSWORD or --store-password-file",
+    ],
+    [
+      ["--store", "postgres://h/d"],
+      {},
+      "--store: the store URL needs a user name (postgres://USER@HOST:PORT/DB)",
+    ],
+    [
+      ["--store", "postgres://u@h"],
+      {},
+      "--store: the store URL needs one database name (postgres://USER@HOST:PORT/DB)",
+    ],
+    [
+      ["--store", "postgres://u@h:0/d"],
+      {},
+      "--store: the store URL's port must be from 1 to 65535",
+    ],
+    [
+      ["--store", "postgres://u@h/d?sslmode=require"],
+      {},
+      "--store: the store URL takes no ?parameters or #fragment (postgres://USER@HOST:PORT/DB)",
+    ],
+    [["--store", "sqlite:a.db", "--data", "b.db"], {}, "give --store or --data, not both"],
+    [
+      [],
+      { NETSEC_STORE: "sqlite:a.db", NETSEC_DATA: "b.db" },
+      "set NETSEC_STORE or NETSEC_DATA, not both",
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(
+      () => parseServerConfig(args, env),
+      (err) => err instanceof ServerError && err.code === "USAGE" && err.message === message,
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("config: the PostgreSQL password comes from a file or PGPASSWORD, and is not in --help", () => {
+  const c = parseServerConfig(["--store-password-file", "/run/pw"], { PGPASSWORD: "pw1" });
+  if (c === "help") throw new Error("help");
+  assert.equal(c.storePasswordFile, "/run/pw");
+  assert.equal(c.storePassword, "pw1");
+  const none = parseServerConfig([], {});
+  if (none === "help") throw new Error("help");
+  assert.equal(none.storePasswordFile, undefined);
+  assert.equal(none.storePassword, undefined);
+  assert.match(helpText(), /--store URL +sqlite:FILE or postgres:\/\/USER@HOST:PORT\/DB/);
+  assert.match(helpText(), /env NETSEC_STORE_PASSWORD_FILE/);
+});

@@ -5,6 +5,8 @@ import { MemoryStore } from "../lib/server/store_memory.ts";
 import { SCHEMA_VERSION, SqliteStore, StoreError } from "../lib/server/store_sqlite.ts";
 import { WorkerStore } from "../lib/server/store_threaded.ts";
 import { writeV1Database } from "./helpers/store_v1.ts";
+import { PostgresStore } from "../lib/server/store_postgres.ts";
+import { createPgDatabase, pgTestEnv, reportPgSkip } from "./helpers/pg.ts";
 
 const P1 = "aGVsbG8=";
 const P2 = "d29ybGQ=";
@@ -63,6 +65,26 @@ const engines: [string, Maker][] = [
     };
   }],
 ];
+
+// The same contract on PostgreSQL, each test in a database of its own (tests/helpers/pg.ts).
+const pg = pgTestEnv();
+reportPgSkip("server_store_test", pg);
+if (pg.available) {
+  engines.push(["postgres", async () => {
+    const db = await createPgDatabase(pg);
+    try {
+      const store = await PostgresStore.open(
+        db.password === undefined
+          ? { location: db.location }
+          : { location: db.location, password: db.password },
+      );
+      return { store, cleanup: () => db.drop() };
+    } catch (err) {
+      await db.drop();
+      throw err;
+    }
+  }]);
+}
 
 for (const [name, make] of engines) {
   Deno.test(`store(${name}): accept, retry, DUPLICATE_ID, and failed ids stay reusable`, async () => {

@@ -8,6 +8,7 @@ import type { Suite } from "../asl/types.ts";
 import type { LogLevel } from "../log.ts";
 import { ServerError } from "./errors.ts";
 import type { StoreThread } from "./serve.ts";
+import { parseStoreUrl, type StoreLocation } from "./store_url.ts";
 
 /** Everything `server.ts` needs to start. Times are milliseconds. */
 export interface ServerConfig {
@@ -21,7 +22,14 @@ export interface ServerConfig {
   readonly crlRequired: boolean;
   /** Time between two checks of the CRL file for changes. */
   readonly crlCheckMs: number;
+  /** The SQLite file (`--data`, or the path of a `sqlite:` store). */
   readonly data: string;
+  /** The store: `--store URL`, else the SQLite file `data`. */
+  readonly store: StoreLocation;
+  /** File whose first line is the PostgreSQL password (`--store-password-file`). */
+  readonly storePasswordFile?: string;
+  /** PGPASSWORD from the environment, used when no password file is given. */
+  readonly storePassword?: string;
   /** Where the database's transactions run: the network thread or a worker thread. */
   readonly storeThread: StoreThread;
   readonly suites: readonly Suite[];
@@ -107,14 +115,28 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: "data",
     env: "NETSEC_DATA",
     arg: "FILE",
-    help: "SQLite database file (created when missing)",
+    help: "SQLite database file (created when missing); short for --store sqlite:FILE",
     fallback: "data/netsec-msg.db",
+  },
+  {
+    flag: "store",
+    env: "NETSEC_STORE",
+    arg: "URL",
+    help: "sqlite:FILE or postgres://USER@HOST:PORT/DB (docs/CLUSTER.md)",
+    fallback: "",
+  },
+  {
+    flag: "store-password-file",
+    env: "NETSEC_STORE_PASSWORD_FILE",
+    arg: "FILE",
+    help: "PostgreSQL password: first line of FILE (else env PGPASSWORD)",
+    fallback: "",
   },
   {
     flag: "store-thread",
     env: "NETSEC_STORE_THREAD",
     arg: "WHERE",
-    help: "where commits run: main (network thread) or worker (own thread)",
+    help: "where SQLite commits run: main (network thread) or worker (own thread)",
     fallback: "main",
   },
   {
@@ -328,6 +350,9 @@ export function parseServerConfig(
       `--store-thread must be main or worker, got ${JSON.stringify(storeThread)}`,
     );
   }
+  const { store, data } = storeOf(values, env, path("data"));
+  const passwordFile = raw("store-password-file");
+  const pgPassword = env.PGPASSWORD ?? "";
   const host = raw("host");
   if (host === "") throw new ServerError("USAGE", "--host must not be empty");
   const rate = int("rate", 0, 1_000_000_000);
@@ -342,7 +367,10 @@ export function parseServerConfig(
     crl: path("crl"),
     crlRequired: given("crl"),
     crlCheckMs: seconds("crl-check"),
-    data: path("data"),
+    data,
+    store,
+    ...(passwordFile !== "" ? { storePasswordFile: passwordFile } : {}),
+    ...(pgPassword !== "" ? { storePassword: pgPassword } : {}),
     storeThread: storeThread as StoreThread,
     suites,
     handshakeTimeoutMs: seconds("handshake-timeout"),
@@ -359,6 +387,34 @@ export function parseServerConfig(
     logLevel: verbose ? "debug" : level as LogLevel,
     defaultCertPaths: !given("ca") && !given("cert") && !given("key"),
   };
+}
+
+/**
+ * The store from `--store`/`NETSEC_STORE` and `--data`/`NETSEC_DATA`: a flag wins over an
+ * environment variable; giving both at the same level is a usage error.
+ */
+function storeOf(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+  dataPath: string,
+): { store: StoreLocation; data: string } {
+  const flagStore = values.store;
+  const envStore = env.NETSEC_STORE ?? "";
+  if (typeof flagStore === "string" && typeof values.data === "string") {
+    throw new ServerError("USAGE", "give --store or --data, not both");
+  }
+  let text: string | undefined;
+  if (typeof flagStore === "string") text = flagStore;
+  else if (typeof values.data !== "string" && envStore !== "") {
+    if ((env.NETSEC_DATA ?? "") !== "") {
+      throw new ServerError("USAGE", "set NETSEC_STORE or NETSEC_DATA, not both");
+    }
+    text = envStore;
+  }
+  if (text === undefined) return { store: { kind: "sqlite", path: dataPath }, data: dataPath };
+  const store = parseStoreUrl(text);
+  if (typeof store === "string") throw new ServerError("USAGE", `--store: ${store}`);
+  return { store, data: store.kind === "sqlite" ? store.path : dataPath };
 }
 
 function spec(flag: string): FlagSpec {

@@ -16,6 +16,8 @@ import type { Credentials, TrustStore } from "../pki/types.ts";
 import type { ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
 import { serve, type ServerHandle } from "./serve.ts";
+import type { Store } from "./store.ts";
+import { redact } from "./store_url.ts";
 
 /** A started server and what `server.ts` prints about it. */
 export interface Started {
@@ -121,15 +123,38 @@ async function startWith(
   }
   const fingerprint = await sha256Fingerprint(leaf);
 
-  try {
-    await Deno.mkdir(dirname(config.data), { recursive: true });
-  } catch (err) {
-    throw new ServerError(
-      "FILE",
-      `cannot create the directory of ${config.data}: ${(err as Error).message}`,
-    );
+  const store = await openPostgres(config);
+  if (store === undefined) {
+    try {
+      await Deno.mkdir(dirname(config.data), { recursive: true });
+    } catch (err) {
+      throw new ServerError(
+        "FILE",
+        `cannot create the directory of ${config.data}: ${(err as Error).message}`,
+      );
+    }
   }
-  const server = await serve({
+  let server: ServerHandle;
+  try {
+    server = await serveWith(config, logger, signal, credentials, trust, watcher, store);
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
+  void server.finished.then(() => watcher.close());
+  return createdPki === undefined ? { server, fingerprint } : { server, fingerprint, createdPki };
+}
+
+function serveWith(
+  config: ServerConfig,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  credentials: Credentials,
+  trust: TrustStore,
+  watcher: CrlWatcher,
+  store: Store | undefined,
+): Promise<ServerHandle> {
+  return serve({
     hostname: config.host,
     port: config.port,
     credentials,
@@ -151,9 +176,51 @@ async function startWith(
     traceHandshakes: config.logLevel === "debug",
     logger,
     ...(signal ? { signal } : {}),
+    ...(store ? { store } : {}),
   });
-  void server.finished.then(() => watcher.close());
-  return createdPki === undefined ? { server, fingerprint } : { server, fingerprint, createdPki };
+}
+
+/**
+ * Opens the PostgreSQL store of a `postgres://` config (undefined for SQLite, which `serve`
+ * opens): the password from the password file, else PGPASSWORD; the schema is created or
+ * migrated. A database that cannot be reached is a ServerError("STORE"), password redacted.
+ */
+async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
+  const location = config.store;
+  if (location.kind !== "postgres") return undefined;
+  let password = config.storePassword;
+  if (config.storePasswordFile !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(config.storePasswordFile);
+    } catch (err) {
+      const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
+      throw new ServerError(
+        "FILE",
+        `cannot read the store password file ${config.storePasswordFile}: ${why}`,
+      );
+    }
+    password = text.split(/\r?\n/)[0] ?? "";
+    if (password === "") {
+      throw new ServerError(
+        "FILE",
+        `the store password file ${config.storePasswordFile} is empty`,
+      );
+    }
+  }
+  try {
+    // Loaded only here, so that a SQLite server never loads the PostgreSQL client.
+    const { PostgresStore } = await import("./store_postgres.ts");
+    return await PostgresStore.open(
+      password === undefined ? { location } : { location, password },
+    );
+  } catch (err) {
+    const why = redact((err as Error).message, password);
+    throw new ServerError(
+      "STORE",
+      `cannot open the database: ${why}`,
+    );
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -96,7 +96,8 @@ export interface ChildServer {
 /** Options of `spawnServer`. */
 export interface SpawnOptions {
   readonly pki: TestPki;
-  readonly dataPath: string;
+  /** The SQLite file (`--data`); leave it out when `args` give `--store`. */
+  readonly dataPath?: string;
   /** Extra flags (after the generated --port/--ca/--cert/--key/--data). */
   readonly args?: readonly string[];
   readonly env?: Record<string, string>;
@@ -126,8 +127,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
       pki.serverCertPath,
       "--key",
       pki.serverKeyPath,
-      "--data",
-      options.dataPath,
+      ...(options.dataPath !== undefined ? ["--data", options.dataPath] : []),
       ...(options.args ?? []),
     ],
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...(options.env ?? {}) },

@@ -1,0 +1,391 @@
+// The durable Store (lib/server/store.ts) on PostgreSQL, for ASL spec section 5's
+// store-and-forward with a database that several server nodes can reach (docs/CLUSTER.md).
+// Same semantics as store_sqlite.ts: each `apply` batch is one transaction, committed
+// before its promise resolves; the schema is created or migrated at start under an
+// advisory lock, so nodes may start together. Client: the `postgres` npm package.
+
+import postgres from "postgres";
+import {
+  type AcceptOp,
+  type AcceptOutcome,
+  batchDigests,
+  type QueuedMessage,
+  sameDigest,
+  type Store,
+  type StoreOp,
+  type StoreResult,
+  type StoreSnapshot,
+} from "./store.ts";
+import { decodeChain, encodeChain } from "./store_sqlite.ts";
+import { type PostgresLocation, redact, storeUrlText } from "./store_url.ts";
+
+/** The schema version this code writes (row `schema_version` of table `meta`). */
+export const PG_SCHEMA_VERSION = 1;
+
+/** The advisory lock held while the schema is created or migrated ("NSMS" + 1). */
+export const SCHEMA_LOCK_KEY = 0x4e534d53_0001;
+
+/** Migrations: entry `i` takes a database from version `i` to `i + 1` (one transaction). */
+const MIGRATIONS: readonly string[] = [
+  // Version 1: the SQLite schema of version 2 (lib/server/store_sqlite.ts). Keys compare
+  // as bytes (COLLATE "C"), as SQLite's do.
+  `
+  CREATE TABLE meta (
+    key text COLLATE "C" PRIMARY KEY,
+    value bigint NOT NULL
+  );
+  INSERT INTO meta (key, value) VALUES ('next_sid', 1), ('schema_version', 0);
+  CREATE TABLE users (
+    user_id text COLLATE "C" PRIMARY KEY,
+    registered_at bigint NOT NULL,
+    cert_chain bytea
+  );
+  CREATE TABLE queue (
+    sid bigint PRIMARY KEY,
+    recipient text COLLATE "C" NOT NULL,
+    sender text COLLATE "C" NOT NULL,
+    payload text NOT NULL,
+    accepted_at bigint NOT NULL
+  );
+  CREATE INDEX queue_by_recipient ON queue (recipient, sid);
+  CREATE TABLE message_ids (
+    sender text COLLATE "C" NOT NULL,
+    message_id text COLLATE "C" NOT NULL,
+    digest bytea NOT NULL,
+    accepted_at bigint NOT NULL,
+    PRIMARY KEY (sender, message_id)
+  );
+  CREATE INDEX message_ids_by_time ON message_ids (accepted_at);
+  `,
+];
+
+/** What went wrong with the PostgreSQL store; messages never hold the password. */
+export type PostgresStoreErrorCode =
+  | "UNREACHABLE" // no connection could be made (refused, timed out, authentication)
+  | "SCHEMA_TOO_NEW" // the database was written by a newer version
+  | "CLOSED" // the store was closed
+  | "DATABASE"; // a statement failed
+
+/** A failure of the PostgreSQL store, with a machine-readable code. */
+export class PostgresStoreError extends Error {
+  override name = "PostgresStoreError";
+  constructor(readonly code: PostgresStoreErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** How to reach the database. */
+export interface PostgresStoreOptions {
+  readonly location: PostgresLocation;
+  /** The password (from PGPASSWORD or a file); none for trust or .pgpass authentication. */
+  readonly password?: string;
+  /** Seconds to wait for a new connection (default 10). */
+  readonly connectTimeoutSec?: number;
+  /** Seconds a statement may wait and run before it fails (default 30). */
+  readonly queryTimeoutSec?: number;
+}
+
+type Sql = postgres.Sql;
+type Row = Record<string, unknown>;
+
+/** Driver error codes that mean no connection was made or it was lost. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "QUEUE_TIMEOUT",
+  "28P01", // invalid password
+  "28000", // no pg_hba.conf entry / invalid authorization
+  "3D000", // the database does not exist
+  "57P01", // terminated by an administrator
+  "57P03", // the server is starting up or shutting down
+]);
+
+/**
+ * A Store in a PostgreSQL database. One pool of connections; each batch is sent as one
+ * `sql.batch` (one round trip, one transaction). The durable sid counter is the row
+ * `next_sid` of `meta`, raised with each batch, as in the SQLite store: correct for ONE
+ * server node per database (docs/CLUSTER.md says what several nodes need).
+ *
+ * @example
+ * ```ts ignore
+ * import { PostgresStore } from "./store_postgres.ts";
+ * const store = await PostgresStore.open({
+ *   location: { kind: "postgres", host: "127.0.0.1", port: 5432, database: "netsec", user: "netsec" },
+ *   password: Deno.env.get("PGPASSWORD"),
+ * });
+ * const snapshot = await store.load();
+ * await store.close();
+ * ```
+ */
+export class PostgresStore implements Store {
+  readonly #sql: Sql;
+  readonly #where: string;
+  readonly #password: string | undefined;
+  /** The highest sid counter this store has committed (skips a no-op UPDATE). */
+  #savedSid = 0;
+  #closed = false;
+
+  private constructor(sql: Sql, where: string, password: string | undefined) {
+    this.#sql = sql;
+    this.#where = where;
+    this.#password = password;
+  }
+
+  /** Connects, then creates or migrates the schema under an advisory lock. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const { location } = options;
+    const sql = postgres({
+      host: location.host,
+      port: location.port,
+      database: location.database,
+      username: location.user,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      max: 4,
+      connect_timeout: options.connectTimeoutSec ?? 10,
+      query_timeout: options.queryTimeoutSec ?? 30,
+      onnotice: false,
+      connection: { application_name: "netsec-msg" },
+    });
+    const store = new PostgresStore(sql, storeUrlText(location), options.password);
+    try {
+      await store.#migrate();
+    } catch (err) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      throw store.#wrap(err);
+    }
+    return store;
+  }
+
+  async #migrate(): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}::int8)`;
+      const [present] = await tx`SELECT to_regclass('meta') IS NOT NULL AS present`;
+      let version = 0;
+      if (present?.present === true) {
+        const [row] = await tx`SELECT value FROM meta WHERE key = 'schema_version'`;
+        version = Number(row?.value ?? 0);
+      }
+      if (version > PG_SCHEMA_VERSION) {
+        throw new PostgresStoreError(
+          "SCHEMA_TOO_NEW",
+          `the database has schema version ${version}; this server knows up to ${PG_SCHEMA_VERSION}`,
+        );
+      }
+      while (version < PG_SCHEMA_VERSION) {
+        await tx.unsafe(MIGRATIONS[version] ?? "");
+        version++;
+        await tx`UPDATE meta SET value = ${version} WHERE key = 'schema_version'`;
+      }
+    });
+  }
+
+  async load(): Promise<StoreSnapshot> {
+    this.#open();
+    try {
+      const sql = this.#sql;
+      const [users = [], queues = [], counter = []] = await sql.batch([
+        sql`SELECT user_id FROM users`,
+        sql`SELECT recipient, sender, count(*)::int8 AS n FROM queue GROUP BY recipient, sender`,
+        sql`SELECT (SELECT value FROM meta WHERE key = 'next_sid') AS stored,
+          (SELECT coalesce(max(sid), 0) FROM queue) AS top`,
+      ]) as unknown as Row[][];
+      const row = counter[0];
+      const nextSid = Math.max(Number(row?.stored ?? 1), Number(row?.top ?? 0) + 1);
+      this.#savedSid = Math.max(this.#savedSid, Number(row?.stored ?? 1));
+      return {
+        users: users.map((r) => String(r.user_id)),
+        queues: queues.map((r) => ({
+          recipient: String(r.recipient),
+          sender: String(r.sender),
+          count: Number(r.n),
+        })),
+        nextSid,
+      };
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+  }
+
+  async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    this.#open();
+    const sql = this.#sql;
+    const digests = batchDigests(ops);
+    const queries = ops.map((op, i) => statement(sql, op, digests[i]));
+    const raiseSid = nextSid > this.#savedSid;
+    if (raiseSid) {
+      queries.push(
+        sql`UPDATE meta SET value = ${nextSid}::int8 WHERE key = 'next_sid' AND value < ${nextSid}::int8`,
+      );
+    }
+    let rows: readonly Row[][];
+    try {
+      // One round trip; outside `begin`, a batch is one implicit transaction (all or nothing).
+      rows = queries.length === 0 ? [] : await sql.batch(queries) as unknown as Row[][];
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+    if (raiseSid) this.#savedSid = nextSid;
+    const results: StoreResult[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      results.push(await this.#result(op, digests[i], rows[i] ?? []));
+    }
+    return results;
+  }
+
+  /** The result of `op` from the rows its statement returned. */
+  async #result(op: StoreOp, digest: Uint8Array | undefined, rows: Row[]): Promise<StoreResult> {
+    switch (op.kind) {
+      case "accept":
+        return { kind: "accept", outcome: await this.#acceptOutcome(op, digest, rows[0]) };
+      case "ack": {
+        const row = rows[0];
+        if (row === undefined) return { kind: "ack", removed: false };
+        return { kind: "ack", removed: true, sender: op.sender ?? String(row.sender) };
+      }
+      case "user":
+        return { kind: "user" };
+      case "cert": {
+        const row = rows[0];
+        if (row === undefined) return { kind: "cert", known: false, chain: undefined };
+        const blob = row.cert_chain;
+        return {
+          kind: "cert",
+          known: true,
+          chain: blob instanceof Uint8Array ? decodeChain(new Uint8Array(blob)) : undefined,
+        };
+      }
+      case "fetch": {
+        const messages: QueuedMessage[] = rows.map((row) => ({
+          sid: Number(row.sid),
+          sender: String(row.sender),
+          payload: String(row.payload),
+        }));
+        return { kind: "fetch", messages };
+      }
+      case "prune":
+        return { kind: "prune", pruned: Number(rows[0]?.pruned ?? 0) };
+    }
+  }
+
+  async #acceptOutcome(
+    op: AcceptOp,
+    digest: Uint8Array | undefined,
+    row: Row | undefined,
+  ): Promise<AcceptOutcome> {
+    if (row?.inserted === true) return "accepted";
+    let known = row?.digest;
+    if (!(known instanceof Uint8Array) && op.precheck === "pass") {
+      // Not inserted, yet not seen: another node's transaction committed this id while
+      // ours waited on it (its row was not in our statement's snapshot). Read it now.
+      try {
+        const [again] = await this.#sql`SELECT digest FROM message_ids
+          WHERE sender = ${op.sender} AND message_id = ${op.messageId}`;
+        known = again?.digest;
+      } catch (err) {
+        throw this.#wrap(err);
+      }
+      if (!(known instanceof Uint8Array)) {
+        throw new PostgresStoreError("DATABASE", "message id neither inserted nor found");
+      }
+    }
+    if (known instanceof Uint8Array) {
+      return sameDigest(new Uint8Array(known), digest ?? new Uint8Array())
+        ? "same"
+        : "DUPLICATE_ID";
+    }
+    if (op.precheck === "pass") throw new Error("unreachable");
+    return op.precheck;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#sql.end({ timeout: 5 }).catch(() => {});
+  }
+
+  #open(): void {
+    if (this.#closed) throw new PostgresStoreError("CLOSED", "the store is closed");
+  }
+
+  /** A driver error as a PostgresStoreError naming the database, without the password. */
+  #wrap(err: unknown): PostgresStoreError {
+    if (err instanceof PostgresStoreError) {
+      const message = err.message.startsWith(this.#where)
+        ? err.message
+        : `${this.#where}: ${err.message}`;
+      return new PostgresStoreError(err.code, redact(message, this.#password));
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = String((e as { code?: unknown }).code ?? "");
+    const what = CONNECTION_CODES.has(code) ? "UNREACHABLE" : "DATABASE";
+    const detail = e.message === "" ? code : e.message;
+    return new PostgresStoreError(what, redact(`${this.#where}: ${detail}`, this.#password));
+  }
+}
+
+/** The one statement of `op` (built now, sent with the batch). */
+function statement(
+  sql: Sql,
+  op: StoreOp,
+  digest: Uint8Array | undefined,
+): postgres.PendingQuery<Row[]> {
+  switch (op.kind) {
+    case "accept":
+      if (op.precheck !== "pass") {
+        return sql`SELECT false AS inserted, digest FROM message_ids
+          WHERE sender = ${op.sender} AND message_id = ${op.messageId}`;
+      }
+      // Remember the id unless known; queue one copy per recipient only if it was new.
+      // The digest subquery sees the table as before this statement: the earlier holder.
+      return sql`WITH ins AS (
+          INSERT INTO message_ids (sender, message_id, digest, accepted_at)
+          VALUES (${op.sender}, ${op.messageId}, ${
+        digest ?? new Uint8Array()
+      }::bytea, ${op.at}::int8)
+          ON CONFLICT DO NOTHING RETURNING 1
+        ), q AS (
+          INSERT INTO queue (sid, recipient, sender, payload, accepted_at)
+          SELECT ${op.firstSid}::int8 + t.o - 1, t.r, ${op.sender}, ${op.payload}, ${op.at}::int8
+          FROM unnest(${op.recipients as string[]}::text[]) WITH ORDINALITY AS t(r, o)
+          WHERE EXISTS (SELECT 1 FROM ins)
+        )
+        SELECT EXISTS (SELECT 1 FROM ins) AS inserted,
+          (SELECT digest FROM message_ids
+            WHERE sender = ${op.sender} AND message_id = ${op.messageId}) AS digest`;
+    case "ack":
+      return op.sender !== undefined
+        ? sql`DELETE FROM queue WHERE sid = ${op.sid}::int8 AND recipient = ${op.recipient}
+            RETURNING 1 AS removed`
+        : sql`DELETE FROM queue WHERE sid = ${op.sid}::int8 AND recipient = ${op.recipient}
+            RETURNING sender`;
+    case "user":
+      // An unchanged chain (the same certificate again) writes nothing.
+      return op.chain === undefined
+        ? sql`INSERT INTO users (user_id, registered_at) VALUES (${op.userId}, ${op.at}::int8)
+            ON CONFLICT DO NOTHING`
+        : sql`INSERT INTO users (user_id, registered_at, cert_chain)
+            VALUES (${op.userId}, ${op.at}::int8, ${encodeChain(op.chain)}::bytea)
+            ON CONFLICT (user_id) DO UPDATE SET cert_chain = excluded.cert_chain
+            WHERE users.cert_chain IS DISTINCT FROM excluded.cert_chain`;
+    case "cert":
+      return sql`SELECT cert_chain FROM users WHERE user_id = ${op.userId}`;
+    case "fetch":
+      return sql`SELECT sid, sender, payload FROM queue
+        WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
+        ORDER BY sid LIMIT ${op.limit}::int8`;
+    case "prune":
+      return sql`WITH gone AS (
+          DELETE FROM message_ids WHERE accepted_at < ${op.before}::int8 RETURNING 1
+        ) SELECT count(*)::int8 AS pruned FROM gone`;
+  }
+}
