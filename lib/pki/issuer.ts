@@ -8,6 +8,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { encodePemCertificate } from "./pem.ts";
+import { PkiInputError } from "./errors.ts";
 import {
   credentialsFor,
   exportPrivateKeyPem,
@@ -203,10 +204,12 @@ export class Issuer {
 
   /**
    * The CA's private key as PKCS#8 PEM (what `ca.key` holds). Throws when the issuer was
-   * loaded from a key file (there is no exportable key; the file already holds it).
+   * loaded from a key file (there is no exportable key; the file already holds it): `PkiInputError`.
    */
   async keyPem(): Promise<string> {
-    if (this.keys === undefined) throw new Error("this issuer's CA key was loaded, not made");
+    if (this.keys === undefined) {
+      throw new PkiInputError("this issuer's CA key was loaded, not made: it cannot be exported");
+    }
     return await exportPrivateKeyPem(this.keys.privateKey);
   }
 
