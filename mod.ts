@@ -166,14 +166,14 @@ export {
   parseCredentials,
   parseTrustStore,
 } from "./lib/pki/credentials.ts";
-export { initPki, issueUser } from "./lib/pki/dev_pki.ts";
+export { initPki, issueUser } from "./lib/pki/pki_files.ts";
 export type {
   CaAlg,
   InitPkiOptions,
   InitPkiResult,
   IssuedPaths,
   IssueUserOptions,
-} from "./lib/pki/dev_pki.ts";
+} from "./lib/pki/pki_files.ts";
 export { validateChain } from "./lib/pki/validate.ts";
 export { sha256Fingerprint } from "./lib/pki/fingerprint.ts";
 export { decodePemCertificates, encodePemCertificate } from "./lib/pki/pem.ts";

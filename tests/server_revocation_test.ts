@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { CrlWatcher } from "../lib/pki/crl_watch.ts";
-import { revokeCertificate } from "../lib/pki/dev_pki.ts";
+import { revokeCertificate } from "../lib/pki/pki_files.ts";
 import { parseServerConfig } from "../lib/server/config.ts";
 import { startServer } from "../lib/server/startup.ts";
 import { makeTestPki, type TestPki } from "./helpers/pki.ts";

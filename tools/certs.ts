@@ -4,7 +4,7 @@
 // error (one line on stderr).
 
 import { parseArgs } from "node:util";
-import { initPki, issueServer, issueUser, revokeCertificate } from "../lib/pki/dev_pki.ts";
+import { initPki, issueServer, issueUser, revokeCertificate } from "../lib/pki/pki_files.ts";
 import { PkiError, PkiInputError } from "../lib/pki/errors.ts";
 import { loadTrustStore } from "../lib/pki/credentials.ts";
 import { decodePemCertificates } from "../lib/pki/pem.ts";

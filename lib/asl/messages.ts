@@ -2,6 +2,7 @@
 // ASL_ERROR, including the PEM certificate chains of M2 and M3.
 
 import { decodeBase64Strict, encodeBase64 } from "../base64.ts";
+import { MAX_CHAIN_LENGTH } from "../limits.ts";
 import { concatBytes } from "./bytes.ts";
 import { AslError } from "./errors.ts";
 
@@ -49,8 +50,6 @@ export interface M6X25519 {
 
 /** Length of `server_random`, `N` and `K` in bytes. */
 export const RANDOM_BYTES = 32;
-/** Most certificates in a chain. */
-export const MAX_CHAIN = 5;
 /** Most suites in an offer. */
 export const MAX_SUITES = 16;
 /** Length of Q_S, Q_C, MAC and MAC_S with `X25519_AES_GCM`. */
@@ -178,7 +177,9 @@ export function parsePemChain(lines: readonly string[]): Uint8Array[] {
     const der = decodeBase64Strict(body);
     if (der === undefined || der.length === 0) throw protocolError("PEM body is not strict base64");
     chain.push(der);
-    if (chain.length > MAX_CHAIN) throw protocolError(`more than ${MAX_CHAIN} certificates`);
+    if (chain.length > MAX_CHAIN_LENGTH) {
+      throw protocolError(`more than ${MAX_CHAIN_LENGTH} certificates`);
+    }
   }
   if (chain.length === 0) throw protocolError("no certificate");
   return chain;

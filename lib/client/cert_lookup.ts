@@ -8,7 +8,8 @@
 import { decodeBase64Strict } from "../base64.ts";
 import { PkiError } from "../pki/errors.ts";
 import type { TrustStore } from "../pki/types.ts";
-import { MAX_CHAIN_LENGTH, validateChain } from "../pki/validate.ts";
+import { validateChain } from "../pki/validate.ts";
+import { MAX_CHAIN_LENGTH } from "../limits.ts";
 import { isUserId } from "./commands.ts";
 import { ClientError } from "./errors.ts";
 

@@ -8,7 +8,7 @@ import type { Suite } from "../asl/types.ts";
 import { parseArgs } from "node:util";
 import { formatTraceEvent } from "../asl/mod.ts";
 import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
-import { issueUser } from "../pki/dev_pki.ts";
+import { issueUser } from "../pki/pki_files.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
 import { Chat, clock, printableLines } from "./chat.ts";
 import { runChat } from "./chat_runner.ts";

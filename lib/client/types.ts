@@ -32,8 +32,7 @@ export interface ClientLogger {
   error(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
 }
 
-/** The default server port. */
-export const DEFAULT_PORT = 4287;
+export { DEFAULT_PORT } from "../limits.ts";
 
 /**
  * Where a client is: `connecting` (also while reconnecting), `ready`, or `closed`.

@@ -7,9 +7,7 @@ import { parseCrl } from "./crl.ts";
 import { PkiError, PkiInputError } from "./errors.ts";
 import { decodePemBlocks, decodePemCertificates } from "./pem.ts";
 import type { Credentials, TrustStore } from "./types.ts";
-
-/** Most certificates an own chain may hold (section 2: 1 to 5 are sent). */
-const MAX_OWN_CHAIN = 5;
+import { MAX_CHAIN_LENGTH } from "../limits.ts";
 
 /**
  * Decodes the single PKCS#8 `PRIVATE KEY` block of `keyPem`. Throws `PkiInputError`
@@ -61,8 +59,10 @@ export function decodePrivateKeyPem(keyPem: string): Uint8Array {
 export async function parseCredentials(chainPem: string, keyPem: string): Promise<Credentials> {
   const chain = decodePemCertificates(chainPem);
   if (chain.length === 0) throw new PkiInputError("the certificate file holds no certificate");
-  if (chain.length > MAX_OWN_CHAIN) {
-    throw new PkiInputError(`the certificate file holds ${chain.length} certificates (at most 5)`);
+  if (chain.length > MAX_CHAIN_LENGTH) {
+    throw new PkiInputError(
+      `the certificate file holds ${chain.length} certificates (at most ${MAX_CHAIN_LENGTH})`,
+    );
   }
   const leaf = parseCertificate(chain[0]!);
   if (leaf.key.type !== "RSA") {

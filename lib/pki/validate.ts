@@ -13,11 +13,9 @@ import { EKU, KU, parseCertificate, type ParsedCertificate } from "./certificate
 import { parseCrl, type ParsedCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
 import { sha256Fingerprint } from "./fingerprint.ts";
+import { MAX_CHAIN_LENGTH } from "../limits.ts";
 import { hostMatches, isUserId } from "./names.ts";
 import type { TrustStore, ValidatedPeer, ValidateOptions } from "./types.ts";
-
-/** Most certificates a peer may send (section 2: 1 to 5). */
-export const MAX_CHAIN_LENGTH = 5;
 
 interface StoreIndex {
   readonly byDer: Map<string, ParsedCertificate>;

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parseSuiteList } from "../asl/suites.ts";
 import type { Suite } from "../asl/types.ts";
 import type { LogLevel } from "../log.ts";
+import { DEFAULT_PORT } from "../limits.ts";
 import { ServerError } from "./errors.ts";
 import type { StoreThread } from "./serve.ts";
 import { parseStoreUrl, type StoreLocation } from "./store_url.ts";
@@ -74,7 +75,7 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "NETSEC_PORT",
     arg: "N",
     help: "TCP port (0 = any free port)",
-    fallback: "4287",
+    fallback: String(DEFAULT_PORT),
   },
   {
     flag: "ca",

@@ -10,6 +10,7 @@ import { AslError, type SecureSession, type Suite } from "../asl/mod.ts";
 import { accept } from "../asl/endpoint.ts";
 import { serializeAslError } from "../asl/messages.ts";
 import { closeQuietly, listen } from "../asl/transport.ts";
+import { DEFAULT_PORT } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import type { TrustSource } from "../pki/crl_watch.ts";
@@ -107,7 +108,6 @@ export interface ServerHandle {
   };
 }
 
-const DEFAULT_PORT = 4287;
 /** How long a connection whose input ended may take to answer what it read. */
 const REPLY_FLUSH_MS = 5_000;
 

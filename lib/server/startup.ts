@@ -11,7 +11,8 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
 import { CrlWatcher } from "../pki/crl_watch.ts";
-import { initPki } from "../pki/dev_pki.ts";
+import { exists } from "../fs.ts";
+import { initPki } from "../pki/pki_files.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
 import type { ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
@@ -48,7 +49,10 @@ export async function startServer(
 ): Promise<Started> {
   let createdPki: string | undefined;
   if (config.defaultCertPaths) {
-    const present = await Promise.all([config.ca, config.cert, config.key].map(exists));
+    // A path that is there but cannot be inspected counts as present: reading it says why.
+    const present = await Promise.all(
+      [config.ca, config.cert, config.key].map((p) => exists(p).catch(() => true)),
+    );
     if (present.every((p) => !p)) {
       const dir = dirname(config.cert);
       try {
@@ -71,7 +75,7 @@ export async function startServer(
   ) {
     await readable(what ?? "", path ?? "");
   }
-  const useCrl = config.crlRequired || await exists(config.crl);
+  const useCrl = config.crlRequired || await exists(config.crl).catch(() => true);
   if (useCrl) await readable("CRL file", config.crl);
 
   let credentials;
@@ -220,16 +224,6 @@ async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
       "STORE",
       `cannot open the database: ${why}`,
     );
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    return true; // present but not inspectable: reading it will report why
   }
 }
 

@@ -3,7 +3,7 @@
 // certificates are otherwise valid and signed by their issuer.
 
 import * as x509 from "@peculiar/x509";
-import { makeCert, type MakeCertOptions, type TestCert } from "./pki.ts";
+import { makeCert, type MakeCertOptions, type TestCert } from "./cert_builder.ts";
 
 /** `n` subject/issuer attributes: `OU=u0, OU=u1, …, CN=<cn>` (n includes the CN). */
 export function manyAttributes(n: number, cn = "alice"): string {

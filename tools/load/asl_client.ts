@@ -5,7 +5,7 @@
 
 import { connect } from "../../lib/asl/mod.ts";
 import type { SecureSession, Suite } from "../../lib/asl/types.ts";
-import type { LoadPki, UserFactory } from "./pki.ts";
+import type { LoadPki, TestUsers } from "./context.ts";
 import { register, sleep } from "./relay.ts";
 import { SampleBuffer } from "./stats.ts";
 
@@ -14,7 +14,7 @@ export interface AslTarget {
   readonly hostname: string;
   readonly port: number;
   readonly pki: LoadPki;
-  readonly users: UserFactory;
+  readonly users: TestUsers;
   /** The one suite the clients offer (the server must accept it). */
   readonly suite: Suite;
 }

@@ -4,7 +4,7 @@
 
 import type { Suite } from "../../lib/asl/types.ts";
 import { type ChildServer, spawnServer } from "./harness.ts";
-import type { LoadPki } from "./pki.ts";
+import type { LoadPki } from "./context.ts";
 
 /** How to start the server. */
 export interface AslServerOptions {

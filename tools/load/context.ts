@@ -1,6 +1,7 @@
-// Shared plumbing of the load tool's phases (issue #6): the run context, starting and
-// stopping the server under test per phase (or using the attached one), reading its CPU
-// time, and turning a relay outcome into the JSON figure.
+// Shared plumbing of the load tool's phases (issue #6): the run's throwaway PKI (lib/pki's
+// file layer and Issuer), the run context, starting and stopping the server under test per
+// phase (or using the attached one), reading its CPU time, and turning a relay outcome into
+// the JSON figure.
 
 import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions } from "./args.ts";
@@ -8,11 +9,65 @@ import type { AslTarget } from "./asl_client.ts";
 import { startAslServer } from "./asl_server.ts";
 import type { ChildServer } from "./harness.ts";
 import type { Progress } from "./out.ts";
-import type { LoadPki, UserFactory } from "./pki.ts";
+import { generateRsaKeys } from "../../lib/pki/keys.ts";
+import { initPki, loadIssuer } from "../../lib/pki/pki_files.ts";
+import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
 import { readCpuSeconds } from "./proc.ts";
 import type { RelayOutcome } from "./relay.ts";
 import type { LoadResults, RelayFigure } from "./results.ts";
 import { round, summarize } from "./stats.ts";
+
+/** The PKI files the run uses. */
+export interface LoadPki {
+  readonly dir: string;
+  /** The CA certificate, PEM. */
+  readonly caPem: string;
+  readonly trust: TrustStore;
+  readonly caCertPath: string;
+  readonly serverCertPath: string;
+  readonly serverKeyPath: string;
+}
+
+/** Client credentials of the run's test users. */
+export interface TestUsers {
+  /** Credentials (CN = `userId`, EKU clientAuth) for one user; made once, then cached. */
+  credentials(userId: string): Promise<Credentials>;
+}
+
+/**
+ * Opens the run's PKI in `dir`: with `create`, a new one made by lib/pki's `initPki`
+ * (RSA-2048, 2 days), else the existing DIR/ca.pem and DIR/ca.key (`--pki`). Test users
+ * are issued by lib/pki's Issuer from that CA and share ONE RSA-2048 key, each with its
+ * own CN: 10 000 RSA key generations would take longer than the whole run.
+ */
+export async function openLoadPki(
+  dir: string,
+  create: boolean,
+): Promise<{ pki: LoadPki; users: TestUsers }> {
+  if (create) await initPki({ dir, bits: 2048, days: 2, force: true });
+  const issuer = await loadIssuer(dir);
+  const keys = await generateRsaKeys(2048);
+  const cache = new Map<string, Promise<Credentials>>();
+  const users: TestUsers = {
+    credentials(userId) {
+      let creds = cache.get(userId);
+      if (creds === undefined) {
+        creds = issuer.user(userId, { keys, days: 2 }).then((leaf) => leaf.credentials());
+        cache.set(userId, creds);
+      }
+      return creds;
+    },
+  };
+  const pki: LoadPki = {
+    dir,
+    caPem: issuer.ca.pem,
+    trust: issuer.trust,
+    caCertPath: `${dir}/ca.pem`,
+    serverCertPath: `${dir}/server.pem`,
+    serverKeyPath: `${dir}/server.key`,
+  };
+  return { pki, users };
+}
 
 /** Turns a relay outcome (and the server CPU it cost) into the JSON figure. */
 export function relayFigure(
@@ -44,7 +99,7 @@ export function relayFigure(
 export interface Ctx {
   readonly opts: LoadOptions;
   readonly pki: LoadPki;
-  readonly users: UserFactory;
+  readonly users: TestUsers;
   readonly tmp: string;
   readonly results: LoadResults;
   readonly progress: Progress;

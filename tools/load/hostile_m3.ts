@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { pemLines } from "../../lib/asl/messages.ts";
-import { createCertificate } from "../../lib/pki/dev_pki.ts";
+import { createCertificate } from "../../lib/pki/profiles.ts";
 import { sleep } from "./relay.ts";
 
 /** Extensions in the hostile certificate (the spec allows 24). */

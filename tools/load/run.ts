@@ -8,11 +8,10 @@ import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions, Phase } from "./args.ts";
 import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
 import { runBaselineRelay } from "./baseline.ts";
-import { cpuOf, type Ctx, relayFigure, type Under, withServer } from "./context.ts";
+import { cpuOf, type Ctx, openLoadPki, relayFigure, type Under, withServer } from "./context.ts";
 import { phaseFaults } from "./fault_phases.ts";
 import type { ChildServer } from "./harness.ts";
 import { Progress } from "./out.ts";
-import { createPki, readPki, UserFactory } from "./pki.ts";
 import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
 import { runRelay, sleep } from "./relay.ts";
 import {
@@ -229,8 +228,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
   }, opts.suite);
   try {
     progress.update("creating the throwaway PKI");
-    const pki = opts.pkiDir !== undefined ? readPki(opts.pkiDir) : await createPki(`${tmp}/pki`);
-    const users = await UserFactory.create(pki);
+    const { pki, users } = opts.pkiDir !== undefined
+      ? await openLoadPki(opts.pkiDir, false)
+      : await openLoadPki(`${tmp}/pki`, true);
     const ctx: Ctx = { opts, pki, users, tmp, results, progress, children, dataSeq: 0 };
     progress.done(`PKI ready in ${pki.dir}`);
 

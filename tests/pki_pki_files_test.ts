@@ -1,11 +1,11 @@
-// Tests of lib/pki/dev_pki.ts (issue #2's certificate tool, profiles per ASL spec section
+// Tests of lib/pki/pki_files.ts (over issuer.ts) (issue #2's certificate tool, profiles per ASL spec section
 // 4): files and modes, profiles, `openssl verify -purpose sslserver/sslclient` on what it
 // makes, `openssl crl` on its CRL, overwrite protection and input errors.
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
-import { initPki, issueServer, issueUser, revokeCertificate } from "../lib/pki/dev_pki.ts";
+import { initPki, issueServer, issueUser, revokeCertificate } from "../lib/pki/pki_files.ts";
 import { PkiError, PkiInputError } from "../lib/pki/errors.ts";
 import { loadCredentials, loadTrustStore } from "../lib/pki/credentials.ts";
 import { decodePemCertificates } from "../lib/pki/pem.ts";
@@ -38,7 +38,7 @@ async function chainOf(path: string) {
 }
 
 for (const caAlg of ["rsa", "ecdsa"] as const) {
-  Deno.test(`dev_pki: init (${caAlg} CA), user, server and revoke pass openssl and the validator`, async () => {
+  Deno.test(`pki_files: init (${caAlg} CA), user, server and revoke pass openssl and the validator`, async () => {
     const dir = await Deno.makeTempDir();
     try {
       const d = `${dir}/certs`;
@@ -198,7 +198,7 @@ for (const caAlg of ["rsa", "ecdsa"] as const) {
   });
 }
 
-Deno.test("dev_pki: existing files are never overwritten without force", async () => {
+Deno.test("pki_files: existing files are never overwritten without force", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const pki = await makeTestPki(dir, { users: ["alice"] });
@@ -225,7 +225,7 @@ Deno.test("dev_pki: existing files are never overwritten without force", async (
   }
 });
 
-Deno.test("dev_pki: invalid input is refused with one clear message", async () => {
+Deno.test("pki_files: invalid input is refused with one clear message", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await makeTestPki(dir);
