@@ -8,7 +8,7 @@
 
 import { setImmediate } from "node:timers";
 import type { Logger } from "../log.ts";
-import type { ClientSession } from "./client_session.ts";
+import type { ClientSession } from "./session.ts";
 import { type AckCommand, deliveryLine } from "./command.ts";
 import type { GroupCommitter } from "./committer.ts";
 import type { Quota } from "./quota.ts";

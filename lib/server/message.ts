@@ -5,7 +5,7 @@
 // the recipients online (delivery.ts).
 
 import type { Logger } from "../log.ts";
-import { type ClientSession, REPLY_COST } from "./client_session.ts";
+import { type ClientSession, REPLY_COST } from "./session.ts";
 import { failedReply, type MessageCommand, okReply } from "./command.ts";
 import type { GroupCommitter } from "./committer.ts";
 import type { Delivery } from "./delivery.ts";

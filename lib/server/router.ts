@@ -1,16 +1,14 @@
-// The messenger's engine (ASL spec section 5), the front of it: sessions open, commands are
-// dispatched with the rate limit and the reasons in the spec's order, REGISTER binds a
-// session to its certificate's CN (recording the presented chain; newest session wins),
-// CERT looks a chain up, acknowledgements are checked, and the parts are wired together:
-// quota.ts (queue counts, the precheck), directory.ts (who exists, who is online),
-// message.ts (MESSAGE), delivery.ts (windows, backlog, refill), client_session.ts (the
+// The messenger's engine (ASL spec section 5), its front: sessions open (with their register
+// deadline), commands are dispatched with the rate limit and the reasons in the spec's order,
+// acknowledgements are checked, and the parts are wired together: register.ts (REGISTER,
+// CERT), message.ts (MESSAGE), delivery.ts (windows, backlog, refill, ack commits), quota.ts
+// (queue counts, the precheck), directory.ts (who exists, who is online), session.ts (the
 // per-connection state), committer.ts (group commit). Driven through a small port per
 // connection (send a line, close), so it is tested with fakes; sockets and ASL live in
 // serve.ts.
 
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
-import { ClientSession, type SessionPort } from "./client_session.ts";
 import { type AckCommand, parseCommand } from "./command.ts";
 import { GroupCommitter } from "./committer.ts";
 import { Delivery } from "./delivery.ts";
@@ -18,10 +16,11 @@ import { Directory } from "./directory.ts";
 import { MessageAcceptor } from "./message.ts";
 import { DEFAULT_QUEUE_MAX, DEFAULT_SENDER_QUEUE_MAX, Quota } from "./quota.ts";
 import { DEFAULT_RATE, RateLimiter, type RateSettings } from "./rate_limit.ts";
-import { Registrar } from "./registration.ts";
+import { Registrar } from "./register.ts";
+import { ClientSession, type SessionPort } from "./session.ts";
 import { MESSAGE_ID_MEMORY_MS, type Store } from "./store.ts";
 
-export type { ClientSession, SessionPort } from "./client_session.ts";
+export type { ClientSession, SessionPort } from "./session.ts";
 
 /** Limits and settings of the engine; every field has the spec's default. */
 export interface RouterOptions {

@@ -5,7 +5,7 @@
 // at a user's latest REGISTER, read in commit order.
 
 import type { Logger } from "../log.ts";
-import { type ClientSession, REPLY_COST } from "./client_session.ts";
+import { type ClientSession, REPLY_COST } from "./session.ts";
 import {
   type CertCommand,
   certReply,

@@ -1,7 +1,7 @@
-// The per-connection state of the engine (lib/server/client_session.ts), driven directly:
+// The per-connection state of the engine (lib/server/session.ts), driven directly:
 // binding, closing, the register deadline, the rate token, the delivery window's state.
 import assert from "node:assert/strict";
-import { ClientSession, type SessionOwner } from "../lib/server/client_session.ts";
+import { ClientSession, type SessionOwner } from "../lib/server/session.ts";
 import { RateLimiter } from "../lib/server/rate_limit.ts";
 import { silentLogger } from "../lib/log.ts";
 
