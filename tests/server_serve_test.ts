@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/mod.ts";
 import { connect } from "../lib/asl/mod.ts";
 import { type Delivery, startTestServer, TestClient } from "./helpers/server.ts";
+import { serve } from "../lib/server/serve.ts";
 import { parseCredentials } from "../lib/pki/credentials.ts";
 import type { Duplex } from "../lib/asl/types.ts";
 import { makeCert, makeTestPki, testKeys, type TestPki } from "./helpers/pki.ts";
@@ -555,5 +556,27 @@ Deno.test("serve: 100 deliveries in flight; one acknowledgement brings the 101st
   } finally {
     for (const c of clients) await c.close();
     await t.close();
+  }
+});
+
+Deno.test("serve: once close() resolves, the port can be bound again at once", async () => {
+  const p = await pki();
+  const dir = await Deno.makeTempDir();
+  const options = {
+    hostname: "127.0.0.1",
+    credentials: await p.credentials("server"),
+    trust: p.trust,
+    dataPath: `${dir}/db.sqlite`,
+  };
+  try {
+    const first = await serve({ ...options, port: 0 });
+    const port = first.addr.port;
+    await first.close();
+    // No await in between that could give the runtime a turn to release the socket.
+    const second = await serve({ ...options, port });
+    assert.equal(second.addr.port, port);
+    await second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

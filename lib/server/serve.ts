@@ -215,6 +215,8 @@ class Server {
   #handshakeWaiters: (() => void)[] = [];
   #stopping = false;
   #closing: Promise<void> | undefined;
+  /** The accept loop; it ends once the listener is closed and its pending accept is over. */
+  #accepting: Promise<void> = Promise.resolve();
   #nextConn = 1;
   readonly #finished = Promise.withResolvers<void>();
 
@@ -254,7 +256,7 @@ class Server {
     options.signal?.addEventListener("abort", () => void this.close(), { once: true });
     if (options.signal?.aborted) void this.close();
     log.info("listening", { addr: `${addr.hostname}:${addr.port}` });
-    this.#acceptLoop();
+    this.#accepting = this.#acceptLoop();
   }
 
   async #acceptLoop(): Promise<void> {
@@ -507,6 +509,9 @@ class Server {
     this.#abort.abort(new Error("server shutting down"));
     for (const wake of this.#handshakeWaiters.splice(0)) wake();
     try {
+      // The listening socket is released only when its pending accept has ended: wait for
+      // it, so that the port can be bound again as soon as close() resolves.
+      await this.#accepting;
       // Commands already read get their replies; then sessions flush and close.
       await this.#router.idle();
       await Promise.all([...this.#sessions.keys()].map((s) => s.close()));
