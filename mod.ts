@@ -6,17 +6,44 @@
  * development CA and user certificates, validate chains), the ASL session API
  * ({@link aslConnect}, {@link aslAccept}) and the error types with their codes.
  *
- * @example Send a message and read replies
- * ```ts ignore
- * import { connect, loadCredentials, loadTrustStore } from "@netsec/msg";
+ * @example A throwaway CA, a server on a free port, and a message from alice to bob
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, initPki, issueUser, loadCredentials, loadTrustStore, serve } from "./mod.ts";
  *
- * const client = await connect({
- *   user: "alice",
- *   credentials: await loadCredentials("certs/alice.pem", "certs/alice.key"),
- *   trust: await loadTrustStore("certs/ca.pem"),
- * });
- * await client.send("bob", "hello");
- * for await (const message of client) console.log(message.from, message.text);
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await initPki({ dir });
+ *   await issueUser({ dir, userId: "alice" });
+ *   await issueUser({ dir, userId: "bob" });
+ *   const trust = await loadTrustStore(`${dir}/ca.pem`);
+ *   const server = await serve({
+ *     port: 0,
+ *     credentials: await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`),
+ *     trust,
+ *     dataPath: `${dir}/messages.db`,
+ *   });
+ *   const user = async (name: string) =>
+ *     connect({
+ *       user: name,
+ *       port: server.addr.port,
+ *       credentials: await loadCredentials(`${dir}/${name}.pem`, `${dir}/${name}.key`),
+ *       trust,
+ *     });
+ *   const bob = await user("bob");
+ *   const alice = await user("alice");
+ *   await alice.send("bob", "hello bob");
+ *   for await (const message of bob) {
+ *     assert.equal(message.from, "alice");
+ *     assert.equal(message.text, "hello bob");
+ *     break;
+ *   }
+ *   await alice.close();
+ *   await bob.close();
+ *   await server.close();
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  *
  * @module
@@ -33,7 +60,11 @@ import type {
 import type { Credentials, TrustStore } from "./lib/pki/types.ts";
 import { connect as connectClient, type MessengerClient } from "./lib/client/client.ts";
 import type { ClientOptions } from "./lib/client/types.ts";
-import { serve as serveImpl } from "./lib/server/serve.ts";
+import {
+  type PublicServeOptions,
+  serve as serveImpl,
+  type ServerHandle,
+} from "./lib/server/serve.ts";
 
 // ---------------------------------------------------------------- client
 
@@ -53,27 +84,40 @@ export type {
 } from "./lib/client/types.ts";
 export type { BackoffOptions } from "./lib/client/retry.ts";
 export type { CertificateLookup } from "./lib/client/cert_lookup.ts";
-export { resolveStateDir } from "./lib/client/state.ts";
+export { type EnvLookup, resolveStateDir } from "./lib/client/state.ts";
 
 /**
  * Connects to a NetSec-MSG server, runs the ASL handshake and registers `options.user`.
- * Resolves with a ready {@link MessengerClient}; rejects with an `AslError` (handshake),
- * a `ClientError` (refused REGISTER) or a network error. After that the client reconnects
- * by itself and resends unanswered messages with the same MESSAGEID.
+ * Resolves with a ready {@link MessengerClient}. Rejects with an `AslError`: the spec's code
+ * when the handshake fails, or `CLOSED` when the server cannot be reached (the socket error
+ * is its `cause`); or with a `ClientError` when the server refuses the REGISTER. After that
+ * the client reconnects by itself and resends unanswered messages with the same MESSAGEID.
  *
- * @example
- * ```ts ignore
- * import { connect, loadCredentials, loadTrustStore } from "@netsec/msg";
- * const client = await connect({
- *   user: "alice",
- *   hostname: "localhost",
- *   port: 4287,
- *   credentials: await loadCredentials("certs/alice.pem", "certs/alice.key"),
- *   trust: await loadTrustStore("certs/ca.pem"),
- *   onEvent: (event) => console.log(event.type),
- * });
- * await client.send(["bob", "carol"], "hi both");
- * await client.close();
+ * @example A refused connection is an `AslError` with code `CLOSED`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AslError, connect, initPki, issueUser, loadCredentials, loadTrustStore } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await initPki({ dir });
+ *   await issueUser({ dir, userId: "alice" });
+ *   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   const port = listener.addr.port;
+ *   listener.close(); // nothing listens there any more
+ *   await assert.rejects(
+ *     connect({
+ *       user: "alice",
+ *       port,
+ *       credentials: await loadCredentials(`${dir}/alice.pem`, `${dir}/alice.key`),
+ *       trust: await loadTrustStore(`${dir}/ca.pem`),
+ *       reconnect: false,
+ *     }),
+ *     (err) => err instanceof AslError && err.code === "CLOSED",
+ *   );
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export function connect(options: ClientOptions): Promise<MessengerClient> {
@@ -82,80 +126,45 @@ export function connect(options: ClientOptions): Promise<MessengerClient> {
 
 // ---------------------------------------------------------------- server
 
-/**
- * Options of {@link serve}: the public subset of the server's settings (the `server` CLI
- * exposes the rest).
- *
- * @example
- * ```ts ignore
- * import type { ServeOptions } from "@netsec/msg";
- * const options: ServeOptions = { hostname: "127.0.0.1", port: 0, credentials, trust };
- * ```
- */
-export interface ServeOptions {
-  /** Address to listen on; default 127.0.0.1. */
-  readonly hostname?: string;
-  /** TCP port; default 4287, 0 picks a free port (see `addr`). */
-  readonly port?: number;
-  /** The server's certificate chain and key (see `loadCredentials`). */
-  readonly credentials: Credentials;
-  /** CA certificates (and CRLs) client chains must lead to (see `loadTrustStore`). */
-  readonly trust: TrustStore;
-  /** SQLite file for the message store; default `data/netsec-msg.db`. */
-  readonly dataPath?: string;
-  /**
-   * Where the store's transactions run: `main` (default) on the network thread, the
-   * cheapest per message on a local disk, each disk flush pausing the event loop; `worker`
-   * in a thread of their own, for disks whose flushes take milliseconds.
-   */
-  readonly storeThread?: "main" | "worker";
-  /** Cipher suites in preference order; default `X25519_AES_GCM`, `AES_GCM`, `AES_CBC`. */
-  readonly suites?: readonly Suite[];
-  /** Milliseconds from accept to a finished handshake; default 10 000. */
-  readonly handshakeTimeoutMs?: number;
-  /** Aborting it shuts the server down like `close()`. */
-  readonly signal?: AbortSignal;
-}
+export type {
+  PublicServeOptions as ServeOptions,
+  ServerHandle,
+  ServerStats,
+  StoreThread,
+} from "./lib/server/serve.ts";
+export type { RouterStats } from "./lib/server/router.ts";
 
 /**
- * A running server.
+ * Starts a NetSec-MSG server; resolves with a handle (`addr`, `close()`, `finished`,
+ * `stats()`). Messages are stored durably in `dataPath` before they are acknowledged.
+ * Rejects with a `ServerError` (`LISTEN`, `STORE`) when it cannot start.
  *
- * @example
- * ```ts ignore
- * import type { ServerHandle } from "@netsec/msg";
- * const describe = (server: ServerHandle) => `listening on port ${server.addr.port}`;
+ * @example A server on a free loopback port, started and stopped
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initPki, loadCredentials, loadTrustStore, serve } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await initPki({ dir });
+ *   const server = await serve({
+ *     hostname: "127.0.0.1",
+ *     port: 0,
+ *     credentials: await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`),
+ *     trust: await loadTrustStore(`${dir}/ca.pem`),
+ *     dataPath: `${dir}/messages.db`,
+ *   });
+ *   assert.ok(server.addr.port > 0);
+ *   assert.equal(server.stats().connections, 0);
+ *   await server.close();
+ *   await server.finished;
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
-export interface ServerHandle {
-  /** The address it listens on (the real port when 0 was asked). */
-  readonly addr: Deno.NetAddr;
-  /** Graceful shutdown; resolves when everything is closed. Idempotent. */
-  close(): Promise<void>;
-  /** Resolves once the server has shut down (by `close()` or the signal). */
-  readonly finished: Promise<void>;
-}
-
-/**
- * Starts a NetSec-MSG server; resolves with a handle (`addr`, `close()`, `finished`).
- * Messages are stored durably in `dataPath` before they are acknowledged.
- *
- * @example
- * ```ts ignore
- * import { loadCredentials, loadTrustStore, serve } from "@netsec/msg";
- * const server = await serve({
- *   hostname: "127.0.0.1",
- *   port: 0,
- *   credentials: await loadCredentials("certs/server.pem", "certs/server.key"),
- *   trust: await loadTrustStore("certs/ca.pem"),
- *   dataPath: "data/demo.db",
- * });
- * console.log(server.addr.port);
- * await server.close();
- * ```
- */
-export async function serve(options: ServeOptions): Promise<ServerHandle> {
-  const handle = await serveImpl(options);
-  return { addr: handle.addr, close: () => handle.close(), finished: handle.finished };
+export function serve(options: PublicServeOptions): Promise<ServerHandle> {
+  return serveImpl(options);
 }
 
 // ---------------------------------------------------------------- PKI
@@ -199,13 +208,45 @@ export type {
  * and returns the encrypted session. Fails with an `AslError` carrying the spec's code.
  *
  * @example
- * ```ts ignore
- * import { aslConnect } from "@netsec/msg";
- * const session = await aslConnect({ hostname: "localhost", port: 4287 }, {
- *   credentials, trust, serverName: "localhost",
- * });
- * await session.send("REGISTER alice");
- * for await (const line of session) console.log(line);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { aslAccept, aslConnect, initPki, issueUser, loadCredentials, loadTrustStore } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * try {
+ *   await initPki({ dir });
+ *   await issueUser({ dir, userId: "alice" });
+ *   const trust = await loadTrustStore(`${dir}/ca.pem`);
+ *   const echo = (async () => {
+ *     const session = await aslAccept(await listener.accept(), {
+ *       credentials: await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`),
+ *       trust,
+ *     });
+ *     assert.equal(session.peer.identity, "alice");
+ *     for await (const line of session) {
+ *       await session.send(`OK ${line}`);
+ *       break;
+ *     }
+ *     await session.close();
+ *   })();
+ *   const session = await aslConnect({ hostname: "127.0.0.1", port: listener.addr.port }, {
+ *     credentials: await loadCredentials(`${dir}/alice.pem`, `${dir}/alice.key`),
+ *     trust,
+ *     serverName: "127.0.0.1",
+ *   });
+ *   assert.equal(session.suite, "X25519_AES_GCM"); // forward secret by default
+ *   await session.send("REGISTER alice");
+ *   for await (const line of session) {
+ *     assert.equal(line, "OK REGISTER alice");
+ *     break;
+ *   }
+ *   await session.close();
+ *   await echo;
+ * } finally {
+ *   listener.close();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export function aslConnect(
@@ -218,14 +259,7 @@ export function aslConnect(
 /**
  * Server side of ASL: runs the handshake on an accepted connection and returns the session.
  *
- * @example
- * ```ts ignore
- * import { aslAccept } from "@netsec/msg";
- * for await (const conn of Deno.listen({ hostname: "127.0.0.1", port: 0 })) {
- *   const session = await aslAccept(conn, { credentials, trust });
- *   console.log(session.peer.identity);
- * }
- * ```
+ * Both sides are shown in the example of {@link aslConnect}.
  */
 export function aslAccept(conn: Duplex, options: AcceptOptions): Promise<SecureSession> {
   return acceptImpl(conn, options);

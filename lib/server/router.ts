@@ -43,13 +43,21 @@ export interface RouterOptions {
 
 /** Counters for logs, tests and the load tool. */
 export interface RouterStats {
+  /** Sessions open (registered or not). */
   readonly sessions: number;
+  /** Users with a registered session. */
   readonly online: number;
+  /** Users that have ever registered. */
   readonly knownUsers: number;
+  /** Message copies waiting for their recipient (queued or in flight). */
   readonly queued: number;
+  /** Messages accepted (answered OK) since start. */
   readonly accepted: number;
+  /** Deliveries sent since start (redeliveries included). */
   readonly delivered: number;
+  /** Deliveries acknowledged since start. */
   readonly acked: number;
+  /** Store transactions (group commits) since start. */
   readonly batches: number;
   /** Unread output bytes summed over registered sessions. */
   readonly unreadBytes: number;

@@ -41,16 +41,49 @@ import { WorkerStore } from "./store_threaded.ts";
  */
 export type StoreThread = "main" | "worker";
 
-/** Options of `serve`. Router limits (inflight, queues, rate, timeouts) pass through. */
-export interface ServeOptions extends RouterOptions {
+/**
+ * The options of `serve` that the public API (mod.ts) offers: where to listen, the
+ * server's credentials and trust store, the SQLite file, suites and the handshake timeout.
+ *
+ * @example
+ * ```ts
+ * import type { PublicServeOptions } from "./serve.ts";
+ * import type { Credentials, TrustStore } from "../pki/types.ts";
+ * const options = (credentials: Credentials, trust: TrustStore): PublicServeOptions => ({
+ *   port: 0,
+ *   credentials,
+ *   trust,
+ *   suites: ["X25519_AES_GCM"],
+ * });
+ * ```
+ */
+export interface PublicServeOptions {
   /** Address to listen on; default 127.0.0.1. */
   readonly hostname?: string;
-  /** TCP port; default 4287, 0 picks a free port. */
+  /** TCP port; default 4287, 0 picks a free port (see `ServerHandle.addr`). */
   readonly port?: number;
-  /** The server's certificate chain and key. */
+  /** The server's certificate chain and key (see `loadCredentials`). */
   readonly credentials: Credentials;
-  /** CA certificates (and CRLs) client chains must lead to. */
+  /** CA certificates (and CRLs) client chains must lead to (see `loadTrustStore`). */
   readonly trust: TrustStore;
+  /** SQLite file; default `data/netsec-msg.db`. */
+  readonly dataPath?: string;
+  /**
+   * Where the SQLite file's transactions run: `main` (default) on the network thread, the
+   * cheapest per message on a local disk, each disk flush pausing the event loop; `worker`
+   * in a thread of their own, for disks whose flushes take milliseconds.
+   */
+  readonly storeThread?: StoreThread;
+  /** Cipher suites in preference order; default `X25519_AES_GCM`, `AES_GCM`, `AES_CBC`. */
+  readonly suites?: readonly Suite[];
+  /** Milliseconds from accept to a finished handshake (default 10 000). */
+  readonly handshakeTimeoutMs?: number;
+  /** Aborting it shuts the server down like `close()`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `serve`: the public ones, router limits (inflight, queues, rate, timeouts) and the rest. */
+export interface ServeOptions extends PublicServeOptions, RouterOptions {
   /**
    * A trust store that may change (a watched CRL, lib/pki/crl_watch.ts); when given it is
    * used instead of `trust`: while it has none, handshakes fail with `INTERNAL_ERROR`, and
@@ -59,14 +92,6 @@ export interface ServeOptions extends RouterOptions {
   readonly trustSource?: TrustSource;
   /** A store to use (e.g. a MemoryStore in tests); otherwise `dataPath` is opened. */
   readonly store?: Store;
-  /** SQLite file; default `data/netsec-msg.db`. */
-  readonly dataPath?: string;
-  /** Where the SQLite file's transactions run (default `main`); see `StoreThread`. */
-  readonly storeThread?: StoreThread;
-  /** Record suites in preference order. */
-  readonly suites?: readonly Suite[];
-  /** Milliseconds from accept to a finished handshake (default 10 000). */
-  readonly handshakeTimeoutMs?: number;
   /** Concurrent connections; more are closed at once (default 20 000). */
   readonly maxConnections?: number;
   /** Concurrent handshakes; more wait for a slot within their handshake time (default 64). */
@@ -83,11 +108,32 @@ export interface ServeOptions extends RouterOptions {
   readonly maxPendingPerAddress?: number;
   /** Log each handshake step at debug level (`--verbose`). */
   readonly traceHandshakes?: boolean;
-  /** Aborting it shuts the server down like `close()`. */
-  readonly signal?: AbortSignal;
 }
 
-/** A running server. */
+/** A running server's counters (`ServerHandle.stats()`). */
+export interface ServerStats extends RouterStats {
+  /** Open connections. */
+  readonly connections: number;
+  /** Handshakes under way. */
+  readonly handshakes: number;
+  /** Connections whose handshake has not finished. */
+  readonly pendingHandshakes: number;
+  /** Source addresses (keys of `addressKey`) with a pending handshake. */
+  readonly pendingAddresses: number;
+  /** Connections refused by the pending-handshake bounds since start. */
+  readonly refusedPending: number;
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * import type { ServerHandle } from "./serve.ts";
+ * const describe = (server: ServerHandle) =>
+ *   `port ${server.addr.port}, ${server.stats().connections} connection(s)`;
+ * ```
+ */
 export interface ServerHandle {
   /** The address it listens on (the real port when 0 was asked). */
   readonly addr: Deno.NetAddr;
@@ -96,16 +142,7 @@ export interface ServerHandle {
   /** Resolves once the server has shut down (by `close()` or the signal). */
   readonly finished: Promise<void>;
   /** Live counters. */
-  stats(): RouterStats & {
-    readonly connections: number;
-    readonly handshakes: number;
-    /** Connections whose handshake has not finished. */
-    readonly pendingHandshakes: number;
-    /** Source addresses (keys of `addressKey`) with a pending handshake. */
-    readonly pendingAddresses: number;
-    /** Connections refused by the pending-handshake bounds since start. */
-    readonly refusedPending: number;
-  };
+  stats(): ServerStats;
 }
 
 /** How long a connection whose input ended may take to answer what it read. */
