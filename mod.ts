@@ -50,14 +50,7 @@
  */
 
 import { accept as acceptImpl, connect as connectImpl } from "./lib/asl/mod.ts";
-import type {
-  AcceptOptions,
-  ConnectOptions,
-  Duplex,
-  SecureSession,
-  Suite,
-} from "./lib/asl/types.ts";
-import type { Credentials, TrustStore } from "./lib/pki/types.ts";
+import type { AcceptOptions, ConnectOptions, Duplex, SecureSession } from "./lib/asl/types.ts";
 import { connect as connectClient, type MessengerClient } from "./lib/client/client.ts";
 import type { ClientOptions } from "./lib/client/types.ts";
 import {
