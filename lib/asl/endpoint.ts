@@ -3,6 +3,7 @@
 // (send the code, half-close, discard input for at most 1 s, close), then starts the session.
 
 import "reflect-metadata"; // @peculiar/x509 (used by the validator) needs it loaded first.
+import { deadline } from "../deadline.ts";
 import { ValidationCache } from "../pki/validation_cache.ts";
 import { AslError } from "./errors.ts";
 import { type Frame, FrameReader, HANDSHAKE_LIMITS } from "./framing.ts";
@@ -168,12 +169,7 @@ async function failHandshake(
     })().catch(() => {
       // The peer is gone; closing is all that is left.
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      procedure,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, ERROR_DRAIN_MS))),
-    ]);
-    clearTimeout(timer);
+    await deadline(procedure, ERROR_DRAIN_MS, () => undefined);
   }
   closeQuietly(conn);
   return error;

@@ -5,6 +5,7 @@
 // LF, as many as fit in 32 768 bytes of plaintext per record (one seal for a burst); with
 // AES_GCM and AES_CBC every line is a record of its own. At 2^23 records the session closes.
 
+import { deadline } from "../deadline.ts";
 import { AslError } from "./errors.ts";
 import type { RecordCipher, SyncCipherOp } from "./records_cipher.ts";
 import { MAX_PLAINTEXT_BYTES } from "./records_codec.ts";
@@ -176,12 +177,7 @@ export class SessionSender {
   async flush(): Promise<void> {
     if (this.#owner.ended || (!this.#writing && this.#queue.length === 0)) return;
     this.#writerIdle ??= Promise.withResolvers<void>();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#writerIdle.promise,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_ON_CLOSE_MS))),
-    ]);
-    clearTimeout(timer);
+    await deadline(this.#writerIdle.promise, FLUSH_ON_CLOSE_MS, () => undefined);
   }
 
   /** Ends the session on a fault: close at once, send nothing more (section 3). */

@@ -5,6 +5,7 @@
 // reading from a session whose output is not read.
 // Graceful shutdown: stop accepting, finish commits in flight, close sessions, close the store.
 
+import { deadline } from "../deadline.ts";
 import { AslError, type SecureSession, type Suite } from "../asl/mod.ts";
 // endpoint.ts rather than mod.ts: the server passes its own chain validator (revocation.ts).
 import { accept } from "../asl/endpoint.ts";
@@ -148,15 +149,6 @@ export interface ServerHandle {
 /** How long a connection whose input ended may take to answer what it read. */
 const REPLY_FLUSH_MS = 5_000;
 
-/** Waits until `client` has answered every command it read, or `ms` passed. */
-async function settleWithin(client: ClientSession, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    client.settled(),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
-}
 /**
  * Default bound on pending handshakes, all sources. The server completes about 200–250
  * handshakes per CPU-second (bench/README.md), so 1 024 pending is several times what it
@@ -394,7 +386,7 @@ class Server {
         }
         // The input ended (a half-close, or the peer went away): every command read still
         // gets its reply, in order, before the connection closes (bounded).
-        if (!this.#stopping) await settleWithin(client, REPLY_FLUSH_MS);
+        if (!this.#stopping) await deadline(client.settled(), REPLY_FLUSH_MS, () => undefined);
       } finally {
         client.end();
         this.#sessions.delete(session);
