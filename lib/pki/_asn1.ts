@@ -25,12 +25,7 @@ export function toHex(bytes: Uint8Array): string {
   return bytes.toHex();
 }
 
-/** True when two byte arrays hold the same bytes. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { bytesEqual } from "../bytes.ts";
 
 /** Views an ArrayBuffer (or copies a typed view) as a Uint8Array. */
 export function u8(data: ArrayBuffer | ArrayBufferView): Uint8Array {

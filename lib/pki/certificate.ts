@@ -116,12 +116,6 @@ function cacheKeyOf(der: Uint8Array): string {
   return `${der.length}:${der.subarray(-32).toHex()}`;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Parses one DER certificate, or throws `PkiError("BAD_CERTIFICATE")` when it is not
  * strict-DER X.509 v3 with matching inner and outer signature algorithms, has a
@@ -140,7 +134,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
   const cacheKey = cacheKeyOf(der);
   const hit = cache.get(cacheKey);
-  if (hit && sameBytes(hit.der, der)) {
+  if (hit && bytesEqual(hit.der, der)) {
     cache.delete(cacheKey);
     cache.set(cacheKey, hit);
     return hit;

@@ -5,6 +5,7 @@
 // the change. Fail closed: once a CRL is in use, a file that disappears, cannot be read,
 // parsed or verified gives no trust store at all until it is usable again.
 
+import { bytesEqual } from "../bytes.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { parseCrlFile } from "./credentials.ts";
@@ -44,12 +45,6 @@ export interface CrlWatchOptions {
   readonly intervalMs?: number;
   /** Where `crl_loaded` / `crl_unusable` go. */
   readonly logger?: Logger;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
@@ -163,7 +158,7 @@ export class CrlWatcher implements TrustSource {
       return this.#fail(`cannot read the CRL file ${this.path}: ${(err as Error).message}`);
     }
     this.#seen = seen;
-    if (this.#good !== undefined && sameBytes(bytes, this.#good.bytes)) {
+    if (this.#good !== undefined && bytesEqual(bytes, this.#good.bytes)) {
       return this.#use(this.#good.trust, this.#good.bytes);
     }
     let crls: Uint8Array[];

@@ -2,6 +2,8 @@
 // dNSName (case-insensitive, `*` only as the whole leftmost label) and iPAddress (IPv4,
 // IPv6 in any textual form) against the host dialled; the USERID grammar.
 
+import { bytesEqual } from "../bytes.ts";
+
 const DNS_TEXT = /^[\x21-\x7e]+$/;
 const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
@@ -90,10 +92,6 @@ export function parseIpAddress(text: string): Uint8Array | undefined {
   if (text.startsWith("[") && text.endsWith("]")) return parseIpv6(text.slice(1, -1));
   if (text.includes(":")) return parseIpv6(text);
   return parseIpv4(text);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function asciiLower(text: string): string | undefined {

@@ -10,6 +10,7 @@
 // outside that — and every failure — goes through the full validator, so codes and check
 // order are exactly those of validateChain. Wraps validate.ts; does not change it.
 
+import { bytesEqual } from "../bytes.ts";
 import "reflect-metadata";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
@@ -97,14 +98,8 @@ export async function importLeafKeys(spki: Uint8Array): Promise<LeafKeys> {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function sameChain(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  return a.length === b.length && a.every((der, i) => equalBytes(der, b[i]!));
+  return a.length === b.length && a.every((der, i) => bytesEqual(der, b[i]!));
 }
 
 /** Same list of the same objects (a CRL or anchor added, removed or replaced shows). */
@@ -141,7 +136,7 @@ function pathWindow(chain: readonly Uint8Array[], trust: TrustStore): [number, n
   for (const der of trust.anchors) {
     try {
       const anchor = datesOf(der);
-      if (equalBytes(anchor.subject, top.issuer)) all.push(anchor);
+      if (bytesEqual(anchor.subject, top.issuer)) all.push(anchor);
     } catch {
       // validateChain ignores an unreadable anchor too.
     }
