@@ -12,9 +12,13 @@ export type LogFields = Record<string, string | number | boolean | undefined>;
 
 /** A sink for log lines, shared by the server, the client and the protocol trace. */
 export interface Logger {
+  /** Detail for debugging (handshake steps, ignored acknowledgements). */
   debug(event: string, fields?: LogFields): void;
+  /** Normal events (connections, registrations, disconnects, reconnects). */
   info(event: string, fields?: LogFields): void;
+  /** Something unexpected from a peer, handled. */
   warn(event: string, fields?: LogFields): void;
+  /** A failure. */
   error(event: string, fields?: LogFields): void;
 }
 

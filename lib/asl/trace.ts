@@ -1,6 +1,7 @@
 // Handshake tracing for `--verbose` and the demo (spec section 2, M1–M7): one secret-free
 // line per step. Events never carry keys, nonces or message text.
 
+import type { Logger } from "../log.ts";
 import type { HandshakeTraceEvent } from "./types.ts";
 
 /**
@@ -14,10 +15,7 @@ import type { HandshakeTraceEvent } from "./types.ts";
  * logger.debug("asl.handshake", { step: "M1" });
  * ```
  */
-export interface TraceLogger {
-  /** Logs one event with its fields at debug level. */
-  debug(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
-}
+export type TraceLogger = Pick<Logger, "debug">;
 
 const NAMES: Record<HandshakeTraceEvent["step"], string> = {
   M1: "SALAAM_ASL",

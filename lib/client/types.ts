@@ -1,6 +1,7 @@
 // The shapes of the library client (ASL spec section 5 as a program sees it): options,
 // lifecycle events, incoming messages and send results. Implemented by client.ts.
 
+import type { Logger } from "../log.ts";
 import type { HandshakeTraceEvent, Suite } from "../asl/types.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
 import type { BackoffOptions } from "./retry.ts";
@@ -21,16 +22,7 @@ import type { BackoffOptions } from "./retry.ts";
  * };
  * ```
  */
-export interface ClientLogger {
-  /** Detail for debugging. */
-  debug(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
-  /** Normal events (disconnects, reconnects). */
-  info(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
-  /** Something unexpected from the server, handled. */
-  warn(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
-  /** A failure. */
-  error(event: string, fields?: Record<string, string | number | boolean | undefined>): void;
-}
+export type ClientLogger = Logger;
 
 export { DEFAULT_PORT } from "../limits.ts";
 
