@@ -76,3 +76,52 @@ export class E2eError extends Error {
     this.step = isBadSealReason(code) ? REASON_STEP[code] : undefined;
   }
 }
+
+/** Why a recipient cannot be sealed to. */
+export type KeyDirectoryCode =
+  /** Another leaf is accepted for the user: the person must accept the new one first. */
+  | "pin_pending"
+  /** The person rejected this user's current certificate. */
+  | "pin_rejected"
+  /** `CERT` failed (`reason` holds the server's reason, e.g. UNKNOWN_USER, NO_CERTIFICATE). */
+  | "cert_failed"
+  /** No connection to ask `CERT`. */
+  | "unreachable"
+  /** The chain does not validate, or does not name the user (`reason`: the PKI code). */
+  | "certificate";
+
+/**
+ * A recipient could not be sealed to. `fingerprint` is the leaf `CERT` returned (when there
+ * was one) and `accepted` the fingerprints the person accepted before: a person shown both
+ * can compare them out of band.
+ *
+ * @example
+ * ```ts
+ * import { KeyDirectoryError } from "./errors.ts";
+ * const err = new KeyDirectoryError("pin_pending", "bob", "bob's certificate changed");
+ * console.log(err.code, err.userId); // "pin_pending" "bob"
+ * ```
+ */
+export class KeyDirectoryError extends Error {
+  /** Always `"KeyDirectoryError"`. */
+  override name = "KeyDirectoryError";
+  /**
+   * @param code Why.
+   * @param userId The recipient.
+   * @param message One human line (fingerprints, never key material).
+   * @param details The server's or the PKI's reason, the new leaf's fingerprint, the accepted ones.
+   */
+  constructor(
+    readonly code: KeyDirectoryCode,
+    readonly userId: string,
+    message: string,
+    readonly details: {
+      readonly reason?: string;
+      readonly fingerprint?: string;
+      readonly accepted?: readonly string[];
+    } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -12,6 +12,7 @@ import type { TrustStore } from "../pki/types.ts";
 import { validateChain } from "../pki/validate.ts";
 import { type ChainValidator, importLeafKeys } from "../pki/validation_cache.ts";
 import type { CertAnswer } from "./open.ts";
+import { KeyDirectoryError } from "./errors.ts";
 import { type PinStore, pinVerdict } from "./pins.ts";
 
 /** How long a recipient's checked certificate is reused before `CERT` is asked again. */
@@ -28,54 +29,8 @@ export interface RecipientKey {
   readonly chain: readonly Uint8Array[];
 }
 
-/** Why a recipient cannot be sealed to. */
-export type KeyDirectoryCode =
-  /** Another leaf is accepted for the user: the person must accept the new one first. */
-  | "pin_pending"
-  /** The person rejected this user's current certificate. */
-  | "pin_rejected"
-  /** `CERT` failed (`reason` holds the server's reason, e.g. UNKNOWN_USER, NO_CERTIFICATE). */
-  | "cert_failed"
-  /** No connection to ask `CERT`. */
-  | "unreachable"
-  /** The chain does not validate, or does not name the user (`reason`: the PKI code). */
-  | "certificate";
-
-/**
- * A recipient could not be sealed to. `fingerprint` is the leaf `CERT` returned (when there
- * was one) and `accepted` the fingerprints the person accepted before: a person shown both
- * can compare them out of band.
- *
- * @example
- * ```ts
- * import { KeyDirectoryError } from "./key_directory.ts";
- * const err = new KeyDirectoryError("pin_pending", "bob", "bob's certificate changed");
- * console.log(err.code, err.userId); // "pin_pending" "bob"
- * ```
- */
-export class KeyDirectoryError extends Error {
-  /** Always `"KeyDirectoryError"`. */
-  override name = "KeyDirectoryError";
-  /**
-   * @param code Why.
-   * @param userId The recipient.
-   * @param message One human line (fingerprints, never key material).
-   * @param details The server's or the PKI's reason, the new leaf's fingerprint, the accepted ones.
-   */
-  constructor(
-    readonly code: KeyDirectoryCode,
-    readonly userId: string,
-    message: string,
-    readonly details: {
-      readonly reason?: string;
-      readonly fingerprint?: string;
-      readonly accepted?: readonly string[];
-    } = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export { KeyDirectoryError } from "./errors.ts";
+export type { KeyDirectoryCode } from "./errors.ts";
 
 /** What a KeyDirectory needs. */
 export interface KeyDirectoryOptions {
