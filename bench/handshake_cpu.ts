@@ -33,7 +33,7 @@ import type { Credentials, TrustStore } from "../lib/pki/types.ts";
 import { parseSuiteList } from "../lib/asl/suites.ts";
 import type { EphemeralKeyPair } from "../lib/asl/kx_x25519.ts";
 import type { Suite } from "../lib/asl/types.ts";
-import { readVectorText, vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
+import { readVectorText, vectorCredentials, vectorTrust } from "./fixtures.ts";
 
 const { values } = parseArgs({
   options: {
