@@ -19,7 +19,10 @@ export function readVectorText(name: string): Promise<string> {
 
 /** The vectors' `server` or `client` credentials. */
 export async function vectorCredentials(who: "server" | "client"): Promise<Credentials> {
-  return await parseCredentials(await readVectorText(`${who}.crt`), await readVectorText(`${who}.key`));
+  return await parseCredentials(
+    await readVectorText(`${who}.crt`),
+    await readVectorText(`${who}.key`),
+  );
 }
 
 /** The vectors' CA as a trust store. */
@@ -30,7 +33,11 @@ export async function vectorTrust(): Promise<TrustStore> {
 /** An extension value of `size` bytes: one OCTET STRING, or (`dense`) as many NULLs as fit. */
 function filler(size: number, dense: boolean): Uint8Array<ArrayBuffer> {
   const body = Math.max(3, size - 4);
-  const header = body < 0x80 ? [body] : body < 0x100 ? [0x81, body] : [0x82, body >> 8, body & 0xff];
+  const header = body < 0x80
+    ? [body]
+    : body < 0x100
+    ? [0x81, body]
+    : [0x82, body >> 8, body & 0xff];
   const content = new Uint8Array(body).fill(0x61);
   if (dense) {
     const pairs = body % 2 === 0 ? body / 2 : (body - 3) / 2;

@@ -45,7 +45,10 @@ Deno.test("TextLineChannel: lines both ways framed as ASL messages; framing erro
     assert.deepEqual(await it.next(), { done: false, value: "REGISTER alice" });
     assert.deepEqual(await it.next(), { done: false, value: "MESSAGE m1 bob QUFB" });
     await a.write(new TextEncoder().encode("two\nlines\n\n"));
-    await assert.rejects(it.next(), (e: unknown) => e instanceof AslError && e.code === "PROTOCOL_ERROR");
+    await assert.rejects(
+      it.next(),
+      (e: unknown) => e instanceof AslError && e.code === "PROTOCOL_ERROR",
+    );
   } finally {
     await left.close();
     await right.close();

@@ -101,7 +101,9 @@ export async function spawnChild(o: SpawnOptions): Promise<Child> {
         for (const line of lines) {
           recent.push(line);
           if (recent.length > keep) recent.shift();
-          if (o.verbose === true) Deno.stderr.writeSync(new TextEncoder().encode(`[child] ${line}\n`));
+          if (o.verbose === true) {
+            Deno.stderr.writeSync(new TextEncoder().encode(`[child] ${line}\n`));
+          }
           const m = o.ready.exec(line);
           if (m !== null) onPort(Number(m[1]));
         }

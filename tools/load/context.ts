@@ -139,7 +139,9 @@ export async function spawnUnder(
   const o = ctx.opts;
   const child = await spawnServerTs({
     pki: ctx.pki,
-    ...(store === "memory" ? { script: new URL("./memory_server.ts", import.meta.url).pathname } : {}),
+    ...(store === "memory"
+      ? { script: new URL("./memory_server.ts", import.meta.url).pathname }
+      : {}),
     args: [
       ...["--suites", serverSuites(o.suite).join(",")],
       ...(store === "memory" ? [] : ["--rate", "0", "--data", `${dataDir}/netsec-msg.db`]),
@@ -155,7 +157,13 @@ export async function spawnUnder(
   });
   ctx.children.add(child);
   return {
-    target: { hostname: "127.0.0.1", port: child.port, pki: ctx.pki, users: ctx.users, suite: o.suite },
+    target: {
+      hostname: "127.0.0.1",
+      port: child.port,
+      pki: ctx.pki,
+      users: ctx.users,
+      suite: o.suite,
+    },
     pid: child.pid,
     child,
   };
