@@ -13,7 +13,7 @@ import { validateChain } from "../lib/pki/validate.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
 import { createRecordCipher } from "../lib/asl/records.ts";
 import type { RecordImpl } from "../lib/asl/records_cipher.ts";
-import { vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
+import { vectorCredentials, vectorTrust } from "./fixtures.ts";
 
 const serverCreds = await vectorCredentials("server");
 const clientCreds = await vectorCredentials("client");

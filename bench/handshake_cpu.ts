@@ -33,7 +33,8 @@ import type { Credentials, TrustStore } from "../lib/pki/types.ts";
 import { parseSuiteList } from "../lib/asl/suites.ts";
 import type { EphemeralKeyPair } from "../lib/asl/kx_x25519.ts";
 import type { Suite } from "../lib/asl/types.ts";
-import { readVectorText, vectorCredentials, vectorTrust } from "../tests/helpers/asl.ts";
+import { prepareServerWork, type ServerWork } from "../tools/load/rsa_bound.ts";
+import { readVectorText, vectorCredentials, vectorTrust } from "./fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +57,6 @@ if (typeof suiteList === "string" || suiteList.length !== 1) {
 }
 /** The one suite the client offers and the server accepts. */
 const SUITE: Suite = suiteList[0]!;
-const X25519 = SUITE === "X25519_AES_GCM";
 const N = Number(values.n);
 const WARMUP = Number(values.warmup);
 const CONCURRENCY = Number(values.concurrency);
@@ -198,7 +198,7 @@ async function fixedEphemeral(d: Uint8Array): Promise<EphemeralKeyPair> {
  */
 async function roleFloor(work?: ServerWork) {
   const m = await vectorMessages();
-  const steps: ((() => Promise<void>) | undefined)[] = work
+  const steps: ((() => Promise<unknown>) | undefined)[] = work
     ? [
       undefined,
       async () => {
@@ -269,96 +269,43 @@ async function roleLogic() {
 
 const hex = (text: string) => Uint8Array.fromHex(text);
 
-/** The server's public-key work of one handshake with SUITE, as calls on prepared inputs. */
-interface ServerWork {
-  /** Verify the CA's signature on the client certificate (skipped on a validation-cache hit). */
-  verifyCertificate(): Promise<void>;
-  /** After M3: X25519_AES_GCM makes Q_S's key pair; RSA suites do nothing here. */
-  afterM3(): Promise<void>;
-  /**
-   * After M5, up to M6: verify SIG_C (RSA-PSS), then decrypt E (RSA-OAEP) and encrypt E2 +
-   * sign SIG_S in parallel; or, with X25519_AES_GCM, K (import Q_C + deriveBits), sign SIG_S.
-   */
-  afterM5(): Promise<void>;
-}
-
-async function prepareServerWork(): Promise<ServerWork> {
+/** The server's public-key work of one handshake with SUITE on the vectors' keys (rsa_bound.ts). */
+async function serverWork(): Promise<ServerWork> {
   const server = await vectorCredentials("server");
   const client = await vectorCredentials("client");
   const trust = await vectorTrust();
-  const spkiOf = async (der: Uint8Array) =>
-    (await validateChain([der], trust, { purpose: der === server.chain[0] ? "server" : "client" }))
-      .leafSpki as Uint8Array<ArrayBuffer>;
-  const importPub = (spki: Uint8Array<ArrayBuffer>, name: string, usage: KeyUsage) =>
-    crypto.subtle.importKey("spki", spki, { name, hash: "SHA-256" }, false, [usage]);
-  const clientSpki = await spkiOf(client.chain[0]!);
-  const serverSpki = await spkiOf(server.chain[0]!);
+  const spkiOf = async (der: Uint8Array, purpose: "server" | "client") =>
+    (await validateChain([der], trust, { purpose })).leafSpki as Uint8Array<ArrayBuffer>;
+  const importPub = async (der: Uint8Array, purpose: "server" | "client", name: string) =>
+    crypto.subtle.importKey("spki", await spkiOf(der, purpose), { name, hash: "SHA-256" }, false, [
+      name === "RSA-PSS" ? "verify" : "encrypt",
+    ]);
   const caSpki = AsnConvert.serialize(
     AsnConvert.parse(trust.anchors[0]!, Certificate).tbsCertificate.subjectPublicKeyInfo,
   );
-  const caKey = await crypto.subtle.importKey(
-    "spki",
-    caSpki,
-    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
   const leaf = AsnConvert.parse(client.chain[0]!, Certificate);
-  const tbs = new Uint8Array(AsnConvert.serialize(leaf.tbsCertificate));
-  const certSig = new Uint8Array(leaf.signatureValue);
-  const clientVerify = await importPub(clientSpki, "RSA-PSS", "verify");
-  const PSS = { name: "RSA-PSS", saltLength: 32 };
-  const data = crypto.getRandomValues(new Uint8Array(305));
-  const SIG_C = await crypto.subtle.sign(PSS, client.signKey, data);
-  const check = (ok: boolean) => {
-    if (!ok) throw new Error("verification failed");
-  };
-  const verifyCertificate = async () =>
-    check(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", caKey, certSig, tbs));
-  const verifySigC = async () => check(await crypto.subtle.verify(PSS, clientVerify, SIG_C, data));
-  if (X25519) {
-    const X = { name: "X25519" } as const;
-    const pairOf = async () => {
-      const pair = await crypto.subtle.generateKey(X, false, ["deriveBits"]) as CryptoKeyPair;
-      return { pair, raw: await crypto.subtle.exportKey("raw", pair.publicKey) };
-    };
-    const own = await pairOf();
-    const Q_C = (await pairOf()).raw;
-    const m6 = crypto.getRandomValues(new Uint8Array(19 + 32 + 32));
-    return {
-      verifyCertificate,
-      afterM3: async () => void await pairOf(),
-      afterM5: async () => {
-        await verifySigC();
-        const peer = await crypto.subtle.importKey("raw", Q_C, X, false, []);
-        await crypto.subtle.deriveBits({ ...X, public: peer }, own.pair.privateKey, 256);
-        await crypto.subtle.sign(PSS, server.signKey, m6);
-      },
-    };
-  }
-  const clientEncrypt = await importPub(clientSpki, "RSA-OAEP", "encrypt");
-  const serverEncrypt = await importPub(serverSpki, "RSA-OAEP", "encrypt");
-  const OAEP = { name: "RSA-OAEP" };
-  const P = crypto.getRandomValues(new Uint8Array(64));
-  const E = await crypto.subtle.encrypt(OAEP, serverEncrypt, P);
-  const N32 = P.subarray(0, 32);
-  return {
-    verifyCertificate,
-    afterM3: () => Promise.resolve(),
-    afterM5: async () => {
-      await verifySigC();
-      await crypto.subtle.decrypt(OAEP, server.decryptKey, E);
-      await Promise.all([
-        crypto.subtle.encrypt(OAEP, clientEncrypt, N32),
-        crypto.subtle.sign(PSS, server.signKey, data),
-      ]);
-    },
-  };
+  return await prepareServerWork(SUITE, {
+    caVerify: await crypto.subtle.importKey(
+      "spki",
+      caSpki,
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      false,
+      ["verify"],
+    ),
+    tbs: new Uint8Array(AsnConvert.serialize(leaf.tbsCertificate)),
+    certSig: new Uint8Array(leaf.signatureValue),
+    clientSign: client.signKey,
+    clientVerify: await importPub(client.chain[0]!, "client", "RSA-PSS"),
+    clientEncrypt: await importPub(client.chain[0]!, "client", "RSA-OAEP"),
+    serverSign: server.signKey,
+    serverDecrypt: server.decryptKey,
+    serverEncrypt: await importPub(server.chain[0]!, "server", "RSA-OAEP"),
+  });
 }
 
 /** The bound: the server's public-key work of one handshake (CA signature included), N times. */
 async function roleBound() {
-  const work = await prepareServerWork();
+  const work = await serverWork();
   const once = async () => {
     await Promise.all([work.verifyCertificate(), work.afterM3()]);
     await work.afterM5();
@@ -560,7 +507,7 @@ if (import.meta.main) {
   if (values.role === "server") await roleServer();
   else if (values.role === "bound") await roleBound();
   else if (values.role === "floor") await roleFloor();
-  else if (values.role === "floor-rsa") await roleFloor(await prepareServerWork());
+  else if (values.role === "floor-rsa") await roleFloor(await serverWork());
   else if (values.role === "logic") {
     const child = spawn("logic");
     const [total, main] = (await expectLine(child, "LOGIC")).map(Number);

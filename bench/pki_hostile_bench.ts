@@ -5,13 +5,15 @@
 // differ, as an attacker's would), so lib/pki's parse cache (64 entries) never hits.
 
 import "reflect-metadata";
+import { Issuer } from "../lib/pki/issuer.ts";
+import { generateRsaKeys } from "../lib/pki/keys.ts";
 import { validateChain } from "../lib/pki/validate.ts";
-import { makeCert, testKeys } from "../tests/helpers/pki.ts";
-import { certOfSize, padExtensions } from "../tests/helpers/pki_sized.ts";
+import { hostileCertificate } from "../tools/load/hostile_m3.ts";
+import { selfSignedOfSize } from "./fixtures.ts";
 
-const root = await makeCert({ subject: "CN=Bench Root", profile: "ca" });
-const trust = { anchors: [root.der], crls: [] };
-const evilKeys = await testKeys("RSA", 1);
+const root = await Issuer.create({ subject: "CN=Bench Root" });
+const trust = { anchors: [root.root.der], crls: [] };
+const evilKeys = await generateRsaKeys(2048);
 
 /** 256 copies of `der` whose last two bytes (inside the signature) differ. */
 function variants(der: Uint8Array): Uint8Array[] {
@@ -23,16 +25,13 @@ function variants(der: Uint8Array): Uint8Array[] {
   });
 }
 
-// 1 500 tiny extensions, self-signed: the finding (≈ 150 ms before the size bounds).
-const tiny = await makeCert({
-  subject: "CN=evil",
-  keys: evilKeys,
-  extensions: padExtensions(1500, new Uint8Array([0x04, 0x00])),
-});
+// 1 500 tiny extensions, self-signed (the load tool's hostile M3): the finding (≈ 150 ms
+// before the size bounds).
+const tiny = { der: await hostileCertificate() };
 // Just under every bound: 8 192 bytes, 24 extensions, self-signed and untrusted.
-const underFlat = await certOfSize(8192, { subject: "CN=evil", keys: evilKeys }, 24);
+const underFlat = { der: await selfSignedOfSize(evilKeys, 8192, 24, false) };
 // The same, its padding made of as many ASN.1 elements as the bytes allow.
-const underDense = await certOfSize(8192, { subject: "CN=evil", keys: evilKeys }, 24, true);
+const underDense = { der: await selfSignedOfSize(evilKeys, 8192, 24, true) };
 
 let seq = 0;
 async function refuse(chains: Uint8Array[][]): Promise<void> {

@@ -1,45 +1,59 @@
-// Tests of tools/load/relay.ts and tls_relay.ts: payload round trip, and the relay workload
-// driven through the Deno-TLS baseline relay (in-process, 127.0.0.1 port 0, an openssl
-// throwaway certificate): every message counted once, latencies recorded, errors counted.
+// Tests of tools/load/relay.ts, channel.ts and tls_relay.ts: payload round trip, the batched
+// ASL-framed line channel, and the relay workload driven through the Deno-TLS baseline relay
+// (in-process, 127.0.0.1 port 0, a throwaway lib/pki certificate): every message counted
+// once, latencies recorded, errors counted.
 
 import assert from "node:assert/strict";
 import { makePayload, readPayload, runRelay } from "../tools/load/relay.ts";
-import { startTlsRelay } from "../tools/load/tls_relay.ts";
-import { TextLineChannel } from "../tools/load/channel.ts";
+import { openTlsChannel, startTlsRelay } from "../tools/load/tls_relay.ts";
+import { BatchWriter, TextLineChannel } from "../tools/load/channel.ts";
 import { isBase64Shape } from "../lib/base64.ts";
+import { AslError } from "../lib/asl/errors.ts";
+import { createPipe } from "../lib/asl/pipe.ts";
+import type { Duplex } from "../lib/asl/types.ts";
+import { Issuer } from "../lib/pki/issuer.ts";
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+/** A throwaway CA and a server certificate for 127.0.0.1 (lib/pki's Issuer). */
+async function makeCert(): Promise<{ cert: string; key: string; ca: string }> {
+  const issuer = await Issuer.create();
+  const server = await issuer.server();
+  return { cert: server.chainPem, key: await server.keyPem(), ca: issuer.ca.pem };
 }
 
-async function makeCert(dir: string): Promise<{ cert: string; key: string; ca: string }> {
-  await openssl(
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
-      .concat(["-days", "1", "-subj", "/CN=load test CA"]),
-    dir,
-  );
-  await openssl(
-    ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr"]
-      .concat(["-subj", "/CN=localhost"]),
-    dir,
-  );
-  await Deno.writeTextFile(
-    `${dir}/ext`,
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  await openssl(
-    ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"]
-      .concat(["-out", "server.pem", "-days", "1", "-extfile", "ext"]),
-    dir,
-  );
-  return {
-    cert: await Deno.readTextFile(`${dir}/server.pem`),
-    key: await Deno.readTextFile(`${dir}/server.key`),
-    ca: await Deno.readTextFile(`${dir}/ca.pem`),
-  };
-}
+Deno.test("BatchWriter writes every line queued in one tick with one write call", async () => {
+  const writes: string[] = [];
+  const conn = {
+    write(bytes: Uint8Array) {
+      writes.push(new TextDecoder().decode(bytes));
+      return Promise.resolve(bytes.length);
+    },
+  } as unknown as Duplex;
+  const bw = new BatchWriter(conn);
+  await Promise.all([bw.write("a"), bw.write("b")]);
+  await bw.write("c");
+  assert.deepEqual(writes, ["a\n\nb\n\n", "c\n\n"]);
+});
+
+Deno.test("TextLineChannel: lines both ways framed as ASL messages; framing errors end it", async () => {
+  const [a, b] = createPipe();
+  const left = new TextLineChannel(a);
+  const right = new TextLineChannel(b);
+  try {
+    await left.send("REGISTER alice");
+    await left.send("MESSAGE m1 bob QUFB");
+    const it = right[Symbol.asyncIterator]();
+    assert.deepEqual(await it.next(), { done: false, value: "REGISTER alice" });
+    assert.deepEqual(await it.next(), { done: false, value: "MESSAGE m1 bob QUFB" });
+    await a.write(new TextEncoder().encode("two\nlines\n\n"));
+    await assert.rejects(
+      it.next(),
+      (e: unknown) => e instanceof AslError && e.code === "PROTOCOL_ERROR",
+    );
+  } finally {
+    await left.close();
+    await right.close();
+  }
+});
 
 Deno.test("payloads are strict base64 of the requested size and read back", () => {
   const p = makePayload("tag1", 7, 12345, 75);
@@ -52,10 +66,9 @@ Deno.test("payloads are strict base64 of the requested size and read back", () =
 });
 
 Deno.test("runRelay through the TLS baseline completes messages without errors", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
   let relay: ReturnType<typeof startTlsRelay> | undefined;
   try {
-    const pki = await makeCert(dir);
+    const pki = await makeCert();
     relay = startTlsRelay({ cert: pki.cert, key: pki.key });
     const port = relay.port;
     let progressCalls = 0;
@@ -67,13 +80,7 @@ Deno.test("runRelay through the TLS baseline completes messages without errors",
       warmupSeconds: 0.2,
       seconds: 0.6,
       payloadBytes: 75,
-      open: async () => {
-        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
-        tcp.setNoDelay(true);
-        return new TextLineChannel(
-          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
-        );
-      },
+      open: () => openTlsChannel(port, pki.ca),
       onProgress: () => progressCalls++,
       onMeasureStart: () => measureStarted++,
     });
@@ -89,15 +96,13 @@ Deno.test("runRelay through the TLS baseline completes messages without errors",
   } finally {
     relay?.close();
     await relay?.finished;
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("runRelay counts FAILED replies as errors", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
   let relay: ReturnType<typeof startTlsRelay> | undefined;
   try {
-    const pki = await makeCert(dir);
+    const pki = await makeCert();
     relay = startTlsRelay({ cert: pki.cert, key: pki.key });
     const port = relay.port;
     const outcome = await runRelay({
@@ -109,10 +114,7 @@ Deno.test("runRelay counts FAILED replies as errors", async () => {
       payloadBytes: 75,
       drainSeconds: 0.2,
       open: async (user) => {
-        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
-        const ch = new TextLineChannel(
-          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
-        );
+        const ch = await openTlsChannel(port, pki.ca);
         // The recipient registers under another name, so every MESSAGE fails UNKNOWN_USER.
         if (user === "r0") {
           return {
@@ -132,6 +134,5 @@ Deno.test("runRelay counts FAILED replies as errors", async () => {
   } finally {
     relay?.close();
     await relay?.finished;
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -171,7 +171,7 @@ Deno.test("cli: --verbose traces handshakes and never logs payloads; SIGINT exit
       child.kill("SIGINT");
       const status = await child.status;
       assert.equal(status.code, 0);
-      const log = child.stderr();
+      const log = child.output().join("\n");
       assert.match(log, /handshake_step .*step=M5/);
       assert.match(log, /handshake conn=\d+ cn=alice suite=X25519_AES_GCM/);
       assert.match(log, /register conn=\d+ user=bob/);

@@ -145,7 +145,7 @@ pgTest(
       const got = await bob.deliveriesN(50);
       assert.equal(got.length, 50);
       assert.ok(got.every((d) => d.from === "alice" && d.payload === P));
-      assert.ok(!child.stderr().includes(db.password ?? "\u0000"));
+      assert.ok(!child.output().join("\n").includes(db.password ?? "\u0000"));
     } finally {
       for (const c of clients) await c.close().catch(() => {});
       child.kill("SIGTERM");

@@ -3,7 +3,7 @@
 // bench/results/. Usage errors: one line on stderr, exit code 2.
 
 import { parseLoadArgs, USAGE, UsageError } from "./load/args.ts";
-import { killAllChildren } from "./load/harness.ts";
+import { killAllChildren } from "./harness.ts";
 import { writeErr, writeOut } from "./load/out.ts";
 import { formatReport } from "./load/report.ts";
 import { toJson } from "./load/results.ts";

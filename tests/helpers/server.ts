@@ -1,15 +1,15 @@
 // Test helpers for the messenger server (ASL spec section 5): a real server on a free
 // loopback port, in-process (`startTestServer`) or as a child process running server.ts
-// (`spawnServer`), and a small ASL test client that sorts what it receives into replies
-// and deliveries. Shared with the client tests.
+// (`spawnServer`, over tools/harness.ts), and a small ASL test client that sorts what it
+// receives into replies and deliveries. Shared with the client tests.
 
 import { connect } from "../../lib/asl/mod.ts";
 import type { SecureSession } from "../../lib/asl/types.ts";
 import { serve, type ServeOptions, type ServerHandle } from "../../lib/server/serve.ts";
+import { type Child, SERVER_TS, spawnServerTs } from "../../tools/harness.ts";
 import { makeTestPki, type TestPki } from "./pki.ts";
 
-/** server.ts of this checkout. */
-export const SERVER_TS = new URL("../../server.ts", import.meta.url).pathname;
+export { SERVER_TS };
 
 /** A server started in this process. */
 export interface TestServer {
@@ -77,28 +77,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   }
 }
 
-/** A server.ts child process. */
-export interface ChildServer {
-  readonly port: number;
-  /** The process id (e.g. to read its memory from /proc). */
-  readonly pid: number;
-  readonly fingerprint: string;
-  /** Lines printed on stdout so far. */
-  readonly stdout: readonly string[];
-  /** Sends a signal (e.g. `SIGKILL`, `SIGTERM`) to the process. */
-  kill(signal: Deno.Signal): void;
-  /** Resolves with the exit status. */
-  readonly status: Promise<Deno.CommandStatus>;
-  /** stderr so far (the server's log lines), at most the last 1 MiB. */
-  stderr(): string;
-}
+/** A server.ts child process (tools/harness.ts's Child). */
+export type ChildServer = Child;
 
 /** Options of `spawnServer`. */
 export interface SpawnOptions {
   readonly pki: TestPki;
   /** The SQLite file (`--data`); leave it out when `args` give `--store`. */
   readonly dataPath?: string;
-  /** Extra flags (after the generated --port/--ca/--cert/--key/--data). */
+  /** Extra flags (after the generated --host/--port/--ca/--cert/--key/--data). */
   readonly args?: readonly string[];
   readonly env?: Record<string, string>;
   /** How long to wait for the listening line; default 30 s. */
@@ -106,95 +93,19 @@ export interface SpawnOptions {
 }
 
 /**
- * Runs `deno run --allow-net --allow-read --allow-write --allow-env server.ts` on a free
- * port and waits until it prints its address. Kill it (or wait for `status`) in `finally`.
+ * Runs server.ts as a child on a free loopback port (tools/harness.ts) and waits until it
+ * logs its address. Kill it (and await `status`) in `finally`; `output()` holds its log.
  */
-export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
-  const { pki } = options;
-  const child = new Deno.Command(Deno.execPath(), {
+export function spawnServer(options: SpawnOptions): Promise<ChildServer> {
+  return spawnServerTs({
+    pki: options.pki,
     args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      SERVER_TS,
-      "--port",
-      "0",
-      "--ca",
-      pki.caCertPath,
-      "--cert",
-      pki.serverCertPath,
-      "--key",
-      pki.serverKeyPath,
       ...(options.dataPath !== undefined ? ["--data", options.dataPath] : []),
       ...(options.args ?? []),
     ],
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...(options.env ?? {}) },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout: string[] = [];
-  let stderrText = "";
-  let started: ((value: { port: number; fingerprint: string }) => void) | undefined;
-  const ready = new Promise<{ port: number; fingerprint: string }>((resolve) => started = resolve);
-  let port = 0;
-  const pumpOut = (async () => {
-    let partial = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      partial += chunk;
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        stdout.push(line);
-        const addr = / listening on .*:(\d+)$/.exec(line);
-        if (addr) port = Number(addr[1]);
-        const fp = /fingerprint: ([0-9a-f:]+)$/.exec(line);
-        if (fp && port !== 0) started?.({ port, fingerprint: fp[1] ?? "" });
-      }
-    }
-  })();
-  const pumpErr = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderrText = (stderrText + chunk).slice(-(1 << 20));
-    }
-  })();
-  const status = Promise.all([pumpOut, pumpErr]).then(() => child.status, () => child.status);
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const info = await Promise.race([
-    ready,
-    status.then((s) => {
-      throw new Error(`server.ts exited with code ${s.code} before listening: ${stderrText}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("server.ts did not start in time")), timeoutMs);
-    }),
-  ]).catch(async (err) => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await status;
-    throw err;
-  }).finally(() => clearTimeout(timer));
-  return {
-    port: info.port,
-    pid: child.pid,
-    fingerprint: info.fingerprint,
-    stdout,
-    kill: (signal) => {
-      try {
-        child.kill(signal);
-      } catch {
-        // already exited
-      }
-    },
-    status,
-    stderr: () => stderrText,
-  };
+    timeoutMs: options.startTimeoutMs ?? 30_000,
+    ...(options.env !== undefined ? { env: options.env } : {}),
+  });
 }
 
 /** Options of `TestClient.connect`. */

@@ -36,7 +36,7 @@ export const DEFAULT_LOAD_SUITE: Suite = "X25519_AES_GCM";
 export interface LoadOptions {
   /** Every phase briefly (about 3 minutes in all; idle memory at 1 000 sessions only). */
   readonly quick: boolean;
-  /** Run the robustness phases (stalled handshakes, SIGKILL + restart, a non-reading client). */
+  /** Run the robustness phases (stalled handshakes, hostile M3s, a non-reading client). */
   readonly faults: boolean;
   /** Spawn the server as a child process, or attach to one already running. */
   readonly server: ServerTarget;
@@ -83,7 +83,7 @@ export interface LoadOptions {
 export const USAGE = `Usage: deno task load [flags]
 
   --quick              every phase briefly (~3 min; idle memory at 1 000 sessions only)
-  --faults             robustness phases: stalled handshakes, SIGKILL + restart, stalled reader
+  --faults             robustness phases: stalled handshakes, hostile M3s, stalled reader
   --server HOST:PORT   attach to a running server instead of spawning one (needs --pki)
   --pki DIR            with --server: directory holding the server's ca.pem and ca.key
   --server-pid PID     with --server: read the server's CPU time and RSS from /proc/PID

@@ -1,10 +1,10 @@
 // The Deno-TLS baseline phase of the load tool (issue #6): starts tls_relay.ts as a child
 // process with the run's server certificate and drives the same relay workload through it.
 
-import { spawnServer } from "./harness.ts";
-import { TextLineChannel } from "./channel.ts";
+import { spawnChild } from "../harness.ts";
 import { readCpuSeconds } from "./proc.ts";
 import { type RelayOutcome, type RelayParams, runRelay } from "./relay.ts";
+import { openTlsChannel } from "./tls_relay.ts";
 
 /** Files of the throwaway PKI the baseline needs. */
 export interface BaselinePki {
@@ -20,7 +20,7 @@ export async function runBaselineRelay(
   verbose = false,
 ): Promise<RelayOutcome & { serverCpuSeconds: number; clientCpuSeconds: number }> {
   const script = new URL("./tls_relay.ts", import.meta.url).pathname;
-  const child = await spawnServer({
+  const child = await spawnChild({
     cmd: [
       Deno.execPath(),
       "run",
@@ -36,15 +36,7 @@ export async function runBaselineRelay(
     verbose,
   });
   try {
-    const open = async () => {
-      // connect + startTls, so the client socket gets TCP_NODELAY (Deno.TlsConn has no
-      // setNoDelay; the relay's accepted sockets keep Deno's default).
-      const tcp = await Deno.connect({ hostname: "127.0.0.1", port: child.port });
-      tcp.setNoDelay(true);
-      const conn = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.caPem] });
-      await conn.handshake();
-      return new TextLineChannel(conn);
-    };
+    const open = () => openTlsChannel(child.port, pki.caPem);
     let cpuStart = 0;
     let cpuEnd = 0;
     let selfStart = 0;

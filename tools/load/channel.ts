@@ -1,8 +1,12 @@
 // The line channel the load tool's workloads drive (issue #6): one command line per send,
 // received lines by async iteration, close(). An ASL SecureSession already has this shape;
-// `TextLineChannel` gives a plain (TLS) connection the same shape for the baseline.
+// `TextLineChannel` gives a plain (TLS) connection the same shape for the Deno-TLS baseline,
+// framed like ASL's session messages (spec section 1: one line, then the empty line) with
+// lib/asl's RecordLineSplitter, writes batched per tick.
 
-import { BatchWriter, LineSplitter } from "./lines.ts";
+import { RecordLineSplitter } from "../../lib/asl/framing.ts";
+import { closeQuietly, prepareConn, writeAll } from "../../lib/asl/transport.ts";
+import type { Duplex } from "../../lib/asl/types.ts";
 
 /** What a workload needs from a connection: SecureSession's shape. */
 export interface LineChannel extends AsyncIterable<string> {
@@ -10,63 +14,84 @@ export interface LineChannel extends AsyncIterable<string> {
   close(): Promise<void>;
 }
 
-/** A connection the channel reads from and writes to (Deno.Conn, Deno.TlsConn). */
-export interface ByteConn {
-  read(buf: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  close(): void;
-}
+/**
+ * Queues lines and writes everything queued within one tick as a single write of
+ * `line\n\n` messages; the returned promise settles when that write is done.
+ */
+export class BatchWriter {
+  #parts: string[] = [];
+  #flushing: Promise<void> | null = null;
+  readonly #conn: Duplex;
 
-/** Turns on TCP_NODELAY where the connection supports it. */
-export function noDelay(conn: unknown): void {
-  const c = conn as { setNoDelay?: (on: boolean) => void };
-  try {
-    c.setNoDelay?.(true);
-  } catch {
-    // not a TCP socket (an in-memory pipe): nothing to do
+  constructor(conn: Duplex) {
+    this.#conn = conn;
+  }
+
+  /** Queues one line (without its LFs) for the next batched write. */
+  write(line: string): Promise<void> {
+    this.#parts.push(line, "\n\n");
+    this.#flushing ??= this.#flush();
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      await null; // let the rest of this tick queue its lines
+      while (this.#parts.length > 0) {
+        const text = this.#parts.join("");
+        this.#parts = [];
+        await writeAll(this.#conn, new TextEncoder().encode(text));
+      }
+    } finally {
+      this.#flushing = null;
+    }
   }
 }
 
-/** Newline-delimited lines over a byte connection, writes batched per tick. */
+/** Reads `conn` to its end (or an error), yielding each session line. */
+export async function* readLines(conn: Duplex): AsyncGenerator<string> {
+  const splitter = new RecordLineSplitter();
+  const buf = new Uint8Array(65_536);
+  const lines: string[] = [];
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      return;
+    }
+    if (n === null) return;
+    splitter.push(buf.subarray(0, n), lines);
+    yield* lines.splice(0);
+  }
+}
+
+/** ASL-framed lines over a byte connection (TCP_NODELAY where it applies). */
 export class TextLineChannel implements LineChannel {
-  readonly #conn: ByteConn;
+  readonly #conn: Duplex;
   readonly #writer: BatchWriter;
   #closed = false;
 
-  constructor(conn: ByteConn) {
+  constructor(conn: Duplex) {
     this.#conn = conn;
     this.#writer = new BatchWriter(conn);
-    noDelay(conn);
+    prepareConn(conn);
   }
 
   send(line: string): Promise<void> {
-    return this.#writer.write(line + "\n");
+    return this.#writer.write(line);
   }
 
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      try {
-        this.#conn.close();
-      } catch {
-        // already closed by the peer
-      }
-    }
+    if (!this.#closed) closeQuietly(this.#conn);
+    this.#closed = true;
     return Promise.resolve();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<string> {
-    const splitter = new LineSplitter();
-    const buf = new Uint8Array(65_536);
-    while (!this.#closed) {
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buf);
-      } catch {
-        return;
-      }
-      if (n === null) return;
-      yield* splitter.push(buf.subarray(0, n));
+    for await (const line of readLines(this.#conn)) {
+      if (this.#closed) return;
+      yield line;
     }
   }
 }

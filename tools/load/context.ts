@@ -1,13 +1,12 @@
 // Shared plumbing of the load tool's phases (issue #6): the run's throwaway PKI (lib/pki's
 // file layer and Issuer), the run context, starting and stopping the server under test per
-// phase (or using the attached one), reading its CPU time, and turning a relay outcome into
-// the JSON figure.
+// phase as a child (tools/harness.ts; or using the attached one), reading its CPU time, and
+// turning a relay outcome into the JSON figure.
 
 import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions } from "./args.ts";
 import type { AslTarget } from "./asl_client.ts";
-import { startAslServer } from "./asl_server.ts";
-import type { ChildServer } from "./harness.ts";
+import { type Child, spawnServerTs } from "../harness.ts";
 import type { Progress } from "./out.ts";
 import { generateRsaKeys } from "../../lib/pki/keys.ts";
 import { initPki, loadIssuer } from "../../lib/pki/pki_files.ts";
@@ -103,7 +102,7 @@ export interface Ctx {
   readonly tmp: string;
   readonly results: LoadResults;
   readonly progress: Progress;
-  readonly children: Set<ChildServer>;
+  readonly children: Set<Child>;
   dataSeq: number;
 }
 
@@ -112,7 +111,7 @@ export interface Under {
   readonly target: AslTarget;
   /** Known when spawned or given by --server-pid. */
   readonly pid?: number;
-  readonly child?: ChildServer;
+  readonly child?: Child;
 }
 
 /**
@@ -123,24 +122,38 @@ export function serverSuites(suite: Suite): Suite[] {
   return suite === "AES_GCM" ? ["AES_GCM"] : [suite, "AES_GCM"];
 }
 
-/** Starts a server child for a phase (recorded for cleanup). */
+/**
+ * Starts a server child for a phase (recorded for cleanup): server.ts with a temporary
+ * `--data` database, or for `memory` memory_server.ts (lib/server's MemoryStore; server.ts
+ * has no flag for it). The limits that would cap the tool's own load are lifted: the
+ * per-USERID rate (the tool measures capacity) and the pending-handshake bounds (all load
+ * comes from one loopback address; --faults opens 1 000 stalled handshakes).
+ */
 export async function spawnUnder(
   ctx: Ctx,
   store: "sqlite" | "memory",
-  extra: { fdLimit?: number; extraArgs?: string[]; dataDir?: string } = {},
+  extra: { fdLimit?: number; extraArgs?: string[] } = {},
 ): Promise<Under> {
-  const dataDir = extra.dataDir ?? `${ctx.tmp}/data${ctx.dataSeq++}`;
+  const dataDir = `${ctx.tmp}/data${ctx.dataSeq++}`;
   await Deno.mkdir(dataDir, { recursive: true });
-  const child = await startAslServer({
+  const o = ctx.opts;
+  const child = await spawnServerTs({
     pki: ctx.pki,
-    dataDir,
-    store,
-    suites: serverSuites(ctx.opts.suite),
-    verbose: ctx.opts.verbose,
-    ...(ctx.opts.cpuProfDir !== undefined ? { cpuProfDir: ctx.opts.cpuProfDir } : {}),
-    ...(ctx.opts.serverV8Flags !== undefined ? { v8Flags: ctx.opts.serverV8Flags } : {}),
+    ...(store === "memory"
+      ? { script: new URL("./memory_server.ts", import.meta.url).pathname }
+      : {}),
+    args: [
+      ...["--suites", serverSuites(o.suite).join(",")],
+      ...(store === "memory" ? [] : ["--rate", "0", "--data", `${dataDir}/netsec-msg.db`]),
+      ...(store === "memory" ? [] : ["--max-pending", "1000000", "--max-pending-ip", "1000000"]),
+      ...(extra.extraArgs ?? []),
+    ],
+    denoFlags: [
+      ...(o.cpuProfDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+      ...(o.serverV8Flags !== undefined ? [`--v8-flags=${o.serverV8Flags}`] : []),
+    ],
+    verbose: o.verbose,
     ...(extra.fdLimit !== undefined ? { fdLimit: extra.fdLimit } : {}),
-    ...(extra.extraArgs !== undefined ? { extraArgs: extra.extraArgs } : {}),
   });
   ctx.children.add(child);
   return {
@@ -149,7 +162,7 @@ export async function spawnUnder(
       port: child.port,
       pki: ctx.pki,
       users: ctx.users,
-      suite: ctx.opts.suite,
+      suite: o.suite,
     },
     pid: child.pid,
     child,

@@ -1,13 +1,14 @@
-// Robustness phases of the load tool (issue #6, `--faults`): 1 000 handshakes that stall
-// after M1 while a relay runs; SIGKILL of the server during a relay and a restart on the
-// same database (every OK'd message delivered exactly once by sid); and a client that stops
-// reading while it keeps sending (server memory bounded, other pairs keep flowing).
+// Probes of the load tool's robustness phases (issue #6, `--faults`): handshakes that stall
+// after M1 (how and when the server cuts them), and a client that stops reading while it keeps
+// sending (the server's RSS over time). What they do to a relay is measured in
+// fault_phases.ts; the pass/fail checks of the same behaviours are tests (server_serve_test:
+// silent peers, slow readers; server_crash_test: SIGKILL + restart).
 
 import { connect } from "../../lib/asl/mod.ts";
-import type { Duplex, SecureSession } from "../../lib/asl/types.ts";
-import { type AslTarget, openAsl } from "./asl_client.ts";
-import type { ChildServer } from "./harness.ts";
-import { makePayload, readPayload, register, runTag, sleep } from "./relay.ts";
+import type { Duplex } from "../../lib/asl/types.ts";
+import { closeQuietly } from "../../lib/asl/transport.ts";
+import type { AslTarget } from "./asl_client.ts";
+import { register, runTag, sleep } from "./relay.ts";
 import { readRssKib } from "./proc.ts";
 
 /** Result of the stalled-handshake phase. */
@@ -86,173 +87,8 @@ export async function stallHandshakes(
       sample_reply: sample,
     };
   } finally {
-    for (const conn of conns) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
+    for (const conn of conns) closeQuietly(conn);
   }
-}
-
-/** Result of the crash-and-restart phase. */
-export interface CrashOutcome {
-  /** Messages the senders had an OK for when the server was killed. */
-  readonly acknowledged: number;
-  /** Of those, delivered (before or after the restart). */
-  readonly acknowledged_delivered: number;
-  /** Acknowledged messages never delivered (must be 0). */
-  readonly lost: number;
-  /** Messages delivered under two different sids (must be 0). */
-  readonly duplicated: number;
-  /** Deliveries repeating an already-seen sid (allowed: the ack was in flight). */
-  readonly redelivered_same_sid: number;
-  /** Delivered although the sender never got its OK (allowed: committed, reply lost). */
-  readonly delivered_without_ok: number;
-  readonly delivered_after_restart: number;
-  readonly pass: boolean;
-}
-
-/**
- * Runs `pairs` sender→recipient pairs (window 20) against `server`, SIGKILLs it after
- * `runSeconds`, restarts it on the same data with `restart`, reconnects the recipients and
- * checks every OK'd message arrives exactly once (by sid).
- */
-export async function crashAndRestart(
-  first: { target: AslTarget; child: ChildServer },
-  restart: () => Promise<{ target: AslTarget; child: ChildServer }>,
-  pairs: number,
-  runSeconds: number,
-  payloadBytes: number,
-): Promise<{ outcome: CrashOutcome; second: { target: AslTarget; child: ChildServer } }> {
-  const tag = runTag();
-  const oked = new Set<string>();
-  const sidOf = new Map<string, string>(); // message key → first sid
-  const seenSids = new Set<string>();
-  let duplicated = 0;
-  let redelivered = 0;
-  let afterRestart = 0;
-  let restarted = false;
-  const sessions: SecureSession[] = [];
-
-  const recipientLoop = async (s: SecureSession, it: AsyncIterator<string>) => {
-    try {
-      for (let r = await it.next(); r.done !== true; r = await it.next()) {
-        const line = r.value;
-        if (!line.startsWith("MESSAGE ")) continue;
-        const [, sid = "", , payload = ""] = line.split(" ");
-        void s.send(`OK ${sid}`).catch(() => {});
-        const info = readPayload(payload);
-        if (info === undefined || info[0] !== tag) continue;
-        const key = `${info[1]}:${info[2]}`;
-        if (restarted) afterRestart++;
-        if (seenSids.has(sid)) {
-          redelivered++;
-          continue;
-        }
-        seenSids.add(sid);
-        const prior = sidOf.get(key);
-        if (prior === undefined) sidOf.set(key, sid);
-        else if (prior !== sid) duplicated++;
-      }
-    } catch {
-      // the server was killed
-    }
-  };
-
-  const openRecipients = async (target: AslTarget) => {
-    await Promise.all(Array.from({ length: pairs }, async (_, i) => {
-      const s = await openAsl(target, `cr${i}`);
-      sessions.push(s);
-      const it = s[Symbol.asyncIterator]();
-      const early: string[] = [];
-      await register(s, `cr${i}`, (line) => early.push(line), it);
-      // Lines that arrived before REGISTER's reply (none expected) are replayed first.
-      const replay: AsyncIterator<string> = {
-        next: () =>
-          early.length > 0
-            ? Promise.resolve({ done: false, value: early.shift() as string })
-            : it.next(),
-      };
-      void recipientLoop(s, replay);
-    }));
-  };
-
-  await openRecipients(first.target);
-  let stop = false;
-  await Promise.all(Array.from({ length: pairs }, async (_, i) => {
-    const s = await openAsl(first.target, `cs${i}`);
-    sessions.push(s);
-    const it = s[Symbol.asyncIterator]();
-    await register(s, `cs${i}`, () => {}, it);
-    void (async () => {
-      let seq = 0;
-      let inFlight = 0;
-      let wake: () => void = () => {};
-      void (async () => {
-        try {
-          for (let r = await it.next(); r.done !== true; r = await it.next()) {
-            if (r.value.startsWith(`OK ${tag}-`)) oked.add(`${i}:${r.value.slice(tag.length + 4)}`);
-            inFlight--;
-            wake();
-          }
-        } catch {
-          // killed
-        }
-        stop = true;
-        wake();
-      })();
-      while (!stop) {
-        while (inFlight < 20 && !stop) {
-          inFlight++;
-          const n = seq++;
-          void s.send(`MESSAGE ${tag}-${n} cr${i} ${makePayload(tag, i, n, payloadBytes)}`)
-            .catch(() => {});
-        }
-        await new Promise<void>((r) => (wake = r));
-      }
-    })();
-  }));
-  await sleep(runSeconds * 1000);
-  stop = true;
-  await first.child.kill();
-  await Promise.allSettled(sessions.splice(0).map((s) => s.close()));
-  const acknowledged = new Set(oked);
-  restarted = true;
-  const second = await restart();
-  try {
-    await openRecipients(second.target);
-    // Wait until every acknowledged message is in, or nothing new arrives for 3 s (max 60 s).
-    const deadline = Date.now() + 60_000;
-    let last = -1;
-    let quietSince = Date.now();
-    while (Date.now() < deadline) {
-      const have = [...acknowledged].filter((k) => sidOf.has(k)).length;
-      if (have === acknowledged.size) break;
-      if (sidOf.size !== last) {
-        last = sidOf.size;
-        quietSince = Date.now();
-      } else if (Date.now() - quietSince > 3000) break;
-      await sleep(100);
-    }
-    await sleep(500);
-  } finally {
-    await Promise.allSettled(sessions.splice(0).map((s) => s.close()));
-  }
-  const delivered = [...acknowledged].filter((k) => sidOf.has(k)).length;
-  const withoutOk = [...sidOf.keys()].filter((k) => !acknowledged.has(k)).length;
-  const outcome: CrashOutcome = {
-    acknowledged: acknowledged.size,
-    acknowledged_delivered: delivered,
-    lost: acknowledged.size - delivered,
-    duplicated,
-    redelivered_same_sid: redelivered,
-    delivered_without_ok: withoutOk,
-    delivered_after_restart: afterRestart,
-    pass: acknowledged.size > 0 && delivered === acknowledged.size && duplicated === 0,
-  };
-  return { outcome, second };
 }
 
 /** A Duplex over a TCP connection whose reads can be frozen (a client that stops reading). */
@@ -290,11 +126,7 @@ export class FreezableConn implements Duplex {
 
   close(): void {
     this.#release();
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.#conn);
   }
 
   setNoDelay(on: boolean): void {

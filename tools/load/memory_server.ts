@@ -43,8 +43,8 @@ if (import.meta.main) {
     trust: await loadTrustStore(values.ca),
     store: new MemoryStore(),
     ...(suites !== undefined ? { suites } : {}),
-    rate: { rate: 0, burst: 0 }, // as server.ts --rate 0 in asl_server.ts: capacity, not policy
-    maxPendingHandshakes: 1_000_000, // as in asl_server.ts: all load comes from one address
+    rate: { rate: 0, burst: 0 }, // as server.ts --rate 0 in context.ts: capacity, not policy
+    maxPendingHandshakes: 1_000_000, // as in context.ts: all load comes from one address
     maxPendingPerAddress: 1_000_000,
     handshakeTimeoutMs: Number(values["handshake-timeout"]) * 1000,
     logger: createLogger("info"),

@@ -7,7 +7,8 @@
 // - X25519_AES_GCM ("M5 and M6 with X25519_AES_GCM"): verify the CA signature, an ephemeral
 //   X25519 key pair (generate + export Q_S), verify SIG_C, K (import Q_C + deriveBits), sign
 //   SIG_S (RSA-PSS) — no RSA-OAEP.
-// Several units are kept in flight so WebCrypto's worker threads use every core.
+// Several units are kept in flight so WebCrypto's worker threads use every core. The same
+// work (`prepareServerWork`) is bench/handshake_cpu.ts's bound, on the vectors' keys.
 
 import type { Suite } from "../../lib/asl/types.ts";
 import { readCpuSeconds } from "./proc.ts";
@@ -27,78 +28,126 @@ export interface HandshakeBound {
 }
 
 const RSA_2048 = { modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
+const PSS = { name: "RSA-PSS", saltLength: 32 };
+const OAEP = { name: "RSA-OAEP" };
+const X25519 = { name: "X25519" } as const;
 
-interface Keys {
-  serverPss: CryptoKeyPair;
-  serverOaep: CryptoKeyPair;
-  clientPss: CryptoKeyPair;
-  clientOaep: CryptoKeyPair;
-  ca: CryptoKeyPair;
+/** The keys (and the signed client certificate) one handshake's server work uses. */
+export interface BoundKeys {
+  /** The CA's public key, and its PKCS#1 v1.5 signature `certSig` over the leaf's `tbs`. */
+  readonly caVerify: CryptoKey;
+  readonly tbs: Uint8Array<ArrayBuffer>;
+  readonly certSig: Uint8Array<ArrayBuffer>;
+  /** The client's RSA-PSS private key (makes SIG_C), its public PSS and OAEP keys. */
+  readonly clientSign: CryptoKey;
+  readonly clientVerify: CryptoKey;
+  readonly clientEncrypt: CryptoKey;
+  /** The server's RSA-PSS and RSA-OAEP private keys and its OAEP public key (makes E). */
+  readonly serverSign: CryptoKey;
+  readonly serverDecrypt: CryptoKey;
+  readonly serverEncrypt: CryptoKey;
 }
 
-async function makeKeys(): Promise<Keys> {
-  const pss = { name: "RSA-PSS", hash: "SHA-256", ...RSA_2048 };
-  const oaep = { name: "RSA-OAEP", hash: "SHA-256", ...RSA_2048 };
-  const pkcs1 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", ...RSA_2048 };
+/** Fresh RSA-2048 keys for every role and a signed 900-byte stand-in TBSCertificate. */
+async function generateBoundKeys(): Promise<BoundKeys> {
+  const gen = (name: string, usages: KeyUsage[]) =>
+    crypto.subtle.generateKey({ name, hash: "SHA-256", ...RSA_2048 }, false, usages);
   const [serverPss, serverOaep, clientPss, clientOaep, ca] = await Promise.all([
-    crypto.subtle.generateKey(pss, false, ["sign", "verify"]),
-    crypto.subtle.generateKey(oaep, false, ["encrypt", "decrypt"]),
-    crypto.subtle.generateKey(pss, false, ["sign", "verify"]),
-    crypto.subtle.generateKey(oaep, false, ["encrypt", "decrypt"]),
-    crypto.subtle.generateKey(pkcs1, false, ["sign", "verify"]),
-  ]);
-  return { serverPss, serverOaep, clientPss, clientOaep, ca };
+    gen("RSA-PSS", ["sign", "verify"]),
+    gen("RSA-OAEP", ["encrypt", "decrypt"]),
+    gen("RSA-PSS", ["sign", "verify"]),
+    gen("RSA-OAEP", ["encrypt", "decrypt"]),
+    gen("RSASSA-PKCS1-v1_5", ["sign", "verify"]),
+  ]) as CryptoKeyPair[];
+  const tbs = crypto.getRandomValues(new Uint8Array(900));
+  return {
+    caVerify: ca!.publicKey,
+    tbs,
+    certSig: new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", ca!.privateKey, tbs)),
+    clientSign: clientPss!.privateKey,
+    clientVerify: clientPss!.publicKey,
+    clientEncrypt: clientOaep!.publicKey,
+    serverSign: serverPss!.privateKey,
+    serverDecrypt: serverOaep!.privateKey,
+    serverEncrypt: serverOaep!.publicKey,
+  };
 }
 
 type Op = () => Promise<unknown>;
 
-const X25519 = { name: "X25519" } as const;
-
-/** A fresh X25519 key pair and its raw public key, as the server makes Q_S for M4. */
-async function x25519KeyPair(): Promise<{ privateKey: CryptoKey; raw: ArrayBuffer }> {
-  const pair = await crypto.subtle.generateKey(X25519, false, ["deriveBits"]) as CryptoKeyPair;
-  return { privateKey: pair.privateKey, raw: await crypto.subtle.exportKey("raw", pair.publicKey) };
+/** The server's public-key work of one handshake with a suite, as calls on prepared inputs. */
+export interface ServerWork {
+  /** Verify the CA's signature on the client certificate (skipped on a validation-cache hit). */
+  readonly verifyCertificate: Op;
+  /** After M3: X25519_AES_GCM makes Q_S's key pair; RSA suites do nothing here. */
+  readonly afterM3: Op;
+  /**
+   * After M5, up to M6: verify SIG_C, decrypt E, then encrypt E2 and sign SIG_S in parallel;
+   * or, with X25519_AES_GCM, verify SIG_C, K (import Q_C + deriveBits), sign SIG_S.
+   */
+  readonly afterM5: Op;
+  /** Each operation alone, by name (for the per-operation CPU breakdown). */
+  readonly ops: Record<string, Op>;
 }
 
-type RsaOps = Record<"verify_cert" | "verify_sig_c" | "decrypt_e" | "sign_m6" | "encrypt_e2", Op>;
-type X25519Ops = Record<
-  "verify_cert" | "x25519_keygen" | "verify_sig_c" | "x25519_k" | "sign_sig_s",
-  Op
->;
-
-async function prepareOps(k: Keys): Promise<RsaOps> {
-  const PSS = { name: "RSA-PSS", saltLength: 32 };
-  const OAEP = { name: "RSA-OAEP" };
-  const tbs = crypto.getRandomValues(new Uint8Array(900)); // a leaf's TBSCertificate
-  const caSig = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", k.ca.privateKey, tbs);
+/** Prepares the server work of `suite` with `keys` (default: freshly generated ones). */
+export async function prepareServerWork(suite: Suite, keys?: BoundKeys): Promise<ServerWork> {
+  const k = keys ?? await generateBoundKeys();
   const m5 = crypto.getRandomValues(new Uint8Array(17 + 32 + 256));
-  const sigC = await crypto.subtle.sign(PSS, k.clientPss.privateKey, m5);
-  const e = await crypto.subtle.encrypt(OAEP, k.serverOaep.publicKey, new Uint8Array(64));
-  const m6 = crypto.getRandomValues(new Uint8Array(19 + 32 + 32));
-  const n = crypto.getRandomValues(new Uint8Array(32));
-  return {
-    verify_cert: () => crypto.subtle.verify("RSASSA-PKCS1-v1_5", k.ca.publicKey, caSig, tbs),
-    verify_sig_c: () => crypto.subtle.verify(PSS, k.clientPss.publicKey, sigC, m5),
-    decrypt_e: () => crypto.subtle.decrypt(OAEP, k.serverOaep.privateKey, e),
-    sign_m6: () => crypto.subtle.sign(PSS, k.serverPss.privateKey, m6),
-    encrypt_e2: () => crypto.subtle.encrypt(OAEP, k.clientOaep.publicKey, n),
-  };
-}
-
-async function prepareX25519Ops(k: Keys, rsa: RsaOps): Promise<X25519Ops> {
-  const PSS = { name: "RSA-PSS", saltLength: 32 };
-  const own = await x25519KeyPair();
-  const peerRaw = (await x25519KeyPair()).raw; // Q_C from M5
+  const sigC = await crypto.subtle.sign(PSS, k.clientSign, m5);
   const m6 = crypto.getRandomValues(new Uint8Array(19 + 32 + 32)); // label, TH_5, MAC_S
+  const verify_cert = () => crypto.subtle.verify("RSASSA-PKCS1-v1_5", k.caVerify, k.certSig, k.tbs);
+  const verify_sig_c = () => crypto.subtle.verify(PSS, k.clientVerify, sigC, m5);
+  if (suite === "X25519_AES_GCM") {
+    const keyPair = async () => {
+      const pair = await crypto.subtle.generateKey(X25519, false, ["deriveBits"]) as CryptoKeyPair;
+      return { pair, raw: await crypto.subtle.exportKey("raw", pair.publicKey) };
+    };
+    const own = await keyPair();
+    const peerRaw = (await keyPair()).raw; // Q_C from M5
+    const ops = {
+      verify_cert,
+      x25519_keygen: keyPair,
+      verify_sig_c,
+      x25519_k: async () => {
+        const peer = await crypto.subtle.importKey("raw", peerRaw, X25519, false, []);
+        return await crypto.subtle.deriveBits(
+          { ...X25519, public: peer },
+          own.pair.privateKey,
+          256,
+        );
+      },
+      sign_sig_s: () => crypto.subtle.sign(PSS, k.serverSign, m6),
+    };
+    return {
+      verifyCertificate: verify_cert,
+      afterM3: keyPair,
+      afterM5: async () => {
+        await verify_sig_c();
+        await ops.x25519_k();
+        await ops.sign_sig_s();
+      },
+      ops,
+    };
+  }
+  const e = await crypto.subtle.encrypt(OAEP, k.serverEncrypt, new Uint8Array(64));
+  const n = crypto.getRandomValues(new Uint8Array(32));
+  const ops = {
+    verify_cert,
+    verify_sig_c,
+    decrypt_e: () => crypto.subtle.decrypt(OAEP, k.serverDecrypt, e),
+    sign_m6: () => crypto.subtle.sign(PSS, k.serverSign, m6),
+    encrypt_e2: () => crypto.subtle.encrypt(OAEP, k.clientEncrypt, n),
+  };
   return {
-    verify_cert: rsa.verify_cert,
-    x25519_keygen: () => x25519KeyPair(),
-    verify_sig_c: rsa.verify_sig_c,
-    x25519_k: async () => {
-      const peer = await crypto.subtle.importKey("raw", peerRaw, X25519, false, []);
-      return await crypto.subtle.deriveBits({ ...X25519, public: peer }, own.privateKey, 256);
+    verifyCertificate: verify_cert,
+    afterM3: () => Promise.resolve(),
+    afterM5: async () => {
+      await verify_sig_c();
+      await ops.decrypt_e();
+      await Promise.all([ops.sign_m6(), ops.encrypt_e2()]);
     },
-    sign_sig_s: () => crypto.subtle.sign(PSS, k.serverPss.privateKey, m6),
+    ops,
   };
 }
 
@@ -126,32 +175,13 @@ export async function measureHandshakeBound(
   seconds: number,
   inFlight = 8,
 ): Promise<HandshakeBound> {
-  const keys = await makeKeys();
-  const rsa = await prepareOps(keys);
-  let ops: Record<string, Op>;
-  let unit: Op;
-  if (suite === "X25519_AES_GCM") {
-    const x = await prepareX25519Ops(keys, rsa);
-    ops = x;
-    // The server's order: validate the chain, Q_S for M4; on M5 verify SIG_C, then K; sign M6.
-    unit = async () => {
-      await x.verify_cert();
-      await x.x25519_keygen();
-      await x.verify_sig_c();
-      await x.x25519_k();
-      await x.sign_sig_s();
-    };
-  } else {
-    ops = rsa;
-    // The server's order: validate the chain, verify SIG_C, decrypt E; then sign M6 and
-    // encrypt E2.
-    unit = async () => {
-      await rsa.verify_cert();
-      await rsa.verify_sig_c();
-      await rsa.decrypt_e();
-      await Promise.all([rsa.sign_m6(), rsa.encrypt_e2()]);
-    };
-  }
+  const work = await prepareServerWork(suite);
+  const ops = work.ops;
+  // The server's order: the chain (and Q_S) after M3; the M5/M6 work after M5.
+  const unit = async () => {
+    await Promise.all([work.verifyCertificate(), work.afterM3()]);
+    await work.afterM5();
+  };
   await drive(unit, inFlight, 0.3, 1e6); // warm-up
   const main = await drive(unit, inFlight, seconds, 1e7);
   const op_cpu_ms: Record<string, number> = {};

@@ -10,7 +10,7 @@ import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
 import { runBaselineRelay } from "./baseline.ts";
 import { cpuOf, type Ctx, openLoadPki, relayFigure, type Under, withServer } from "./context.ts";
 import { phaseFaults } from "./fault_phases.ts";
-import type { ChildServer } from "./harness.ts";
+import type { Child } from "../harness.ts";
 import { Progress } from "./out.ts";
 import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
 import { runRelay, sleep } from "./relay.ts";
@@ -211,7 +211,7 @@ async function phaseIdle(ctx: Ctx, u: Under): Promise<void> {
 export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
   const tmp = await Deno.makeTempDir({ prefix: "netsec-load-" });
   const progress = new Progress();
-  const children = new Set<ChildServer>();
+  const children = new Set<Child>();
   const m = machineInfo();
   const results = emptyResults({
     date: new Date().toISOString(),

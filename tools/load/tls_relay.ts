@@ -1,12 +1,13 @@
 // The Deno-TLS baseline of the load tool (issue #6): a minimal in-memory relay on
 // Deno.listenTls with the same RSA-2048 server certificate, speaking newline-delimited
-// lines shaped like ASL's session commands (REGISTER / MESSAGE / OK), with no durability.
+// lines shaped like ASL's session commands (REGISTER / MESSAGE / OK) and framed like ASL's
+// session messages (channel.ts), with no durability.
 // Run as a child process: `deno run --allow-net=127.0.0.1 --allow-read tls_relay.ts
 // --cert FILE --key FILE`; it prints `LISTENING <port>` on stdout.
 
 import { parseArgs } from "node:util";
-import { BatchWriter, LineSplitter } from "./lines.ts";
-import { noDelay } from "./channel.ts";
+import { closeQuietly, prepareConn } from "../../lib/asl/transport.ts";
+import { BatchWriter, readLines, TextLineChannel } from "./channel.ts";
 import { writeErr, writeOut } from "./out.ts";
 
 /** A running baseline relay. */
@@ -41,7 +42,7 @@ export function startTlsRelay(
     if (verb === "REGISTER") {
       client.user = line.slice(sp1 + 1);
       online.set(client.user, client);
-      void client.writer.write(`OK ${client.user}\n`).catch(() => {});
+      void client.writer.write(`OK ${client.user}`).catch(() => {});
       return;
     }
     if (verb === "MESSAGE" && client.user !== null) {
@@ -50,38 +51,28 @@ export function startTlsRelay(
       const id = line.slice(sp1 + 1, sp2);
       const to = online.get(line.slice(sp2 + 1, sp3));
       if (to === undefined || sp3 < 0) {
-        void client.writer.write(`FAILED ${id} UNKNOWN_USER\n`).catch(() => {});
+        void client.writer.write(`FAILED ${id} UNKNOWN_USER`).catch(() => {});
         return;
       }
-      void to.writer.write(`MESSAGE s${nextSid++} ${client.user} ${line.slice(sp3 + 1)}\n`)
+      void to.writer.write(`MESSAGE s${nextSid++} ${client.user} ${line.slice(sp3 + 1)}`)
         .catch(() => {});
-      void client.writer.write(`OK ${id}\n`).catch(() => {});
+      void client.writer.write(`OK ${id}`).catch(() => {});
     }
     // `OK <sid>` acknowledgements need no work in a relay that keeps nothing.
   };
 
   const serveConn = async (conn: Deno.TlsConn) => {
     conns.add(conn);
-    noDelay(conn);
+    prepareConn(conn);
     const client: Client = { user: null, writer: new BatchWriter(conn) };
-    const splitter = new LineSplitter();
-    const buf = new Uint8Array(65_536);
     try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        for (const line of splitter.push(buf.subarray(0, n))) handle(client, line);
-      }
+      for await (const line of readLines(conn)) handle(client, line);
     } catch {
-      // a reset or an overlong line ends this connection only
+      // a line past the framing rules ends this connection only
     } finally {
       conns.delete(conn);
       if (client.user !== null && online.get(client.user) === client) online.delete(client.user);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+      closeQuietly(conn);
     }
   };
 
@@ -102,15 +93,21 @@ export function startTlsRelay(
       } catch {
         // already closed
       }
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
+      for (const conn of conns) closeQuietly(conn);
     },
   };
+}
+
+/**
+ * A client channel to the baseline relay: connect + startTls, so the client socket gets
+ * TCP_NODELAY (Deno.TlsConn has no setNoDelay; the relay's accepted sockets keep Deno's default).
+ */
+export async function openTlsChannel(port: number, caPem: string): Promise<TextLineChannel> {
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+  tcp.setNoDelay(true);
+  const conn = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [caPem] });
+  await conn.handshake();
+  return new TextLineChannel(conn);
 }
 
 if (import.meta.main) {
