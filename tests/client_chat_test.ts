@@ -94,13 +94,17 @@ Deno.test("/help, /who am i, /quit and unknown commands", () => {
   assert.match(prints(c.input("/frobnicate now"))[0]!, /unknown command \/frobnicate/);
 });
 
-Deno.test("incoming messages print as [HH:MM] from: text, made safe for the terminal", () => {
+Deno.test("incoming messages print as [HH:MM] mark from: text, made safe for the terminal", () => {
   const c = chat();
   assert.deepEqual(prints(c.incoming({ from: "bob", text: "hello", receivedAt: at })), [
-    "[09:05] bob: hello",
+    "[09:05] [NOT SEALED] bob: hello",
   ]);
+  assert.deepEqual(
+    prints(c.incoming({ from: "bob", text: "hello", receivedAt: at, sealed: true })),
+    ["[09:05] 🔒 bob: hello"],
+  );
   const hostile = prints(c.incoming({ from: "bob", text: "a\x1b[2Jb\rc\nsecond", receivedAt: at }));
-  assert.deepEqual(hostile, ["[09:05] bob: a\uFFFD[2Jb\uFFFDc", "        second"]);
+  assert.deepEqual(hostile, ["[09:05] [NOT SEALED] bob: a\uFFFD[2Jb\uFFFDc", "        second"]);
   assert.deepEqual(printableLines("x\u0007y"), ["x\uFFFDy"]);
 });
 

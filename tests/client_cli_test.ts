@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { EXIT, HELP, main, parseCli, UsageError } from "../lib/client/cli.ts";
-import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
+import { sha256Fingerprint, sha256FingerprintBase64 } from "../lib/pki/fingerprint.ts";
 import { connect } from "../lib/client/client.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
@@ -235,6 +235,8 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       ]]);
       for (const l of lines) {
         assert.match(l.sid, /^[A-Za-z0-9_-]+$/);
+        assert.equal(l.sealed, true);
+        assert.equal(l.sender_fingerprint, await sha256FingerprintBase64(pki.chain("alice")[0]!));
         assert.ok(!Number.isNaN(Date.parse(l.received_at)));
       }
       // Both were acknowledged: the next listen starts with a new message.
@@ -242,13 +244,13 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       assert.equal(sent.code, EXIT.OK);
       const next = await run(dir, ["listen", "--user", "bob", "--count", "1", ...net]);
       assert.equal(next.code, EXIT.OK, next.stderr);
-      assert.match(next.stdout, /^\[\d\d:\d\d\] alice: third\n$/);
+      assert.match(next.stdout, /^\[\d\d:\d\d\] 🔒 alice: third\n$/);
     });
 
     await t.step("chat with piped stdin: send, fate, /who am i, incoming, /quit", async () => {
       const r = await run(dir, ["--user", "carol", ...net], "@bob from chat\n/who am i\n/quit\n");
       assert.equal(r.code, EXIT.OK, r.stderr);
-      assert.match(r.stdout, /\[\d\d:\d\d\] alice: hi both\n/); // queued for carol earlier
+      assert.match(r.stdout, /\[\d\d:\d\d\] 🔒 alice: hi both\n/); // queued for carol earlier
       assert.match(r.stdout, /carol → bob: from chat {2}\(#1\)/);
       assert.match(r.stdout, /#1 to bob delivered to the server/);
       assert.match(r.stdout, /you are carol/);
@@ -266,7 +268,8 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       const r = await run(dir, ["whois", "--user", "alice", ...net, "bob"]);
       assert.equal(r.code, EXIT.OK, r.stderr);
       const fp = await sha256Fingerprint(pki.chain("bob")[0]!);
-      assert.equal(r.stdout, `bob SHA-256 ${fp}\n`);
+      const e2eFp = await sha256FingerprintBase64(pki.chain("bob")[0]!);
+      assert.equal(r.stdout, `bob SHA-256 ${fp}\nbob fingerprint ${e2eFp} pin accepted\n`);
     });
 
     await t.step("whois: a failed lookup is one line and exit 1", async () => {

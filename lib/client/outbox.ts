@@ -60,6 +60,13 @@ export function prepareMessage(
   return { id, to: recipients, line };
 }
 
+/** The MESSAGE lines of a sealed send: one per part, its MESSAGEID the envelope's id. */
+export function sealedMessages(
+  parts: readonly { id: string; to: readonly string[]; payload: string }[],
+): PreparedMessage[] {
+  return parts.map((p) => ({ id: p.id, to: p.to, line: messageLine(p.id, p.to, p.payload) }));
+}
+
 /** The MESSAGEs sent (or to be sent) and not yet answered, in the order they were given. */
 export class Outbox {
   #entries: Outgoing[] = [];

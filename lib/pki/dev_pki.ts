@@ -12,6 +12,7 @@ import { PkiInputError } from "./errors.ts";
 import { decodePemBlocks, decodePemCertificates, encodePem } from "./pem.ts";
 import { decodePrivateKeyPem } from "./credentials.ts";
 import { type KeyInfo, verifySignature } from "./algorithms.ts";
+import { keepPreviousKey } from "./key_history.ts";
 import {
   AsnConvert,
   bytesEqual,
@@ -545,6 +546,8 @@ export async function issueUser(options: IssueUserOptions): Promise<IssuedPaths>
     ...validity(days),
     extensions: await leafExtensions("client", keys.publicKey, ca.cert),
   });
+  // A replaced key is kept as `<key>.N`, so that what was sealed to it can still be read.
+  if (force) keepPreviousKey(out.key);
   await writeOut(out.key, await exportPrivateKeyPem(keys.privateKey), true, force);
   await writeOut(out.cert, cert.toString("pem") + "\n", false, force);
   return out;
