@@ -52,7 +52,14 @@ export interface ClientE2eOptions {
   readonly now?: () => number;
 }
 
-/** Own fingerprints: section 7 base64 form and the hex form of `/who am i`. */
+/** Own fingerprints: section 7 base64 form and the hex form of `/who am i`.
+ *
+ * @example
+ * ```ts
+ * import type { OwnFingerprint } from "@netsec/msg";
+ * const show = (fp: OwnFingerprint) => `tell your contacts: ${fp.base64}`;
+ * ```
+ */
 export interface OwnFingerprint {
   readonly base64: string;
   readonly hex: string;

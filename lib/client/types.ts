@@ -261,6 +261,12 @@ export interface SendOptions {
  * How pinning judges a user's current certificate: `accepted`, `new` (nothing pinned yet:
  * accepted on first use), `pending` (another certificate is accepted: compare and `trust`),
  * `rejected`.
+ *
+ * @example
+ * ```ts
+ * import type { PinStatus } from "@netsec/msg";
+ * const mustAsk = (pin: PinStatus) => pin === "pending";
+ * ```
  */
 export type PinStatus = "accepted" | "new" | "pending" | "rejected";
 
