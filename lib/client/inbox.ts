@@ -157,8 +157,9 @@ export class Inbox<S> {
       if (held !== undefined) {
         held.target.session = session;
         held.target.seen = seen;
-        // Delivered again (a new session): a message waiting for CERT is tried now.
-        if (held.retry) this.#reopen(digest);
+        // Delivered again (a new session): tried now (CERT may work again, or the person
+        // decided in another process: the pins are read afresh).
+        this.#reopen(digest);
         return;
       }
       const target: AckTarget<S> = { digest, session, seen };
