@@ -7,6 +7,8 @@ import { makePayload, readPayload, runRelay } from "../tools/load/relay.ts";
 import { startTlsRelay } from "../tools/load/tls_relay.ts";
 import { TextLineChannel } from "../tools/load/channel.ts";
 import { isBase64Shape } from "../lib/base64.ts";
+import { createPki, UserFactory } from "../tools/load/pki.ts";
+import { makeSealer } from "../tools/load/sealed.ts";
 
 async function openssl(args: string[], cwd: string): Promise<void> {
   const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
@@ -86,6 +88,57 @@ Deno.test("runRelay through the TLS baseline completes messages without errors",
     assert.ok(outcome.seconds >= 0.5 && outcome.seconds < 5);
     assert.equal(measureStarted, 1);
     assert.ok(progressCalls >= 1);
+  } finally {
+    relay?.close();
+    await relay?.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runRelay with --sealed: every payload is an envelope, opened before it counts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
+  let relay: ReturnType<typeof startTlsRelay> | undefined;
+  try {
+    const pki = await makeCert(dir);
+    const loadPki = await createPki(`${dir}/pki`);
+    const users = await UserFactory.create(loadPki);
+    const senders = ["s0", "s1"];
+    const recipients = ["r0", "r1"];
+    const sealer = makeSealer(users, loadPki.trust, senders, recipients);
+    const heads = new Set<string>();
+    let opened = 0;
+    relay = startTlsRelay({ cert: pki.cert, key: pki.key });
+    const port = relay.port;
+    const outcome = await runRelay({
+      senders,
+      recipients,
+      window: 2,
+      warmupSeconds: 0.1,
+      seconds: 0.6,
+      payloadBytes: 75,
+      sealer: {
+        wrap: async (pair, plain) => {
+          const payload = await sealer.wrap(pair, plain);
+          heads.add(payload.slice(0, 11));
+          return payload;
+        },
+        unwrap: async (pair, payload) => {
+          const plain = await sealer.unwrap(pair, payload);
+          if (plain) opened++;
+          return plain;
+        },
+      },
+      open: async () => {
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+        return new TextLineChannel(
+          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
+        );
+      },
+    });
+    assert.equal(outcome.errors, 0, outcome.errorSamples.join("; "));
+    assert.ok(outcome.messages > 2, `only ${outcome.messages} messages`);
+    assert.deepEqual([...heads], ["QVNMRTJFMQA"]); // "ASLE2E1\0": every payload sealed
+    assert.ok(opened >= outcome.messages);
   } finally {
     relay?.close();
     await relay?.finished;
