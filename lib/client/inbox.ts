@@ -26,8 +26,9 @@ import type { ClientLogger, IncomingMessage } from "./types.ts";
 export const MAX_BUFFERED_INCOMING = 4_000;
 
 /**
- * The message a program sees for a delivery: its payload as bytes and as UTF-8 text.
- * Receiving goes through here and nowhere else, so end-to-end opening replaces this one step.
+ * The message a program sees for a plain delivery: its payload as bytes and as UTF-8 text,
+ * marked not sealed. With an `open` step (the library client's e2e.ts) that step makes the
+ * message instead.
  */
 export function incomingMessage(delivery: Delivery, receivedAt: Date): IncomingMessage {
   return {

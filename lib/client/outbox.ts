@@ -28,8 +28,8 @@ export interface Outgoing extends MessageCommand, PreparedMessage {
 }
 
 /**
- * The PAYLOAD sent for `content` to `to`: today the content itself, base64 (text as UTF-8).
- * Sending goes through here and nowhere else, so end-to-end sealing replaces this one step.
+ * The plain PAYLOAD sent for `content` to `to` (`seal: false`): the content itself, base64
+ * (text as UTF-8). Sealed messages are made by e2e.ts and become lines in `sealedMessages`.
  * Throws `EMPTY_MESSAGE` or `TOO_LARGE` (ClientError) before anything is sent.
  */
 export function outgoingPayload(content: string | Uint8Array, _to: readonly string[]): string {
