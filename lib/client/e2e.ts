@@ -80,6 +80,8 @@ export class ClientE2e {
   #self: Promise<{ fp: string; hex: string; key: SealRecipient }> | undefined;
   /** `user fp` pairs already announced as pending, so each is told once. */
   readonly #announced = new Set<string>();
+  /** `from sid` of deliveries already announced as held (CERT unavailable), told once each. */
+  readonly #heldTold = new Set<string>();
 
   constructor(options: ClientE2eOptions) {
     this.#opts = options;
@@ -278,7 +280,11 @@ export class ClientE2e {
           }
           return { kind: "hold", key: outcome.userId, retry: false };
         }
-        this.#opts.emit({ type: "held", from, sid, detail: outcome.detail });
+        if (!this.#heldTold.has(`${from} ${sid}`)) {
+          if (this.#heldTold.size >= 1_000) this.#heldTold.clear();
+          this.#heldTold.add(`${from} ${sid}`);
+          this.#opts.emit({ type: "held", from, sid, detail: outcome.detail });
+        }
         return { kind: "hold", key: outcome.userId, retry: true };
     }
   }
