@@ -242,3 +242,49 @@ Deno.test("bob's certificate re-issued with --force: refused until trust (both f
     await Deno.remove(state, { recursive: true });
   }
 });
+
+Deno.test("rejecting a changed certificate: held messages signed with it are refused BAD_SEAL, sends PIN_REJECTED", async () => {
+  const t = await startTestServer({ users: ["alice", "carol"] });
+  const clients: MessengerClient[] = [];
+  try {
+    const oldCarol = await join(t, "carol");
+    await oldCarol.close();
+    let warned!: (e: ClientEvent) => void;
+    const badSeal = new Promise<ClientEvent>((resolve) => warned = resolve);
+    let told!: () => void;
+    const pinPending = new Promise<void>((resolve) => told = resolve);
+    const alice = await join(t, "alice", {
+      onEvent: (e) => {
+        if (e.type === "bad_seal") warned(e);
+        if (e.type === "pin_pending") told();
+      },
+    });
+    clients.push(alice);
+    assert.equal((await alice.whois("carol")).pin, "new");
+    await alice.send("carol", "hello old carol"); // pins carol's first certificate
+
+    await issueUser({ dir: t.pki.dir, userId: "carol", force: true });
+    const newCarol = await connect({
+      user: "carol",
+      hostname: "127.0.0.1",
+      port: t.port,
+      credentials: await loadCredentials(t.pki.certPath("carol"), t.pki.keyPath("carol")),
+      trust: t.pki.trust,
+      reconnect: FAST,
+    });
+    clients.push(newCarol);
+    await newCarol.send("alice", "trust me");
+    await pinPending;
+    const rejected = await alice.reject("carol");
+    assert.equal(rejected.pin, "rejected");
+    const event = await badSeal;
+    assert.equal(event.type === "bad_seal" && event.reason, "pin_rejected");
+    await assert.rejects(
+      alice.send("carol", "no"),
+      (e: unknown) => e instanceof ClientError && e.code === "PIN_REJECTED",
+    );
+  } finally {
+    for (const c of clients) await c.close();
+    await t.close();
+  }
+});

@@ -268,6 +268,8 @@ export class ClientE2e {
         return { kind: "drop" };
       case "hold":
         if (outcome.why === "pin_pending") {
+          // The sender signs with another certificate now: ask CERT afresh before sealing.
+          state.directory.forget(outcome.userId);
           const key = `${outcome.userId} ${outcome.fingerprint}`;
           if (!this.#announced.has(key)) {
             this.#announced.add(key);
