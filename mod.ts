@@ -46,6 +46,38 @@
  * }
  * ```
  *
+ * @example Messages are sealed end to end by default (ASL spec section 7, docs/E2E.md)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, initPki, issueUser, loadCredentials, loadTrustStore, serve } from "@netsec/msg";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * for (const user of ["alice", "bob"]) await issueUser({ dir, userId: user });
+ * const trust = await loadTrustStore(`${dir}/ca.pem`);
+ * const creds = (who: string) => loadCredentials(`${dir}/${who}.pem`, `${dir}/${who}.key`);
+ * const server = await serve({
+ *   port: 0,
+ *   credentials: await creds("server"),
+ *   trust,
+ *   dataPath: `${dir}/db.sqlite`,
+ * });
+ * const join = async (user: string) =>
+ *   connect({ user, port: server.addr.port, credentials: await creds(user), trust });
+ * const bob = await join("bob");
+ * const alice = await join("alice");
+ * await alice.send("bob", "only bob can read this"); // sealed: the server relays ciphertext
+ * const { value: message } = await bob.messages().next();
+ * assert.equal(message?.text, "only bob can read this");
+ * assert.equal(message?.sealed, true); // opened and verified: alice signed it, nobody changed it
+ * assert.equal(message?.senderFingerprint, (await alice.fingerprint()).base64);
+ * assert.equal((await bob.whois("alice")).pin, "accepted"); // pinned on first use
+ * await alice.close();
+ * await bob.close();
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @module
  */
 
@@ -71,10 +103,14 @@ export type {
   ClientOptions,
   ClientState,
   IncomingMessage,
+  PinStatus,
   ReconnectOptions,
   SendOptions,
   SendResult,
+  WhoisResult,
 } from "./lib/client/types.ts";
+export type { OwnFingerprint } from "./lib/client/e2e.ts";
+export { earlierKeyPaths, keepPreviousKey, loadEarlierKeys } from "./lib/pki/key_history.ts";
 export type { BackoffOptions } from "./lib/client/retry.ts";
 export type { CertificateLookup } from "./lib/client/cert_lookup.ts";
 export { type EnvLookup, resolveStateDir } from "./lib/client/state.ts";
@@ -177,7 +213,7 @@ export type {
   IssueUserOptions,
 } from "./lib/pki/pki_files.ts";
 export { validateChain } from "./lib/pki/validate.ts";
-export { sha256Fingerprint } from "./lib/pki/fingerprint.ts";
+export { sha256Fingerprint, sha256FingerprintBase64 } from "./lib/pki/fingerprint.ts";
 export { decodePemCertificates, encodePemCertificate } from "./lib/pki/pem.ts";
 export { type CertErrorCode, PkiError, PkiInputError } from "./lib/pki/errors.ts";
 export type { Credentials, TrustStore, ValidatedPeer, ValidateOptions } from "./lib/pki/types.ts";

@@ -100,7 +100,7 @@ Deno.test("runChat: send with fate, incoming printed then acked, /quit", async (
 
     await bob.send("alice", "hi alice");
     const shown = await ui.waitFor(/bob: hi alice$/);
-    assert.match(shown, /^\[\d\d:\d\d\] bob: hi alice$/);
+    assert.match(shown, /^\[\d\d:\d\d\] 🔒 bob: hi alice$/);
 
     ui.type("/who am i");
     await ui.waitFor(/you are alice/);

@@ -94,13 +94,17 @@ Deno.test("/help, /who am i, /quit and unknown commands", () => {
   assert.match(prints(c.input("/frobnicate now"))[0]!, /unknown command \/frobnicate/);
 });
 
-Deno.test("incoming messages print as [HH:MM] from: text, made safe for the terminal", () => {
+Deno.test("incoming messages print as [HH:MM] mark from: text, made safe for the terminal", () => {
   const c = chat();
   assert.deepEqual(prints(c.incoming({ from: "bob", text: "hello", receivedAt: at })), [
-    "[09:05] bob: hello",
+    "[09:05] [NOT SEALED] bob: hello",
   ]);
+  assert.deepEqual(
+    prints(c.incoming({ from: "bob", text: "hello", receivedAt: at, sealed: true })),
+    ["[09:05] 🔒 bob: hello"],
+  );
   const hostile = prints(c.incoming({ from: "bob", text: "a\x1b[2Jb\rc\nsecond", receivedAt: at }));
-  assert.deepEqual(hostile, ["[09:05] bob: a\uFFFD[2Jb\uFFFDc", "        second"]);
+  assert.deepEqual(hostile, ["[09:05] [NOT SEALED] bob: a\uFFFD[2Jb\uFFFDc", "        second"]);
   assert.deepEqual(printableLines("x\u0007y"), ["x\uFFFDy"]);
 });
 
@@ -163,4 +167,44 @@ Deno.test("/whois USERID asks for a lookup (case kept); its result is one line",
   assert.deepEqual(prints(c.whois("bob", { ok: false, code: "BAD_IDENTITY" })), [
     "! whois bob: BAD_IDENTITY: the certificate the server returned does not name bob",
   ]);
+});
+
+Deno.test("/trust, /reject, /fingerprint become actions; warnings name both fingerprints", () => {
+  const c = chat();
+  assert.deepEqual(c.input("/trust bob"), [{ type: "trust", user: "bob", confirmed: false }]);
+  assert.deepEqual(c.input("/trust bob yes"), [{ type: "trust", user: "bob", confirmed: true }]);
+  assert.deepEqual(c.input("/reject bob"), [{ type: "reject", user: "bob" }]);
+  assert.deepEqual(c.input("/fingerprint"), [{ type: "fingerprint" }]);
+  assert.match(prints(c.input("/trust bob maybe"))[0]!, /usage: \/trust USERID \[yes\]/);
+  const result = {
+    userId: "bob",
+    fingerprint: "NEW=",
+    fingerprintHex: "aa",
+    pin: "pending" as const,
+    accepted: ["OLD="],
+    previous: [],
+  };
+  const preview = prints(c.trustPreview("bob", { ok: true, result }))[0]!;
+  assert.match(preview, /accepted before {2}OLD=/);
+  assert.match(preview, /now {14}NEW=/);
+  assert.match(preview, /\/trust bob yes/);
+  const done = prints(
+    c.trusted("bob", { ok: true, result: { ...result, pin: "accepted", previous: ["OLD="] } }),
+  );
+  assert.deepEqual(done, ["* accepted bob's certificate NEW= (accepted before: OLD=)"]);
+  const warn = prints(
+    c.event({ type: "pin_pending", userId: "bob", fingerprint: "NEW=", accepted: ["OLD="] }),
+  )[0]!;
+  assert.match(warn, /CHANGED: accepted OLD=, now NEW=/);
+  const bad = prints(
+    c.event({
+      type: "bad_seal",
+      from: "bob",
+      sid: "s1",
+      reason: "signature",
+      step: 3,
+      message: "SIG does not verify",
+    }),
+  )[0]!;
+  assert.match(bad, /^! WARNING: a sealed message from bob was refused and not shown/);
 });

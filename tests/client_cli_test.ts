@@ -4,10 +4,12 @@
 
 import assert from "node:assert/strict";
 import { EXIT, HELP, main, parseCli, UsageError } from "../lib/client/cli.ts";
-import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
+import { sha256Fingerprint, sha256FingerprintBase64 } from "../lib/pki/fingerprint.ts";
 import { connect } from "../lib/client/client.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
+import { issueUser } from "../lib/pki/pki_files.ts";
+import { decodePemCertificates } from "../lib/pki/pem.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CLIENT_TS = `${ROOT}client.ts`;
@@ -74,6 +76,21 @@ Deno.test("parseCli: subcommands, defaults and flags", () => {
   if (whois.name === "whois") assert.equal(whois.target, "bob");
   const xdg = parseCli(["--user", "alice"], (n) => n === "XDG_STATE_HOME" ? "/xdg" : undefined);
   if (xdg.name === "chat") assert.equal(xdg.common.stateDir, "/xdg/netsec-msg");
+  // Sealing is the default; --no-seal and --sealed-only on every subcommand.
+  if (xdg.name === "chat") {
+    assert.deepEqual([xdg.common.seal, xdg.common.sealedOnly], [true, false]);
+  }
+  const plain = parseCli(
+    ["send", "--user", "a", "--to", "b", "--no-seal", "--sealed-only", "x"],
+    ENV,
+  );
+  if (plain.name === "send") {
+    assert.deepEqual([plain.common.seal, plain.common.sealedOnly], [false, true]);
+  }
+  const trust = parseCli(["trust", "--user", "alice", "bob"], ENV);
+  assert.equal(trust.name, "trust");
+  if (trust.name === "trust") assert.equal(trust.target, "bob");
+  assert.throws(() => parseCli(["trust", "--user", "alice"], ENV), UsageError);
 });
 
 Deno.test("parseCli: --help for each subcommand, without other flags", () => {
@@ -235,6 +252,8 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       ]]);
       for (const l of lines) {
         assert.match(l.sid, /^[A-Za-z0-9_-]+$/);
+        assert.equal(l.sealed, true);
+        assert.equal(l.sender_fingerprint, await sha256FingerprintBase64(pki.chain("alice")[0]!));
         assert.ok(!Number.isNaN(Date.parse(l.received_at)));
       }
       // Both were acknowledged: the next listen starts with a new message.
@@ -242,13 +261,13 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       assert.equal(sent.code, EXIT.OK);
       const next = await run(dir, ["listen", "--user", "bob", "--count", "1", ...net]);
       assert.equal(next.code, EXIT.OK, next.stderr);
-      assert.match(next.stdout, /^\[\d\d:\d\d\] alice: third\n$/);
+      assert.match(next.stdout, /^\[\d\d:\d\d\] 🔒 alice: third\n$/);
     });
 
     await t.step("chat with piped stdin: send, fate, /who am i, incoming, /quit", async () => {
       const r = await run(dir, ["--user", "carol", ...net], "@bob from chat\n/who am i\n/quit\n");
       assert.equal(r.code, EXIT.OK, r.stderr);
-      assert.match(r.stdout, /\[\d\d:\d\d\] alice: hi both\n/); // queued for carol earlier
+      assert.match(r.stdout, /\[\d\d:\d\d\] 🔒 alice: hi both\n/); // queued for carol earlier
       assert.match(r.stdout, /carol → bob: from chat {2}\(#1\)/);
       assert.match(r.stdout, /#1 to bob delivered to the server/);
       assert.match(r.stdout, /you are carol/);
@@ -266,7 +285,8 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
       const r = await run(dir, ["whois", "--user", "alice", ...net, "bob"]);
       assert.equal(r.code, EXIT.OK, r.stderr);
       const fp = await sha256Fingerprint(pki.chain("bob")[0]!);
-      assert.equal(r.stdout, `bob SHA-256 ${fp}\n`);
+      const e2eFp = await sha256FingerprintBase64(pki.chain("bob")[0]!);
+      assert.equal(r.stdout, `bob SHA-256 ${fp}\nbob fingerprint ${e2eFp} pin accepted\n`);
     });
 
     await t.step("whois: a failed lookup is one line and exit 1", async () => {
@@ -345,6 +365,96 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
           r.stderr,
           `error: UNKNOWN_CA: the server's certificate is not signed by ${VECTOR_CA}\n`,
         );
+      },
+    );
+
+    await t.step(
+      "--sealed-only refuses a plain message; listen --json marks sealed ones",
+      async () => {
+        const made = await run(dir, ["send", "--user", "gina", "--to", "alice", ...net, "hi"]);
+        assert.equal(made.code, EXIT.OK, made.stderr); // gina exists now, with a certificate
+        const plain = await run(dir, [
+          "send",
+          "--user",
+          "alice",
+          "--to",
+          "gina",
+          "--no-seal",
+          ...net,
+          "plain one",
+        ]);
+        assert.equal(plain.code, EXIT.OK, plain.stderr);
+        const sealed = await run(dir, [
+          "send",
+          "--user",
+          "alice",
+          "--to",
+          "gina",
+          ...net,
+          "sealed one",
+        ]);
+        assert.equal(sealed.code, EXIT.OK, sealed.stderr);
+        const r = await run(dir, [
+          "listen",
+          "--user",
+          "gina",
+          "--json",
+          "--sealed-only",
+          "--count",
+          "1",
+          ...net,
+        ]);
+        assert.equal(r.code, EXIT.OK, r.stderr);
+        const line = JSON.parse(r.stdout.trim());
+        assert.deepEqual([line.text, line.sealed], ["sealed one", true]);
+        assert.equal(
+          line.sender_fingerprint,
+          await sha256FingerprintBase64(pki.chain("alice")[0]!),
+        );
+        assert.match(r.stderr, /refused a message from alice that was not sealed/);
+      },
+    );
+
+    await t.step(
+      "a re-issued certificate: send refused with both fingerprints until trust",
+      async () => {
+        const oldFp = await sha256FingerprintBase64(
+          decodePemCertificates(await Deno.readTextFile(`${dir}/certs/gina.pem`))[0]!,
+        );
+        await issueUser({ dir: `${dir}/certs`, userId: "gina", force: true }); // certs user gina --force
+        assert.ok((await Deno.stat(`${dir}/certs/gina.key.1`)).isFile); // the old key is kept
+        const newFp = await sha256FingerprintBase64(
+          decodePemCertificates(await Deno.readTextFile(`${dir}/certs/gina.pem`))[0]!,
+        );
+        const reg = await run(dir, ["whois", "--user", "gina", ...net, "gina"]); // registers anew
+        assert.equal(reg.code, EXIT.OK, reg.stderr);
+        const refused = await run(dir, ["send", "--user", "alice", "--to", "gina", ...net, "x"]);
+        assert.equal(refused.code, EXIT.FAILED);
+        assert.match(refused.stderr, /^FAILED: PIN_PENDING: gina's certificate changed/);
+        assert.ok(refused.stderr.includes(oldFp) && refused.stderr.includes(newFp));
+        const whois = await run(dir, ["whois", "--user", "alice", ...net, "gina"]);
+        assert.match(
+          whois.stdout,
+          new RegExp(`gina fingerprint ${newFp.replace(/[+/]/g, "\\$&")} pin pending`),
+        );
+        const trusted = await run(dir, ["trust", "--user", "alice", ...net, "gina"]);
+        assert.equal(trusted.code, EXIT.OK, trusted.stderr);
+        assert.equal(
+          trusted.stdout,
+          `gina accepted before: ${oldFp}\ngina accepted now:    ${newFp}\n`,
+        );
+        const sent = await run(dir, [
+          "send",
+          "--user",
+          "alice",
+          "--to",
+          "gina",
+          ...net,
+          "after trust",
+        ]);
+        assert.equal(sent.code, EXIT.OK, sent.stderr);
+        const r = await run(dir, ["listen", "--user", "gina", "--json", "--count", "1", ...net]);
+        assert.equal(JSON.parse(r.stdout.trim()).text, "after trust");
       },
     );
   } finally {

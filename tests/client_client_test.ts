@@ -99,6 +99,8 @@ async function vectorClient(
     credentials: await vectorCredentials("client"),
     trust: await vectorTrust(),
     reconnect: FAST,
+    // The scripted peer checks the wire lines of plain messages; sealing has its own tests.
+    seal: false,
     ...extra,
   });
 }
@@ -502,16 +504,20 @@ Deno.test("end to end: 1:1, group, FAILED reasons and pipelined sends matched in
     const group = await alice.send(["bob", "carol"], "hi both 👋");
     const [b1, b2] = await take(bob, 2);
     assert.deepEqual([b1!.from, b1!.text, b2!.text], ["alice", "hello bob", "hi both 👋"]);
+    assert.deepEqual([b1!.sealed, b2!.sealed, one.sealed], [true, true, true]); // the default
     const [c1] = await take(carol, 1);
     assert.equal(c1!.text, "hi both 👋");
+    assert.equal(c1!.sealed, true);
     assert.notEqual(one.id, group.id);
 
     await assert.rejects(
       alice.send("nobody", "x"),
       (e: unknown) => e instanceof ClientError && e.code === "UNKNOWN_USER" && e.remote,
     );
+    // A chosen MESSAGEID only with plain payloads (a sealed one's id is the envelope's).
+    const plain = await alice.send("carol", "plain", { seal: false, id: `p${one.id}` });
     await assert.rejects(
-      alice.send("bob", "again", { id: one.id }),
+      alice.send("carol", "again", { id: plain.id, seal: false }),
       (e: unknown) => e instanceof ClientError && e.code === "DUPLICATE_ID" && e.remote,
     );
 

@@ -40,6 +40,7 @@ Deno.test("incomingMessage: bytes as delivered, text as UTF-8 (invalid sequences
     bytes: new Uint8Array([104, 0xff]),
     text: "h\uFFFD",
     receivedAt: at,
+    sealed: false,
   });
 });
 

@@ -12,6 +12,8 @@ import { AslError } from "../lib/asl/errors.ts";
 import { createPipe } from "../lib/asl/pipe.ts";
 import type { Duplex } from "../lib/asl/types.ts";
 import { Issuer } from "../lib/pki/issuer.ts";
+import { makeSealer } from "../tools/load/sealed.ts";
+import { openLoadPki } from "../tools/load/context.ts";
 
 /** A throwaway CA and a server certificate for 127.0.0.1 (lib/pki's Issuer). */
 async function makeCert(): Promise<{ cert: string; key: string; ca: string }> {
@@ -96,6 +98,56 @@ Deno.test("runRelay through the TLS baseline completes messages without errors",
   } finally {
     relay?.close();
     await relay?.finished;
+  }
+});
+
+Deno.test("runRelay with --sealed: every payload is an envelope, opened before it counts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "load-relay-test-" });
+  let relay: ReturnType<typeof startTlsRelay> | undefined;
+  try {
+    const pki = await makeCert();
+    const { pki: loadPki, users } = await openLoadPki(`${dir}/pki`, true);
+    const senders = ["s0", "s1"];
+    const recipients = ["r0", "r1"];
+    const sealer = makeSealer(users, loadPki.trust, senders, recipients);
+    const heads = new Set<string>();
+    let opened = 0;
+    relay = startTlsRelay({ cert: pki.cert, key: pki.key });
+    const port = relay.port;
+    const outcome = await runRelay({
+      senders,
+      recipients,
+      window: 2,
+      warmupSeconds: 0.1,
+      seconds: 0.6,
+      payloadBytes: 75,
+      sealer: {
+        wrap: async (pair, plain) => {
+          const payload = await sealer.wrap(pair, plain);
+          heads.add(payload.slice(0, 11));
+          return payload;
+        },
+        unwrap: async (pair, payload) => {
+          const plain = await sealer.unwrap(pair, payload);
+          if (plain) opened++;
+          return plain;
+        },
+      },
+      open: async () => {
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+        return new TextLineChannel(
+          await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [pki.ca] }),
+        );
+      },
+    });
+    assert.equal(outcome.errors, 0, outcome.errorSamples.join("; "));
+    assert.ok(outcome.messages > 2, `only ${outcome.messages} messages`);
+    assert.deepEqual([...heads], ["QVNMRTJFMQA"]); // "ASLE2E1\0": every payload sealed
+    assert.ok(opened >= outcome.messages);
+  } finally {
+    relay?.close();
+    await relay?.finished;
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

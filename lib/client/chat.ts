@@ -2,7 +2,7 @@
 // line becomes actions (send, print, quit); incoming messages, send results and lifecycle
 // events become lines to print. Payload limits are those of ASL spec section 5.
 
-import type { ClientEvent, ClientInfo } from "./types.ts";
+import type { ClientEvent, ClientInfo, WhoisResult } from "./types.ts";
 import { encodePayload, isUserId, parseRecipients } from "./commands.ts";
 import { ClientError } from "./errors.ts";
 import { explainConnectError, explainLookupError, explainReason } from "./explain.ts";
@@ -19,6 +19,15 @@ export type ChatAction =
   }
   /** Look up and check a user's certificate (`CERT`), then report to {@link Chat.whois}. */
   | { readonly type: "whois"; readonly user: string }
+  /**
+   * `/trust USERID` (`confirmed` false: look up and show both fingerprints, report to
+   * {@link Chat.trustPreview}) and `/trust USERID yes` (accept; report to {@link Chat.trusted}).
+   */
+  | { readonly type: "trust"; readonly user: string; readonly confirmed: boolean }
+  /** `/reject USERID`: reject the user's current certificate; report to {@link Chat.trusted}. */
+  | { readonly type: "reject"; readonly user: string }
+  /** `/fingerprint`: own certificate's fingerprints; report to {@link Chat.fingerprint}. */
+  | { readonly type: "fingerprint" }
   | { readonly type: "quit" };
 
 /** How a send ended, as reported to {@link Chat.sent}. */
@@ -28,8 +37,24 @@ export type SendOutcome =
 
 /** How a `/whois` lookup ended, as reported to {@link Chat.whois}. */
 export type WhoisOutcome =
-  | { readonly ok: true; readonly identity: string; readonly fingerprint: string }
+  | {
+    readonly ok: true;
+    readonly identity: string;
+    readonly fingerprint: string;
+    /** The section 7 fingerprint and pin status, when known. */
+    readonly e2e?: WhoisResult;
+  }
   | { readonly ok: false; readonly code: string };
+
+/** How `/trust` or `/reject` ended. */
+export type TrustOutcome =
+  | { readonly ok: true; readonly result: WhoisResult }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** What `🔒` and `[NOT SEALED]` say, for the help text. */
+export const SEALED_MARK = "🔒";
+/** The mark of a plain (unsealed) message. */
+export const PLAIN_MARK = "[NOT SEALED]";
 
 /** Options of {@link Chat}. */
 export interface ChatOptions {
@@ -46,7 +71,12 @@ export const CHAT_HELP = [
   "@bob              talk to bob from now on",
   "hello             send to the last recipient",
   "/who am i         your identity, the server, the suite and the fingerprints",
-  "/whois bob        bob's certificate, checked against your CA: its SHA-256 fingerprint",
+  "/whois bob        bob's certificate, checked against your CA: fingerprints, pin status",
+  "/trust bob        show bob's old and new fingerprints; /trust bob yes accepts the new one",
+  "/reject bob       refuse bob's current certificate (their messages are refused)",
+  "/fingerprint      your own certificate's fingerprints, to compare out of band",
+  "messages marked 🔒 are sealed end to end and verified; [NOT SEALED] ones are plain:",
+  "                  the server could have written or changed them",
   "/help             this text",
   "/quit             leave (Ctrl-D and Ctrl-C too)",
 ].join("\n");
@@ -143,11 +173,14 @@ export class Chat {
     return actions;
   }
 
-  /** An incoming message to show, as `[HH:MM] bob: hello`. */
-  incoming(message: { from: string; text: string; receivedAt: Date }): ChatAction[] {
+  /** An incoming message to show, as `[HH:MM] 🔒 bob: hello` (or `[NOT SEALED] bob: …`). */
+  incoming(
+    message: { from: string; text: string; receivedAt: Date; sealed?: boolean },
+  ): ChatAction[] {
     const [first = "", ...rest] = printableLines(message.text);
+    const mark = message.sealed ? SEALED_MARK : PLAIN_MARK;
     return [
-      this.#print(`${clock(message.receivedAt)} ${message.from}: ${first}`),
+      this.#print(`${clock(message.receivedAt)} ${mark} ${message.from}: ${first}`),
       ...rest.map((more) => this.#print(`        ${more}`)),
     ];
   }
@@ -164,11 +197,61 @@ export class Chat {
   /** The result of `/whois user`: the checked identity and fingerprint, or why not. */
   whois(user: string, outcome: WhoisOutcome): ChatAction[] {
     if (outcome.ok) {
-      return [
-        this.#print(`* ${outcome.identity}: certificate valid, SHA-256 ${outcome.fingerprint}`),
-      ];
+      const lines = [`* ${outcome.identity}: certificate valid, SHA-256 ${outcome.fingerprint}`];
+      if (outcome.e2e) {
+        lines.push(
+          `  fingerprint  ${outcome.e2e.fingerprint}`,
+          `  pin          ${pinText(outcome.e2e)}`,
+        );
+      }
+      return [this.#print(lines.join("\n"))];
     }
     return [this.#print(`! whois ${user}: ${explainLookupError({ code: outcome.code }, user)}`)];
+  }
+
+  /** `/trust USERID` without `yes`: both fingerprints, and how to accept. */
+  trustPreview(user: string, outcome: TrustOutcome): ChatAction[] {
+    if (!outcome.ok) return [this.#print(`! trust ${user}: ${outcome.code}: ${outcome.message}`)];
+    const w = outcome.result;
+    if (w.pin === "accepted") {
+      return [this.#print(`* ${user}'s certificate ${w.fingerprint} is already accepted`)];
+    }
+    return [
+      this.#print(
+        [
+          `* ${user}'s certificate is ${pinText(w)}`,
+          `  accepted before  ${w.accepted.length ? w.accepted.join(", ") : "(none)"}`,
+          `  now              ${w.fingerprint}`,
+          `  compare it with ${user} (their /fingerprint), then type: /trust ${user} yes`,
+        ].join("\n"),
+      ),
+    ];
+  }
+
+  /** The result of `/trust USERID yes` or `/reject USERID`. */
+  trusted(user: string, outcome: TrustOutcome): ChatAction[] {
+    if (!outcome.ok) return [this.#print(`! ${user}: ${outcome.code}: ${outcome.message}`)];
+    const w = outcome.result;
+    if (w.pin === "rejected") {
+      return [this.#print(`* rejected ${user}'s certificate ${w.fingerprint}`)];
+    }
+    const before = w.previous.filter((fp) => fp !== w.fingerprint);
+    return [
+      this.#print(
+        `* accepted ${user}'s certificate ${w.fingerprint}` +
+          (before.length ? ` (accepted before: ${before.join(", ")})` : ""),
+      ),
+    ];
+  }
+
+  /** The result of `/fingerprint`. */
+  fingerprint(own: { base64: string; hex: string }): ChatAction[] {
+    return [
+      this.#print(
+        `* your certificate: ${own.base64}\n  SHA-256 ${own.hex}\n` +
+          "  others see this in /whois; compare it out of band",
+      ),
+    ];
   }
 
   /** A lifecycle event of the client, as a status line (or nothing). */
@@ -200,6 +283,33 @@ export class Chat {
         return event.reason === "error"
           ? [this.#print(`* disconnected: ${explainConnectError(event.error)}`)]
           : [];
+      case "bad_seal":
+        return [
+          this.#print(
+            `! WARNING: a sealed message from ${event.from} was refused and not shown ` +
+              `(BAD_SEAL, ${event.reason}: ${event.message}); it was changed, forged or ` +
+              `misdirected on the way`,
+          ),
+        ];
+      case "pin_pending":
+        return [
+          this.#print(
+            `! ${event.userId}'s certificate CHANGED: accepted ${
+              event.accepted.join(", ") || "(none)"
+            }, now ${event.fingerprint}. Their messages are held and nothing is sealed to ` +
+              `them until you compare it with ${event.userId} out of band: /trust ${event.userId}`,
+          ),
+        ];
+      case "held":
+        return [
+          this.#print(
+            `* a sealed message from ${event.from} waits: its certificate cannot be fetched now`,
+          ),
+        ];
+      case "not_sealed":
+        return [
+          this.#print(`! refused a message from ${event.from} that was not sealed (--sealed-only)`),
+        ];
     }
   }
 
@@ -216,6 +326,25 @@ export class Chat {
       }
       return [{ type: "whois", user }];
     }
+    const trust = /^\/(trust|reject)(?:\s+(.*))?$/i.exec(line);
+    if (trust) {
+      const verb = trust[1]!.toLowerCase();
+      const args = (trust[2] ?? "").trim().split(/\s+/).filter((w) => w !== "");
+      const [user, yes] = args;
+      const usage = verb === "trust" ? "/trust USERID [yes]" : "/reject USERID";
+      if (
+        user === undefined || args.length > 2 ||
+        (yes !== undefined && (verb === "reject" || yes.toLowerCase() !== "yes"))
+      ) return [this.#print(`! usage: ${usage}`)];
+      if (!isUserId(user)) {
+        return [
+          this.#print(`! ${JSON.stringify(user)} is not a user id (1 to 111 letters and digits)`),
+        ];
+      }
+      return verb === "trust"
+        ? [{ type: "trust", user, confirmed: yes !== undefined }]
+        : [{ type: "reject", user }];
+    }
     const words = line.slice(1).trim().toLowerCase().split(/\s+/).join(" ");
     switch (words) {
       case "help":
@@ -225,6 +354,8 @@ export class Chat {
       case "exit":
       case "q":
         return [{ type: "quit" }];
+      case "fingerprint":
+        return [{ type: "fingerprint" }];
       case "who am i":
       case "whoami": {
         const info = this.#info;
@@ -248,5 +379,18 @@ export class Chat {
 
   #print(text: string): ChatAction {
     return { type: "print", text };
+  }
+}
+
+function pinText(w: WhoisResult): string {
+  switch (w.pin) {
+    case "accepted":
+      return "accepted (pinned)";
+    case "new":
+      return "new (not pinned yet: accepted on first use)";
+    case "pending":
+      return `CHANGED: accepted ${w.accepted.join(", ")}; /trust ${w.userId} after comparing`;
+    case "rejected":
+      return "rejected";
   }
 }

@@ -4,7 +4,7 @@
 // certificate lookup whose result is printed when it is done.
 
 import type { MessengerClient } from "./client.ts";
-import type { Chat, ChatAction } from "./chat.ts";
+import type { Chat, ChatAction, TrustOutcome } from "./chat.ts";
 import { ClientError } from "./errors.ts";
 import type { ChatUI } from "./terminal.ts";
 
@@ -30,18 +30,42 @@ export async function runChat(
     for (const action of actions) {
       if (action.type === "print") ui.print(action.text);
       else if (action.type === "quit") quit = true;
-      else if (action.type === "whois") {
+      else if (action.type === "fingerprint") {
+        sends.push(client.fingerprint().then((own) => void apply(chat.fingerprint(own))));
+      } else if (action.type === "trust" || action.type === "reject") {
+        const user = action.user;
+        const work = action.type === "reject"
+          ? client.reject(user)
+          : action.confirmed
+          ? client.trust(user)
+          : client.whois(user);
+        const report = action.type === "trust" && !action.confirmed
+          ? (o: TrustOutcome) => chat.trustPreview(user, o)
+          : (o: TrustOutcome) => chat.trusted(user, o);
+        sends.push(work.then(
+          (result) => void apply(report({ ok: true, result })),
+          (err) =>
+            void apply(report({
+              ok: false,
+              code: err instanceof ClientError ? err.code : "ERROR",
+              message: err instanceof Error ? err.message : String(err),
+            })),
+        ));
+      } else if (action.type === "whois") {
         const user = action.user;
         sends.push(
           client.lookupCertificate(user).then(
-            (found) =>
+            async (found) => {
+              const e2e = await client.whois(user).catch(() => undefined);
               void apply(
                 chat.whois(user, {
                   ok: true,
                   identity: found.identity,
                   fingerprint: found.fingerprint,
+                  ...(e2e ? { e2e } : {}),
                 }),
-              ),
+              );
+            },
             (err) =>
               void apply(
                 chat.whois(user, {

@@ -1,7 +1,8 @@
-// The client's command line: `chat` (default), `send`, `listen` and `whois` (README,
+// The client's command line: `chat` (default), `send`, `listen`, `whois` and `trust` (README,
 // docs/CLIENT.md), parsed with node:util parseArgs. Loads certificates (making a user's on
-// first use from a local dev CA), finds the state directory, connects, and maps every
-// failure to one stderr line and an exit code.
+// first use from a local dev CA) and the earlier keys kept beside the key file, finds the
+// state directory, connects (sealing end to end by default, ASL spec section 7), and maps
+// every failure to one stderr line and an exit code.
 
 import { parseSuiteList } from "../asl/suites.ts";
 import type { Suite } from "../asl/types.ts";
@@ -9,8 +10,9 @@ import { parseArgs } from "node:util";
 import { formatTraceEvent } from "../asl/mod.ts";
 import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
 import { issueUser } from "../pki/pki_files.ts";
+import { loadEarlierKeys } from "../pki/key_history.ts";
 import type { Credentials, TrustStore } from "../pki/types.ts";
-import { Chat, clock, printableLines } from "./chat.ts";
+import { Chat, clock, PLAIN_MARK, printableLines, SEALED_MARK } from "./chat.ts";
 import { runChat } from "./chat_runner.ts";
 import { connect, type MessengerClient } from "./client.ts";
 import { isUserId, MAX_PAYLOAD_BYTES, parseRecipients } from "./commands.ts";
@@ -46,6 +48,10 @@ export interface CommonFlags {
   readonly verbose: boolean;
   /** Suites to offer, in order (--suites); undefined: the library's default. */
   readonly suites: readonly Suite[] | undefined;
+  /** False with --no-seal: send plain payloads. */
+  readonly seal: boolean;
+  /** --sealed-only: refuse plain deliveries with NOT_SEALED. */
+  readonly sealedOnly: boolean;
 }
 
 /** A parsed command line. */
@@ -65,7 +71,8 @@ export type CliCommand =
     readonly json: boolean;
     readonly count: number | undefined;
   }
-  | { readonly name: "whois"; readonly common: CommonFlags; readonly target: string };
+  | { readonly name: "whois"; readonly common: CommonFlags; readonly target: string }
+  | { readonly name: "trust"; readonly common: CommonFlags; readonly target: string };
 
 const COMMON_HELP = `  --user ID        your user id (required; the CN of your certificate)
   --host NAME      server host (default localhost)
@@ -78,23 +85,31 @@ const COMMON_HELP = `  --user ID        your user id (required; the CN of your c
                    else ~/.local/state/netsec-msg)
   --suites LIST    cipher suites to offer, in order (default X25519_AES_GCM,AES_GCM,AES_CBC;
                    X25519_AES_GCM alone: only forward-secret sessions)
+  --no-seal        send plain payloads (default: sealed end to end, only the recipients
+                   can read them and they can check who wrote them; docs/E2E.md)
+  --sealed-only    refuse messages that are not sealed (FAILED <sid> NOT_SEALED)
   --verbose        print the handshake steps on stderr
   -h, --help       this help`;
 
 /** Help texts of the subcommands. */
-export const HELP: Record<"chat" | "send" | "listen" | "whois", string> = {
+export const HELP: Record<"chat" | "send" | "listen" | "whois" | "trust", string> = {
   chat: `Usage: deno task client --user ID [options]
-       deno task client send|listen|whois --help
+       deno task client send|listen|whois|trust --help
 
 Interactive chat. Type "@bob hello" to send to bob, "@bob,carol hi" to a group,
-a plain line to send to the last recipient, /whois bob, /help, /who am i, /quit.
+a plain line to send to the last recipient, /whois bob, /trust bob, /fingerprint,
+/help, /who am i, /quit. Messages are sealed end to end by default; received ones
+are marked ${"🔒"} (sealed and verified) or [NOT SEALED] (plain: the server could
+have written or changed them).
 
 Options:
 ${COMMON_HELP}`,
   send: `Usage: deno task client send --user ID --to ID[,ID...] [options] [TEXT]
 
-Sends TEXT (or standard input when TEXT is absent) to one user or a group.
-Exits 0 when the server stored it (OK), 1 printing the reason when it FAILED.
+Sends TEXT (or standard input when TEXT is absent) to one user or a group, sealed
+end to end (unless --no-seal). Exits 0 when the server stored it (OK), 1 printing
+the reason when it FAILED or was refused here (PIN_PENDING: a recipient's
+certificate changed, see "client trust"; TOO_LARGE).
 
 Options:
   --to IDS         recipient, or comma-separated group (required)
@@ -102,10 +117,13 @@ Options:
 ${COMMON_HELP}`,
   listen: `Usage: deno task client listen --user ID [--json] [--count N] [options]
 
-Prints incoming messages as they arrive and acknowledges each after printing it.
+Prints incoming messages as they arrive and acknowledges each after printing it,
+marked ${"🔒"} (sealed and verified) or [NOT SEALED]. Refused and held sealed
+messages are reported on stderr.
 
 Options:
-  --json           one JSON object per line: sid, from, text, received_at
+  --json           one JSON object per line: sid, from, text, received_at, sealed,
+                   sender_fingerprint (null for a plain message)
   --count N        exit after N messages
 ${COMMON_HELP}`,
   whois: `Usage: deno task client whois --user ID [options] USERID
@@ -114,8 +132,18 @@ Asks the server for USERID's certificate chain (CERT) and checks it yourself aga
 your CA file (and --crl): signed by your CA, valid now, and naming USERID. Prints
 "USERID SHA-256 ab:cd:..." (the fingerprint of USERID's certificate, the hex digits
 "openssl x509 -fingerprint -sha256" shows) and exits 0; compare it with the one
-USERID sees in /who am i. Exits 1 with the reason on one line when the lookup or
-the check fails, 2 for a usage error.
+USERID sees in /who am i. A second line gives the section 7 fingerprint and the
+pin status (accepted, new, CHANGED, rejected). Exits 1 with the reason on one line
+when the lookup or the check fails, 2 for a usage error.
+
+Options:
+${COMMON_HELP}`,
+  trust: `Usage: deno task client trust --user ID [options] USERID
+
+Accepts USERID's current certificate for sealing and opening (after you compared
+its fingerprint with USERID out of band), e.g. after USERID got a new certificate.
+Prints the fingerprints accepted before and the new one, exits 0; 1 with the
+reason when the lookup or the check fails, 2 for a usage error.
 
 Options:
 ${COMMON_HELP}`,
@@ -132,6 +160,8 @@ const COMMON_OPTIONS = {
   "state-dir": { type: "string" },
   verbose: { type: "boolean" },
   suites: { type: "string" },
+  "no-seal": { type: "boolean" },
+  "sealed-only": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -154,7 +184,8 @@ function suitesFlag(value: string | undefined): Suite[] | undefined {
 /** Parses the client's arguments; throws {@link UsageError} with a one-line reason. */
 export function parseCli(args: readonly string[], env: EnvLookup = processEnv): CliCommand {
   const first = args[0];
-  const name = first === "send" || first === "listen" || first === "whois" || first === "chat"
+  const name = first === "send" || first === "listen" || first === "whois" || first === "chat" ||
+      first === "trust"
     ? first
     : "chat";
   const rest = name === first ? args.slice(1) : [...args];
@@ -169,7 +200,7 @@ export function parseCli(args: readonly string[], env: EnvLookup = processEnv): 
       args: rest,
       options,
       strict: true,
-      allowPositionals: name === "send" || name === "whois",
+      allowPositionals: name === "send" || name === "whois" || name === "trust",
     });
   } catch (err) {
     const message = (err as Error).message.split("\n")[0]!.replace(/\. To specify.*$/, "");
@@ -206,6 +237,8 @@ export function parseCli(args: readonly string[], env: EnvLookup = processEnv): 
     defaultPaths: str("cert") === undefined && str("key") === undefined,
     verbose: values.verbose === true,
     suites: suitesFlag(str("suites")),
+    seal: values["no-seal"] !== true,
+    sealedOnly: values["sealed-only"] === true,
   };
   if (name === "send") {
     const to = str("to");
@@ -229,12 +262,12 @@ export function parseCli(args: readonly string[], env: EnvLookup = processEnv): 
       timeoutMs: timeout === undefined ? 30_000 : positiveInt(timeout, "--timeout", 86_400) * 1000,
     };
   }
-  if (name === "whois") {
+  if (name === "whois" || name === "trust") {
     const [target, ...extra] = parsed.positionals;
     if (target === undefined) {
-      throw new UsageError("whois needs the user id to look up (for example: whois bob)");
+      throw new UsageError(`${name} needs the user id to look up (for example: ${name} bob)`);
     }
-    if (extra.length > 0) throw new UsageError("whois looks up one user id at a time");
+    if (extra.length > 0) throw new UsageError(`${name} takes one user id at a time`);
     if (!isUserId(target)) {
       throw new UsageError(
         `${JSON.stringify(target)} is not a user id (1 to 111 letters and digits)`,
@@ -301,7 +334,7 @@ function dirOf(path: string): string {
 export async function loadIdentity(
   flags: CommonFlags,
   io: CliIO,
-): Promise<{ credentials: Credentials; trust: TrustStore }> {
+): Promise<{ credentials: Credentials; trust: TrustStore; earlierKeys: CryptoKey[] }> {
   if (!exists(flags.cert) || !exists(flags.key)) {
     const dir = dirOf(flags.cert);
     if (flags.defaultPaths && exists(`${dir}/ca.key`) && exists(`${dir}/ca.pem`)) {
@@ -327,7 +360,9 @@ export async function loadIdentity(
   try {
     const credentials = await loadCredentials(flags.cert, flags.key);
     const trust = await loadTrustStore(flags.ca, flags.crl);
-    return { credentials, trust };
+    // Keys kept by `certs user ID --force` (<key>.1, .2, …): what was sealed to them opens.
+    const earlierKeys = await loadEarlierKeys(flags.key);
+    return { credentials, trust, earlierKeys };
   } catch (err) {
     throw new UsageError((err as Error).message.split("\n")[0]!);
   }
@@ -336,7 +371,7 @@ export async function loadIdentity(
 /** Client options from the flags, credentials and an event hook. */
 export function clientOptions(
   flags: CommonFlags,
-  identity: { credentials: Credentials; trust: TrustStore },
+  identity: { credentials: Credentials; trust: TrustStore; earlierKeys?: CryptoKey[] },
   io: CliIO,
   onEvent: (event: ClientEvent) => void,
   reconnect: ClientOptions["reconnect"] = {},
@@ -358,6 +393,9 @@ export function clientOptions(
     stateDir: flags.stateDir,
     reconnect,
     onEvent,
+    seal: flags.seal,
+    sealedOnly: flags.sealedOnly,
+    ...(identity.earlierKeys?.length ? { earlierKeys: identity.earlierKeys } : {}),
     ...(flags.verbose ? { trace: (e) => io.stderr(formatTraceEvent(e) + "\n") } : {}),
     ...(flags.suites ? { suites: flags.suites } : {}),
   };
@@ -377,7 +415,25 @@ function statusLine(event: ClientEvent, flags: CommonFlags): string | undefined 
       return event.reason === "error"
         ? `closed: ${explainConnectError(event.error, { caPath: flags.ca })}`
         : undefined;
+    case "bad_seal":
+      return `WARNING: refused a sealed message from ${event.from} (sid ${event.sid}): BAD_SEAL, ` +
+        `${event.reason}: ${event.message}`;
+    case "pin_pending":
+      return `WARNING: ${event.userId}'s certificate changed: accepted ${
+        event.accepted.join(", ") || "(none)"
+      }, now ${event.fingerprint}; their messages are held until you run ` +
+        `"deno task client trust --user ${flags.user} ${event.userId}" (after comparing)`;
+    case "held":
+      return `a sealed message from ${event.from} is held: its certificate cannot be fetched now`;
+    case "not_sealed":
+      return `refused a message from ${event.from} that was not sealed (sid ${event.sid})`;
   }
+}
+
+/** Whether a status event is a warning every command prints (not only with --verbose). */
+function isWarning(event: ClientEvent): boolean {
+  return event.type === "bad_seal" || event.type === "pin_pending" ||
+    event.type === "not_sealed";
 }
 
 async function readStdinText(stdin: ReadableStream<Uint8Array>): Promise<string> {
@@ -443,7 +499,7 @@ async function runSend(cmd: Extract<CliCommand, { name: "send" }>, io: CliIO): P
   const text = cmd.text ?? await readStdinText(io.stdin);
   const flags = cmd.common;
   const log = (e: ClientEvent) => {
-    const line = flags.verbose ? statusLine(e, flags) : undefined;
+    const line = flags.verbose || isWarning(e) ? statusLine(e, flags) : undefined;
     if (line !== undefined) io.stderr(line + "\n");
   };
   const client = await open(flags, io, log, { maxAttempts: 5 });
@@ -480,7 +536,7 @@ async function runListen(cmd: Extract<CliCommand, { name: "listen" }>, io: CliIO
   const log = (e: ClientEvent) => {
     const line = statusLine(e, flags);
     if (e.type === "closed" && e.reason === "error") failure = line;
-    else if (line !== undefined && flags.verbose) io.stderr(line + "\n");
+    else if (line !== undefined && (flags.verbose || isWarning(e))) io.stderr(line + "\n");
   };
   const client = await open(flags, io, log);
   const stop = () => void client.close();
@@ -495,12 +551,15 @@ async function runListen(cmd: Extract<CliCommand, { name: "listen" }>, io: CliIO
             from: message.from,
             text: message.text,
             received_at: message.receivedAt.toISOString(),
+            sealed: message.sealed,
+            sender_fingerprint: message.senderFingerprint ?? null,
           }) + "\n",
         );
       } else {
         const [first = "", ...more] = printableLines(message.text);
+        const mark = message.sealed ? SEALED_MARK : PLAIN_MARK;
         io.stdout(
-          `${clock(message.receivedAt)} ${message.from}: ${first}\n` +
+          `${clock(message.receivedAt)} ${mark} ${message.from}: ${first}\n` +
             more.map((l) => `        ${l}\n`).join(""),
         );
       }
@@ -528,10 +587,38 @@ async function runWhois(cmd: Extract<CliCommand, { name: "whois" }>, io: CliIO):
   try {
     const found = await client.lookupCertificate(cmd.target);
     io.stdout(`${found.identity} SHA-256 ${found.fingerprint}\n`);
+    const pin = await client.whois(cmd.target);
+    io.stdout(`${pin.userId} fingerprint ${pin.fingerprint} pin ${pin.pin}\n`);
     return EXIT.OK;
   } catch (err) {
     if (err instanceof ClientError) {
       io.stderr(`whois ${cmd.target}: ${explainLookupError(err, cmd.target, flags.ca)}\n`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+async function runTrust(cmd: Extract<CliCommand, { name: "trust" }>, io: CliIO): Promise<number> {
+  const flags = cmd.common;
+  const log = (e: ClientEvent) => {
+    const line = flags.verbose ? statusLine(e, flags) : undefined;
+    if (line !== undefined) io.stderr(line + "\n");
+  };
+  const client = await open(flags, io, log, false);
+  try {
+    const result = await client.trust(cmd.target);
+    const before = result.previous.filter((fp) => fp !== result.fingerprint);
+    io.stdout(
+      `${result.userId} accepted before: ${before.length ? before.join(", ") : "(none)"}\n` +
+        `${result.userId} accepted now:    ${result.fingerprint}\n`,
+    );
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof ClientError) {
+      io.stderr(`trust ${cmd.target}: ${err.code}: ${err.message}\n`);
       return EXIT.FAILED;
     }
     throw err;
@@ -571,6 +658,8 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
         return await runListen(cmd, io);
       case "whois":
         return await runWhois(cmd, io);
+      case "trust":
+        return await runTrust(cmd, io);
       case "chat":
         return await runChatCommand(cmd, io);
     }

@@ -6,10 +6,11 @@
 import { deadline } from "../deadline.ts";
 import { sha256Fingerprint } from "../pki/fingerprint.ts";
 import { type CertificateLookup, certLine, checkCertReply } from "./cert_lookup.ts";
-import { isUserId } from "./commands.ts";
+import { isUserId, parseRecipients } from "./commands.ts";
+import type { OwnFingerprint } from "./e2e.ts";
 import { ClientError, timeoutError } from "./errors.ts";
 import { Connection } from "./connection.ts";
-import { type Outgoing, prepareMessage } from "./outbox.ts";
+import { type Outgoing, prepareMessage, sealedMessages } from "./outbox.ts";
 import type {
   ClientCloseInfo,
   ClientInfo,
@@ -18,6 +19,7 @@ import type {
   IncomingMessage,
   SendOptions,
   SendResult,
+  WhoisResult,
 } from "./types.ts";
 
 export { MAX_BUFFERED_INCOMING } from "./inbox.ts";
@@ -37,6 +39,9 @@ export { MAX_BUFFERED_INCOMING } from "./inbox.ts";
 export class MessengerClient implements AsyncIterable<IncomingMessage> {
   readonly #opts: ClientOptions;
   readonly #conn: Connection;
+  /** Sends waiting for their turn (sealing is async; sends keep the order they were made). */
+  #sendChain: Promise<unknown> = Promise.resolve();
+  #sealing = 0;
   /** Resolves once the client has closed, with the reason. */
   readonly closed: Promise<ClientCloseInfo>;
 
@@ -68,9 +73,9 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     return this.#conn.info;
   }
 
-  /** How many sent messages still wait for the server's answer. */
+  /** How many sent messages still wait for the server's answer (or for sealing). */
   get pending(): number {
-    return this.#conn.outbox.size;
+    return this.#conn.outbox.size + this.#sealing;
   }
 
   /**
@@ -86,15 +91,105 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
     options: SendOptions = {},
   ): Promise<SendResult> {
     try {
+      if (options.seal ?? this.#opts.seal ?? true) return this.#sendSealed(to, content, options);
       const message = prepareMessage(to, content, options);
       if (this.#conn.state === "closed") throw new ClientError("CLOSED", "the client is closed");
-      return new Promise<SendResult>((resolve, reject) => {
-        const entry: Outgoing = { kind: "message", ...message, resolve, reject };
-        this.#conn.enqueue(entry);
-      });
+      if (this.#sealing === 0) return this.#enqueue(message);
+      // A sealed message made before this one is still being sealed: keep the order.
+      const sent = this.#sendChain.then(() => this.#enqueue(message));
+      this.#sendChain = sent.catch(() => {});
+      return sent;
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  #enqueue(message: { id: string; to: readonly string[]; line: string }): Promise<SendResult> {
+    if (this.#conn.state === "closed") {
+      return Promise.reject(new ClientError("CLOSED", "the client is closed"));
+    }
+    return new Promise<SendResult>((resolve, reject) => {
+      const entry: Outgoing = { kind: "message", ...message, resolve, reject };
+      this.#conn.enqueue(entry);
+    });
+  }
+
+  /**
+   * Seals (recipients' keys looked up and pinned; section 7), then puts the MESSAGE(s) in
+   * the outbox in the order `send` was called.
+   */
+  #sendSealed(
+    to: string | readonly string[],
+    content: string | Uint8Array,
+    options: SendOptions,
+  ): Promise<SendResult> {
+    const recipients = parseRecipients(to);
+    if (options.id !== undefined) {
+      throw new ClientError(
+        "MALFORMED",
+        "a sealed message's MESSAGEID is drawn at random; choose an id only with seal: false",
+      );
+    }
+    const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+    if (bytes.length === 0) throw new ClientError("EMPTY_MESSAGE", "the message is empty");
+    if (this.#conn.state === "closed") throw new ClientError("CLOSED", "the client is closed");
+    this.#sealing++;
+    const sealed = this.#sendChain.then(() => this.#conn.e2e.seal(recipients, bytes));
+    const queued = sealed.then(async (parts) => {
+      const messages = sealedMessages(parts);
+      const results = await Promise.all(messages.map((m) => this.#enqueue(m)));
+      return {
+        id: results[0]!.id,
+        to: recipients,
+        sealed: true,
+        parts: results.map((r) => ({ id: r.id, to: r.to })),
+      };
+    });
+    // The next send waits until this one's MESSAGEs are in the outbox (not until answered).
+    this.#sendChain = sealed.then(() => {}, () => {}).finally(() => this.#sealing--);
+    return queued;
+  }
+
+  /** Own certificate's fingerprint: section 7 base64 form (as in `H.fp`) and hex pairs. */
+  fingerprint(): Promise<OwnFingerprint> {
+    return this.#conn.e2e.fingerprint();
+  }
+
+  /**
+   * `user`'s current certificate (looked up with `CERT` and validated as for sealing) and
+   * how pinning judges it: `accepted`, `new`, `pending` (changed: compare the fingerprints
+   * with `user`, then {@link trust}) or `rejected`. Rejects with a ClientError as `send`.
+   */
+  whois(user: string): Promise<WhoisResult> {
+    try {
+      certLine(user);
+      return this.#conn.e2e.whois(user);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Accepts `user`'s current certificate (after the person compared fingerprints): it is
+   * pinned, sealing to `user` works again, and messages from it that were held are opened
+   * now. Resolves with its fingerprint and the ones accepted before (`previous`).
+   */
+  async trust(user: string): Promise<WhoisResult> {
+    certLine(user);
+    const result = await this.#conn.e2e.trust(user);
+    this.#conn.inbox.retryHeld(user);
+    return result;
+  }
+
+  /**
+   * Rejects `user`'s current certificate: nothing is sealed to it, and messages signed
+   * with it (held ones too) are refused with `BAD_SEAL`.
+   */
+  async reject(user: string): Promise<WhoisResult> {
+    certLine(user);
+    const result = await this.#conn.e2e.reject(user);
+    this.#conn.inbox.retryHeld(user);
+    return result;
   }
 
   /**

@@ -4,12 +4,17 @@
 // (slower after quick drops, never after a refusal no retry can change), and closes: every
 // unanswered command rejected with CLOSED. Each session is a Link (link.ts); what outlives
 // it is the outbox (outbox.ts) and the inbox with its seen memories (inbox.ts, seen.ts).
-// MessengerClient (client.ts) is the public face over one Connection.
+// MessengerClient (client.ts) is the public face over one Connection. Its end-to-end layer
+// (e2e.ts) seals and opens with `CERT` lookups over the current session, and switches to
+// the pins of each server it handshakes with.
 
 import { connect as aslConnect } from "../asl/mod.ts";
 import type { Suite } from "../asl/types.ts";
 import { deadline } from "../deadline.ts";
 import { silentLogger } from "../log.ts";
+import type { CertAnswer } from "../e2e/open.ts";
+import { certLine, parseCertReply } from "./cert_lookup.ts";
+import { ClientE2e } from "./e2e.ts";
 import { asError, ClientError, isFatal, timeoutError } from "./errors.ts";
 import { Inbox } from "./inbox.ts";
 import { Link } from "./link.ts";
@@ -37,6 +42,8 @@ export class Connection {
   readonly inbox: Inbox<Link>;
   /** Resolves once the connection has closed for good, with the reason. */
   readonly closed: Promise<ClientCloseInfo>;
+  /** Sealing and opening (ASL spec section 7). */
+  readonly e2e: ClientE2e;
   readonly #opts: ClientOptions;
   readonly #hostname: string;
   readonly #port: number;
@@ -52,6 +59,7 @@ export class Connection {
   #resolveClosed!: (info: ClientCloseInfo) => void;
   #readyAt = 0;
   #quickDrops = 0;
+  #readyWaiters: Array<{ resolve(link: Link): void; reject(error: Error): void }> = [];
 
   /** Not connected yet: call {@link Connection.start}. `fingerprint`: own certificate's. */
   constructor(opts: ClientOptions, fingerprint: string) {
@@ -70,7 +78,26 @@ export class Connection {
     const ack = (link: Link, sid: string) => {
       if (this.#state === "ready" && link === this.#link) link.ack(sid);
     };
-    this.inbox = new Inbox({ ack, log });
+    const refuse = (link: Link, sid: string, reason: string) => {
+      if (this.#state === "ready" && link === this.#link) link.refuse(sid, reason);
+    };
+    this.e2e = new ClientE2e({
+      user: opts.user,
+      credentials: opts.credentials,
+      ...(opts.earlierKeys ? { earlierKeys: opts.earlierKeys } : {}),
+      trust: opts.trust,
+      stateDir: opts.stateDir,
+      sendLookup: (user) => this.#certAnswer(user, true),
+      openLookup: (user) => this.#certAnswer(user, false),
+      emit: (event) => this.#emit(event),
+      sealedOnly: opts.sealedOnly ?? false,
+    });
+    this.inbox = new Inbox({
+      ack,
+      refuse,
+      log,
+      open: (delivery, receivedAt) => this.e2e.open(delivery, receivedAt),
+    });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
@@ -98,6 +125,37 @@ export class Connection {
       throw new ClientError("CLOSED", "not connected");
     }
     return link;
+  }
+
+  /** The current session once ready (waiting up to `timeoutMs` while connecting). */
+  readyLink(timeoutMs: number): Promise<Link> {
+    if (this.#state === "ready" && this.#link !== undefined) return Promise.resolve(this.#link);
+    if (this.#state === "closed") {
+      return Promise.reject(new ClientError("CLOSED", "the client is closed"));
+    }
+    const waiting = new Promise<Link>((resolve, reject) =>
+      this.#readyWaiters.push({ resolve, reject })
+    );
+    return deadline(waiting, timeoutMs, timeoutError("connecting", timeoutMs));
+  }
+
+  /** `CERT <user>` as the e2e layer wants it; `wait`: wait for the connection first. */
+  async #certAnswer(user: string, wait: boolean): Promise<CertAnswer> {
+    const timeoutMs = this.#opts.timeoutMs ?? 10_000;
+    let line: string;
+    try {
+      const link = wait ? await this.readyLink(timeoutMs) : this.link();
+      const reply = link.cert(user, certLine(user));
+      line = await deadline(reply, timeoutMs, timeoutError(`CERT ${user}`, timeoutMs));
+    } catch (err) {
+      return { unreachable: asError(err).message };
+    }
+    try {
+      const reply = parseCertReply(line, user);
+      return reply.kind === "ok" ? { chain: reply.chain } : { failed: reply.reason };
+    } catch {
+      return { failed: "PROTOCOL" };
+    }
   }
 
   /** Puts a MESSAGE in the outbox, and on the wire now when ready (else once ready). */
@@ -143,7 +201,14 @@ export class Connection {
       throw new ClientError("CLOSED", "the client was closed");
     }
     const address = `${this.#hostname}:${this.#port}`;
-    const seen = this.#memories.for({ address, fingerprint: session.peer.fingerprint });
+    const server = { address, fingerprint: session.peer.fingerprint };
+    const seen = this.#memories.for(server);
+    try {
+      await this.e2e.useServer(server);
+    } catch (err) {
+      await session.close().catch(() => {});
+      throw err;
+    }
     const link = new Link(session, seen, {
       user: this.#opts.user,
       outbox: this.outbox,
@@ -178,6 +243,9 @@ export class Connection {
     this.#readyAt = Date.now();
     const resend = this.outbox.entries();
     for (const entry of resend) this.#link?.transmit(entry);
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.resolve(this.#link!);
     this.#emit({ type: "ready", user: this.#opts.user, resent: resend.length });
   }
 
@@ -242,6 +310,9 @@ export class Connection {
       entry.reject(new ClientError("CLOSED", why, info.error ? { cause: info.error } : {}));
     }
     link?.fail(new ClientError("CLOSED", why));
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(new ClientError("CLOSED", why));
     this.inbox.close();
     this.#emit({ type: "closed", ...info });
     this.#resolveClosed(info);

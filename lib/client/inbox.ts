@@ -5,6 +5,13 @@
 // acknowledged and remembered only when the consumer asks for the next. The queue is bounded:
 // the reader waits for room (back-pressure) instead of buffering without limit. No sockets:
 // acknowledgements go out through the caller's `ack`, sessions are opaque handles.
+// With an `open` step (end-to-end opening, ASL spec section 7, e2e.ts) deliveries are
+// opened one at a time in delivery order; a refused one is answered `FAILED <sid> <reason>`,
+// a replay acknowledged unseen, and a held one (sender's certificate pending the person's
+// decision, or `CERT` unavailable) is set aside — neither shown nor acknowledged nor
+// counted as seen — while the ones after it go on: it is opened again on `retryHeld`, after
+// a backoff (`retry`), or when the server delivers it again, and then shown in the order it
+// is decided, after the messages that were not held.
 
 import { payloadText } from "./commands.ts";
 import { asError } from "./errors.ts";
@@ -19,8 +26,9 @@ import type { ClientLogger, IncomingMessage } from "./types.ts";
 export const MAX_BUFFERED_INCOMING = 4_000;
 
 /**
- * The message a program sees for a delivery: its payload as bytes and as UTF-8 text.
- * Receiving goes through here and nowhere else, so end-to-end opening replaces this one step.
+ * The message a program sees for a plain delivery: its payload as bytes and as UTF-8 text,
+ * marked not sealed. With an `open` step (the library client's e2e.ts) that step makes the
+ * message instead.
  */
 export function incomingMessage(delivery: Delivery, receivedAt: Date): IncomingMessage {
   return {
@@ -29,7 +37,35 @@ export function incomingMessage(delivery: Delivery, receivedAt: Date): IncomingM
     bytes: delivery.payload,
     text: payloadText(delivery.payload),
     receivedAt,
+    sealed: false,
   };
+}
+
+/** What the `open` step decided for a delivery. */
+export type Opened =
+  /** Show it (acknowledged once the consumer took it). */
+  | { readonly kind: "show"; readonly message: IncomingMessage }
+  /** Answer `FAILED <sid> <reason>`; never shown; counts as seen. */
+  | { readonly kind: "refuse"; readonly reason: string }
+  /** Answer `OK <sid>` without showing it (a replay); counts as seen. */
+  | { readonly kind: "drop" }
+  /**
+   * Set it aside, unanswered and not seen. `key` names what it waits for (the sender, for
+   * `retryHeld`); `retry`: try again by itself after a backoff.
+   */
+  | { readonly kind: "hold"; readonly key: string; readonly retry: boolean };
+
+interface Held<S> {
+  readonly target: AckTarget<S>;
+  readonly delivery: Delivery;
+  readonly key: string;
+  readonly retry: boolean;
+  attempts: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+function defaultRetryDelay(attempt: number): number {
+  return Math.min(1_000 * 2 ** Math.min(attempt, 6), 60_000);
 }
 
 /** Where a shown message is acknowledged and remembered: the session and memory that sent it. */
@@ -50,6 +86,12 @@ export interface InboxOptions<S> {
   readonly log: ClientLogger;
   /** Messages held before the inbox is {@link Inbox.full}; default {@link MAX_BUFFERED_INCOMING}. */
   readonly limit?: number;
+  /** Decides each delivery (end-to-end opening); default: every delivery is shown as plain. */
+  readonly open?: (delivery: Delivery, receivedAt: Date) => Promise<Opened>;
+  /** Sends `FAILED <sid> <reason>` on `session` (same rules as `ack`); needed with `open`. */
+  readonly refuse?: (session: S, sid: string, reason: string) => void;
+  /** Delay before held delivery is opened again by itself, by attempt; default 1 s doubling to 60 s. */
+  readonly retryDelay?: (attempt: number) => number;
 }
 
 /** Incoming messages between the session reader and the consumer. */
@@ -64,6 +106,11 @@ export class Inbox<S> {
   #waiters: Array<() => void> = [];
   #spaceWaiters: Array<() => void> = [];
   #closed = false;
+  /** Deliveries being opened (in order, one at a time), by digest. */
+  readonly #opening = new Map<string, AckTarget<S>>();
+  /** Held deliveries, by digest. */
+  readonly #held = new Map<string, Held<S>>();
+  #chain: Promise<void> = Promise.resolve();
 
   /** An open, empty inbox. */
   constructor(options: InboxOptions<S>) {
@@ -74,6 +121,16 @@ export class Inbox<S> {
   /** How many messages wait for the consumer. */
   get size(): number {
     return this.#queue.length;
+  }
+
+  /** How many deliveries are held (not shown, not acknowledged) until they can be decided. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Resolves once every delivery read so far has been opened (for tests and shutdown). */
+  settled(): Promise<void> {
+    return this.#chain;
   }
 
   /**
@@ -88,12 +145,27 @@ export class Inbox<S> {
       this.#opts.ack(session, delivery.sid);
       return;
     }
-    const queued = this.#queued.get(digest);
+    const queued = this.#queued.get(digest) ?? this.#opening.get(digest);
     if (queued !== undefined) {
       // Sent again (on a new session) while still waiting to be taken: the ack goes to
       // the session and memory that sent it last.
       queued.session = session;
       queued.seen = seen;
+      return;
+    }
+    if (this.#opts.open !== undefined) {
+      const held = this.#held.get(digest);
+      if (held !== undefined) {
+        held.target.session = session;
+        held.target.seen = seen;
+        // Delivered again (a new session): tried now (CERT may work again, or the person
+        // decided in another process: the pins are read afresh).
+        this.#reopen(digest);
+        return;
+      }
+      const target: AckTarget<S> = { digest, session, seen };
+      this.#opening.set(digest, target);
+      this.#enqueueOpen(target, delivery);
       return;
     }
     const target: AckTarget<S> = { digest, session, seen };
@@ -111,7 +183,85 @@ export class Inbox<S> {
    * stays bounded.
    */
   get full(): boolean {
-    return this.#queue.length >= this.#limit && !this.#closed;
+    return this.#queue.length + this.#opening.size >= this.#limit && !this.#closed;
+  }
+
+  /**
+   * Opens again the held deliveries whose `key` is `key` (all when undefined), in the order
+   * they were delivered: after the person accepted or rejected a certificate.
+   */
+  retryHeld(key?: string): void {
+    for (const [digest, held] of this.#held) {
+      if (key === undefined || held.key === key) this.#reopen(digest);
+    }
+  }
+
+  #reopen(digest: string): void {
+    const held = this.#held.get(digest);
+    if (held === undefined || this.#closed) return;
+    clearTimeout(held.timer);
+    this.#held.delete(digest);
+    this.#opening.set(digest, held.target);
+    this.#enqueueOpen(held.target, held.delivery, held.attempts);
+  }
+
+  #enqueueOpen(target: AckTarget<S>, delivery: Delivery, attempts = 0): void {
+    this.#chain = this.#chain.then(() => this.#openOne(target, delivery, attempts));
+  }
+
+  async #openOne(target: AckTarget<S>, delivery: Delivery, attempts: number): Promise<void> {
+    let decided: Opened;
+    try {
+      decided = await this.#opts.open!(delivery, new Date());
+    } catch (err) {
+      // A local failure (a state file that cannot be written): keep it, as if held.
+      this.#opts.log.warn("client.open_failed", {
+        sid: delivery.sid,
+        reason: asError(err).message,
+      });
+      decided = { kind: "hold", key: delivery.from, retry: true };
+    }
+    this.#opening.delete(target.digest);
+    if (this.#closed) return;
+    switch (decided.kind) {
+      case "show":
+        this.#queued.set(target.digest, target);
+        this.#targets.set(decided.message, target);
+        this.#queue.push(decided.message);
+        this.#wake();
+        return;
+      case "refuse":
+      case "drop":
+        this.#remember(target);
+        if (decided.kind === "drop") this.#opts.ack(target.session, delivery.sid);
+        else this.#opts.refuse?.(target.session, delivery.sid, decided.reason);
+        this.#wakeSpace();
+        return;
+      case "hold": {
+        const held: Held<S> = {
+          target,
+          delivery,
+          key: decided.key,
+          retry: decided.retry,
+          attempts: attempts + 1,
+        };
+        this.#held.set(target.digest, held);
+        if (decided.retry) {
+          const delay = (this.#opts.retryDelay ?? defaultRetryDelay)(attempts);
+          held.timer = setTimeout(() => this.#reopen(target.digest), delay);
+        }
+        this.#wakeSpace();
+        return;
+      }
+    }
+  }
+
+  #remember(target: AckTarget<S>): void {
+    try {
+      target.seen.add(target.digest);
+    } catch (err) {
+      this.#opts.log.warn("client.seen_write_failed", { reason: asError(err).message });
+    }
   }
 
   /** Resolves once the consumer has taken a message from a full queue, or on close. */
@@ -155,11 +305,7 @@ export class Inbox<S> {
     const target = this.#targets.get(message);
     if (target === undefined) return;
     this.#queued.delete(target.digest);
-    try {
-      target.seen.add(target.digest);
-    } catch (err) {
-      this.#opts.log.warn("client.seen_write_failed", { reason: asError(err).message });
-    }
+    this.#remember(target);
     // Acknowledged only on the session that delivered it: a sid means nothing to another
     // server. After a reconnect the server sends it again; it is then dropped as seen and
     // acknowledged on the new session.
@@ -169,6 +315,7 @@ export class Inbox<S> {
   /** Ends the inbox: iteration ends once the queue is empty, the reader stops waiting. */
   close(): void {
     this.#closed = true;
+    for (const held of this.#held.values()) clearTimeout(held.timer);
     const paused = this.#spaceWaiters;
     this.#spaceWaiters = [];
     for (const resume of paused) resume();
@@ -176,7 +323,7 @@ export class Inbox<S> {
   }
 
   #wakeSpace(): void {
-    if (this.#queue.length >= this.#limit) return;
+    if (this.#queue.length + this.#opening.size >= this.#limit) return;
     const waiters = this.#spaceWaiters;
     this.#spaceWaiters = [];
     for (const resolve of waiters) resolve();

@@ -90,6 +90,11 @@ export class Link {
     this.#send(ackLine(sid));
   }
 
+  /** Refuses a delivery: `FAILED <sid> <reason>`. */
+  refuse(sid: string, reason: string): void {
+    this.#send(refuseLine(sid, reason));
+  }
+
   /** Rejects the commands still waiting with `error`, except MESSAGEs (the outbox keeps them). */
   fail(error: Error): void {
     for (const waiting of this.#replies.clear()) {

@@ -28,8 +28,8 @@ export interface Outgoing extends MessageCommand, PreparedMessage {
 }
 
 /**
- * The PAYLOAD sent for `content` to `to`: today the content itself, base64 (text as UTF-8).
- * Sending goes through here and nowhere else, so end-to-end sealing replaces this one step.
+ * The plain PAYLOAD sent for `content` to `to` (`seal: false`): the content itself, base64
+ * (text as UTF-8). Sealed messages are made by e2e.ts and become lines in `sealedMessages`.
  * Throws `EMPTY_MESSAGE` or `TOO_LARGE` (ClientError) before anything is sent.
  */
 export function outgoingPayload(content: string | Uint8Array, _to: readonly string[]): string {
@@ -58,6 +58,13 @@ export function prepareMessage(
   const id = options.id ?? newMessageId();
   const line = messageLine(id, recipients, outgoingPayload(content, recipients));
   return { id, to: recipients, line };
+}
+
+/** The MESSAGE lines of a sealed send: one per part, its MESSAGEID the envelope's id. */
+export function sealedMessages(
+  parts: readonly { id: string; to: readonly string[]; payload: string }[],
+): PreparedMessage[] {
+  return parts.map((p) => ({ id: p.id, to: p.to, line: messageLine(p.id, p.to, p.payload) }));
 }
 
 /** The MESSAGEs sent (or to be sent) and not yet answered, in the order they were given. */

@@ -100,6 +100,20 @@ export interface ClientOptions {
   readonly trace?: (event: HandshakeTraceEvent) => void;
   /** Where diagnostics go; default silent. */
   readonly logger?: ClientLogger;
+  /**
+   * Seal every message end to end (ASL spec section 7); default true. `false` sends plain
+   * payloads, which the server can read and recipients see marked as not sealed. A send
+   * can override it with `SendOptions.seal`.
+   */
+  readonly seal?: boolean;
+  /** Refuse plain (unsealed) deliveries with `FAILED <sid> NOT_SEALED`; default false. */
+  readonly sealedOnly?: boolean;
+  /**
+   * Earlier private keys of this user (RSA-OAEP SHA-256, `decrypt`), most recent first,
+   * tried after the current one when opening: messages sealed to a certificate that was
+   * since replaced stay readable (see `loadEarlierKeys`: `<key file>.1`, `.2`, …).
+   */
+  readonly earlierKeys?: readonly CryptoKey[];
 }
 
 /** The client's lifecycle, as typed events: connecting, handshake, ready, reconnecting, closed.
@@ -131,7 +145,37 @@ export type ClientEvent =
     readonly delayMs: number;
     readonly error?: Error;
   }
-  | { readonly type: "closed"; readonly reason: "local" | "error"; readonly error?: Error };
+  | { readonly type: "closed"; readonly reason: "local" | "error"; readonly error?: Error }
+  /**
+   * A sealed delivery was refused (`FAILED <sid> BAD_SEAL`) and not shown: the server (or
+   * someone) changed, forged or misdirected it. `reason`/`step` say which check of section
+   * 7 failed; `message` is one human line. Warn the person.
+   */
+  | {
+    readonly type: "bad_seal";
+    readonly from: string;
+    readonly sid: string;
+    readonly reason: string;
+    readonly step: number;
+    readonly message: string;
+  }
+  /**
+   * `userId` signs with a certificate other than the one(s) accepted: their messages are
+   * held (not shown, not acknowledged) and nothing is sealed to them until the person
+   * compares fingerprints and calls `trust(userId)` (or `reject`). Told once per certificate.
+   */
+  | {
+    readonly type: "pin_pending";
+    readonly userId: string;
+    /** The new certificate's fingerprint (section 7 base64 form). */
+    readonly fingerprint: string;
+    /** The fingerprints accepted before. */
+    readonly accepted: readonly string[];
+  }
+  /** A sealed delivery is held because the sender's certificate could not be fetched now. */
+  | { readonly type: "held"; readonly from: string; readonly sid: string; readonly detail: string }
+  /** A plain delivery was refused with `FAILED <sid> NOT_SEALED` (`sealedOnly`). */
+  | { readonly type: "not_sealed"; readonly from: string; readonly sid: string };
 
 /** A message delivered to this user.
  *
@@ -152,6 +196,15 @@ export interface IncomingMessage {
   readonly text: string;
   /** When this client received it. */
   readonly receivedAt: Date;
+  /**
+   * True: sealed end to end, opened and verified (signed by `from`'s accepted certificate,
+   * unchanged). False: a plain payload, which the server could have written or changed.
+   */
+  readonly sealed: boolean;
+  /** For a sealed message: the fingerprint (section 7 base64 form) of the leaf that signed it. */
+  readonly senderFingerprint?: string;
+  /** For a sealed message of another media type than `text/plain;charset=utf-8`: that type. */
+  readonly type?: string;
 }
 
 /** The server's answer to a sent message: stored for every recipient.
@@ -167,6 +220,13 @@ export interface SendResult {
   readonly id: string;
   /** The recipients. */
   readonly to: readonly string[];
+  /** True when the message went sealed end to end. */
+  readonly sealed?: boolean;
+  /**
+   * The MESSAGEs it went as: one, or several when a sealed group message did not fit one
+   * (each with its own MESSAGEID and part of the recipients); `id` is the first's.
+   */
+  readonly parts?: readonly { readonly id: string; readonly to: readonly string[] }[];
 }
 
 /** Options of `MessengerClient.send`.
@@ -178,8 +238,48 @@ export interface SendResult {
  * ```
  */
 export interface SendOptions {
-  /** The MESSAGEID to use (for an application's own retries); default a fresh unique one. */
+  /**
+   * The MESSAGEID to use (for an application's own retries); default a fresh unique one.
+   * Only with `seal: false`: a sealed message's MESSAGEID is its envelope id, drawn at
+   * random (128 bits), and a retry re-seals, so a chosen id is refused (`MALFORMED`).
+   */
   readonly id?: string;
+  /** Seal this message (default: the client's `seal` option, itself default true). */
+  readonly seal?: boolean;
+}
+
+/**
+ * How pinning judges a user's current certificate: `accepted`, `new` (nothing pinned yet:
+ * accepted on first use), `pending` (another certificate is accepted: compare and `trust`),
+ * `rejected`.
+ *
+ * @example
+ * ```ts
+ * import type { PinStatus } from "@netsec/msg";
+ * const mustAsk = (pin: PinStatus) => pin === "pending";
+ * ```
+ */
+export type PinStatus = "accepted" | "new" | "pending" | "rejected";
+
+/** A user's current certificate, validated by this client, and its pin status.
+ *
+ * @example
+ * ```ts
+ * import type { WhoisResult } from "@netsec/msg";
+ * const show = (w: WhoisResult) => `${w.userId} ${w.fingerprint} (${w.pin})`;
+ * ```
+ */
+export interface WhoisResult {
+  readonly userId: string;
+  /** Section 7 fingerprint of the current leaf: base64 of SHA-256 of its DER. */
+  readonly fingerprint: string;
+  /** The same SHA-256 as hex pairs (`ab:cd:…`). */
+  readonly fingerprintHex: string;
+  readonly pin: PinStatus;
+  /** Fingerprints accepted for the user (after the call, for `trust`). */
+  readonly accepted: readonly string[];
+  /** For `trust`: the fingerprints accepted before it; else empty. */
+  readonly previous: readonly string[];
 }
 
 /** What `/who am i` shows: identity, server, suite and fingerprints.

@@ -5,6 +5,7 @@
 // written mode 0600; existing files are never replaced without `force`; the CRL is
 // replaced atomically. Every failure is a `PkiInputError` with a one-line message.
 
+import { keepPreviousKey } from "./key_history.ts";
 import { parseCertificate } from "./certificate.ts";
 import { PkiInputError } from "./errors.ts";
 import { decodePemBlocks, decodePemCertificates, encodePem } from "./pem.ts";
@@ -145,6 +146,8 @@ export async function issueUser(options: IssueUserOptions): Promise<IssuedPaths>
   await refuseExisting([out.cert, out.key], force);
   const issuer = await loadIssuer(options.dir);
   const leaf = await issuer.user(userId, { bits, days });
+  // A replaced key is kept as `<key>.N`, so that what was sealed to it can still be read.
+  if (force) keepPreviousKey(out.key);
   await writeOut(out.key, await leaf.keyPem(), true, force);
   await writeOut(out.cert, leaf.chainPem, false, force);
   return out;

@@ -38,6 +38,8 @@ export interface LoadOptions {
   readonly quick: boolean;
   /** Run the robustness phases (stalled handshakes, hostile M3s, a non-reading client). */
   readonly faults: boolean;
+  /** Also run the relay with sealed payloads (end to end, spec section 7), beside the plain one. */
+  readonly sealed: boolean;
   /** Spawn the server as a child process, or attach to one already running. */
   readonly server: ServerTarget;
   /** With `attach`: the PKI directory (ca.pem, ca.key) the server trusts; users are issued there. */
@@ -84,6 +86,8 @@ export const USAGE = `Usage: deno task load [flags]
 
   --quick              every phase briefly (~3 min; idle memory at 1 000 sessions only)
   --faults             robustness phases: stalled handshakes, hostile M3s, stalled reader
+  --sealed             also a relay phase with every payload sealed end to end (seal + open
+                       per message, lib/e2e), reported beside the plain relay
   --server HOST:PORT   attach to a running server instead of spawning one (needs --pki)
   --pki DIR            with --server: directory holding the server's ca.pem and ca.key
   --server-pid PID     with --server: read the server's CPU time and RSS from /proc/PID
@@ -169,6 +173,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
         "idle-settle": { type: "string" },
         suite: { type: "string" },
         "no-baseline": { type: "boolean", default: false },
+        sealed: { type: "boolean", default: false },
         "cpu-prof": { type: "string" },
         "server-v8-flags": { type: "string" },
         phases: { type: "string" },
@@ -222,6 +227,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     suite,
     quick,
     faults: v.faults === true,
+    sealed: v.sealed === true,
     server,
     outDir: v.out ?? "bench/results",
     pairs: positiveInt("pairs", v.pairs, 50, 500),

@@ -7,6 +7,14 @@ import type { LineChannel } from "./channel.ts";
 import { decodeBase64Strict, encodeBase64 } from "../../lib/base64.ts";
 import { SampleBuffer } from "./stats.ts";
 
+/** Seals and opens the relay's payloads end to end (sealed.ts); absent: plain payloads. */
+export interface RelaySealer {
+  /** The sealed PAYLOAD of pair `pair`'s plaintext. */
+  wrap(pair: number, plaintext: Uint8Array): Promise<string>;
+  /** The plaintext of a delivered payload to pair `pair`'s recipient, or undefined if refused. */
+  unwrap(pair: number, payload: string): Promise<Uint8Array | undefined>;
+}
+
 /** Parameters of one relay run. */
 export interface RelayParams {
   /** Sender user ids; sender i sends to recipient i. */
@@ -33,6 +41,8 @@ export interface RelayParams {
   readonly onMeasureEnd?: () => void;
   /** Stops the run early (the measured window ends there). */
   readonly signal?: AbortSignal;
+  /** Seal every payload (the sender seals, the recipient opens before counting it). */
+  readonly sealer?: RelaySealer;
 }
 
 /** What one relay run measured. */
@@ -169,8 +179,20 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
         const sp2 = line.indexOf(" ", sp1);
         const sp3 = line.indexOf(" ", sp2 + 1);
         void ch.send(`OK ${line.slice(sp1, sp2)}`).catch(() => {});
-        const info = readPayload(line.slice(sp3 + 1));
-        if (info !== undefined && info[0] === tag && info[1] === pair) complete(pair, info[2], 2);
+        const count = (payload: string) => {
+          const info = readPayload(payload);
+          if (info !== undefined && info[0] === tag && info[1] === pair) {
+            complete(pair, info[2], 2);
+          }
+        };
+        if (p.sealer === undefined) return count(line.slice(sp3 + 1));
+        void p.sealer.unwrap(pair, line.slice(sp3 + 1)).then(
+          (plain) =>
+            plain === undefined ? noteError(`recipient ${pair}: refused`) : count(
+              encodeBase64(plain.subarray(0, 36)),
+            ),
+          (err) => noteError(`open ${pair}: ${String(err)}`),
+        );
       };
       await register(ch, p.recipients[pair] as string, onLine, it);
       recvDone.push((async () => {
@@ -196,8 +218,12 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
           nextSeq[pair] = seq + 1;
           start[pair]?.set(seq, performance.now());
           inFlight.set(seq, 0);
-          void ch.send(`MESSAGE ${tag}-${seq} ${to} ${makePayload(tag, pair, seq, p.payloadBytes)}`)
-            .catch((err) => noteError(`send ${pair}: ${String(err)}`));
+          const payload = makePayload(tag, pair, seq, p.payloadBytes);
+          const sent = p.sealer === undefined
+            ? ch.send(`MESSAGE ${tag}-${seq} ${to} ${payload}`)
+            : p.sealer.wrap(pair, decodeBase64Strict(payload)!)
+              .then((sealed) => ch.send(`MESSAGE ${tag}-${seq} ${to} ${sealed}`));
+          void sent.catch((err) => noteError(`send ${pair}: ${String(err)}`));
         }
         if (inFlight.size === 0) idle[pair]?.();
       };

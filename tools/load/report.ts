@@ -89,6 +89,8 @@ export function formatReport(results: LoadResults): string {
     relayRows.push(relayRow(`ASL ${key}`, asl.relay[key], tls.relay[key]));
     const mem = asl.relay_memory_store[key];
     if (mem !== undefined) relayRows.push(relayRow(`ASL ${key} mem-store`, mem, tls.relay[key]));
+    const sealed = asl.relay_sealed?.[key];
+    if (sealed !== undefined) relayRows.push(relayRow(`ASL ${key} sealed`, sealed, tls.relay[key]));
     relayRows.push(relayRow(`TLS ${key}`, tls.relay[key], tls.relay[key]));
   }
   const disk = asl.commit_latency;
@@ -122,6 +124,7 @@ export function formatReport(results: LoadResults): string {
   };
   for (const key of keys) {
     cpuRow(`ASL ${key}`, asl.relay[key]);
+    cpuRow(`ASL ${key} sealed`, asl.relay_sealed?.[key]);
     cpuRow(`TLS ${key}`, tls.relay[key]);
   }
   if (asl.record_layer_cpu_us_per_msg !== undefined) {

@@ -83,6 +83,8 @@ export interface LoadResults {
     rsa_bound_handshakes_per_server_cpu_s: number | null;
     relay: Record<string, RelayFigure>;
     relay_memory_store: Record<string, RelayFigure>;
+    /** The relay with every payload sealed end to end (`--sealed`, tools/load/sealed.ts). */
+    relay_sealed?: Record<string, RelayFigure>;
     /**
      * CPU µs of ASL's record layer alone per relayed message (its four records sealed and
      * opened through lib/asl's Session over an in-memory pipe): a floor under the CPU any ASL

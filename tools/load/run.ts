@@ -14,6 +14,7 @@ import type { Child } from "../harness.ts";
 import { Progress } from "./out.ts";
 import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
 import { runRelay, sleep } from "./relay.ts";
+import { makeSealer } from "./sealed.ts";
 import {
   emptyResults,
   evaluate,
@@ -41,16 +42,27 @@ export function machineInfo(): { nproc: number; cpu_model: string; kernel: strin
   };
 }
 
-async function aslRelay(ctx: Ctx, u: Under, window: number, label: string) {
+async function aslRelay(
+  ctx: Ctx,
+  u: Under,
+  window: number,
+  label: string,
+  sealed = false,
+) {
   const o = ctx.opts;
+  const senders = Array.from({ length: o.pairs }, (_, i) => `s${i}`);
+  const recipients = Array.from({ length: o.pairs }, (_, i) => `r${i}`);
   let cpu0: number | undefined;
   let cpu1: number | undefined;
   let self0 = 0;
   let self1 = 0;
   const outcome = await runRelay({
-    senders: Array.from({ length: o.pairs }, (_, i) => `s${i}`),
-    recipients: Array.from({ length: o.pairs }, (_, i) => `r${i}`),
+    senders,
+    recipients,
     window,
+    ...(sealed
+      ? { sealer: makeSealer(u.target.users, u.target.pki.trust, senders, recipients) }
+      : {}),
     warmupSeconds: o.quick ? 0.5 : 2,
     seconds: o.relaySeconds,
     payloadBytes: o.payloadBytes,
@@ -287,6 +299,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
         if (on("relay")) {
           results.asl.relay[w20] = await aslRelay(ctx, u, 20, `ASL relay ${w20}`);
           results.asl.relay[w1] = await aslRelay(ctx, u, 1, `ASL relay ${w1}`);
+          if (opts.sealed) {
+            results.asl.relay_sealed = {
+              [w20]: await aslRelay(ctx, u, 20, `ASL relay ${w20} sealed`, true),
+            };
+          }
         }
       });
     }

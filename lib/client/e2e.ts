@@ -1,0 +1,376 @@
+// The library client's end-to-end layer (ASL spec section 7, ASL-E2E/1): seals what it
+// sends (recipients' keys from the KeyDirectory, the sender's own certificate for its own
+// copy, `sealSplit` for groups that do not fit one MESSAGE) and opens what it receives
+// (`openPayload` with this client's keys, clock, CA file and CRL, a ValidationCache, the
+// `CERT` lookup over its connection, the pin store and the replay memory), turning each
+// outcome into what the inbox does: show, refuse (`BAD_SEAL` / `NOT_SEALED`), drop a replay,
+// or hold. Pins live per identity and server (`<state>/pins/…`, e2e_files.ts), the replay
+// memory per identity; both in memory when the client has no state directory.
+
+import { CHAT_TYPE, type SealRecipient, sealSplit } from "../e2e/envelope.ts";
+import { E2eError } from "../e2e/errors.ts";
+import { KeyDirectory, KeyDirectoryError, type RecipientKey } from "../e2e/key_directory.ts";
+import { type CertAnswer, openPayload } from "../e2e/open.ts";
+import { MemoryPinStore, type PinStore, pinVerdict } from "../e2e/pins.ts";
+import { MemoryReplayMemory, type ReplayMemory } from "../e2e/replay.ts";
+import { parseCertificate } from "../pki/certificate.ts";
+import { sha256Fingerprint, sha256FingerprintBase64 } from "../pki/fingerprint.ts";
+import type { Credentials, TrustStore } from "../pki/types.ts";
+import { type ChainValidator, importLeafKeys, ValidationCache } from "../pki/validation_cache.ts";
+import { FilePinStore, FileReplayMemory, pinDirectory, replayFilePath } from "./e2e_files.ts";
+import { ClientError } from "./errors.ts";
+import type { Opened } from "./inbox.ts";
+import { payloadText } from "./commands.ts";
+import type { Delivery } from "./replies.ts";
+import type { SeenServer } from "./seen.ts";
+import type { ClientEvent, PinStatus, WhoisResult } from "./types.ts";
+
+/** One MESSAGE of a sealed send: its MESSAGEID (= H.id), recipients and payload. */
+export interface SealedPart {
+  readonly id: string;
+  readonly to: readonly string[];
+  readonly payload: string;
+}
+
+/** What the end-to-end layer needs from its client. */
+export interface ClientE2eOptions {
+  readonly user: string;
+  readonly credentials: Credentials;
+  /** Earlier private keys (RSA-OAEP decrypt), most recent first. */
+  readonly earlierKeys?: readonly CryptoKey[];
+  readonly trust: TrustStore;
+  readonly stateDir?: string | undefined;
+  /** `CERT` for sealing: may wait for the connection. */
+  readonly sendLookup: (userId: string) => Promise<CertAnswer>;
+  /** `CERT` for opening: answers `unreachable` at once when not connected. */
+  readonly openLookup: (userId: string) => Promise<CertAnswer>;
+  /** Lifecycle hook for bad_seal / pin_pending / not_sealed / held events. */
+  readonly emit: (event: ClientEvent) => void;
+  /** Refuse plain payloads with `NOT_SEALED`. */
+  readonly sealedOnly?: boolean;
+  /** Clock, ms since 1970; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Own fingerprints: section 7 base64 form and the hex form of `/who am i`.
+ *
+ * @example
+ * ```ts
+ * import type { OwnFingerprint } from "@netsec/msg";
+ * const show = (fp: OwnFingerprint) => `tell your contacts: ${fp.base64}`;
+ * ```
+ */
+export interface OwnFingerprint {
+  readonly base64: string;
+  readonly hex: string;
+}
+
+interface ServerState {
+  readonly pins: PinStore;
+  readonly directory: KeyDirectory;
+}
+
+/** The client's sealing and opening, over one identity and (per server) its pins. */
+export class ClientE2e {
+  readonly #opts: ClientE2eOptions;
+  readonly #validator: ChainValidator;
+  readonly #replay: ReplayMemory;
+  readonly #servers = new Map<string, ServerState>();
+  #current: ServerState | undefined;
+  #self: Promise<{ fp: string; hex: string; key: SealRecipient }> | undefined;
+  /** `user fp` pairs already announced as pending, so each is told once. */
+  readonly #announced = new Set<string>();
+  /** `from sid` of deliveries already announced as held (CERT unavailable), told once each. */
+  readonly #heldTold = new Set<string>();
+
+  constructor(options: ClientE2eOptions) {
+    this.#opts = options;
+    const cache = new ValidationCache({ limit: 1_000 });
+    this.#validator = async (chain, trust, opts) => (await cache.validate(chain, trust, opts)).peer;
+    this.#replay = options.stateDir === undefined
+      ? new MemoryReplayMemory()
+      : new FileReplayMemory(replayFilePath(options.stateDir, options.user));
+  }
+
+  #now(): number {
+    return (this.#opts.now ?? Date.now)();
+  }
+
+  #ownLeaf(): Uint8Array {
+    const leaf = this.#opts.credentials.chain[0];
+    if (!leaf) throw new ClientError("NO_CERTIFICATE", "own credentials have no certificate");
+    return leaf;
+  }
+
+  /** Own leaf: its fingerprints and its key as a recipient (for copies to oneself). */
+  #selfInfo(): Promise<{ fp: string; hex: string; key: SealRecipient }> {
+    this.#self ??= (async () => {
+      const leaf = this.#ownLeaf();
+      const keys = await importLeafKeys(parseCertificate(leaf).spki);
+      return {
+        fp: await sha256FingerprintBase64(leaf),
+        hex: await sha256Fingerprint(leaf),
+        key: { userId: this.#opts.user, key: keys.encrypt },
+      };
+    })();
+    return this.#self;
+  }
+
+  /** Own certificate's fingerprint, section 7 base64 form and hex. */
+  async fingerprint(): Promise<OwnFingerprint> {
+    const self = await this.#selfInfo();
+    return { base64: self.fp, hex: self.hex };
+  }
+
+  /**
+   * Switches to the pins of `server` (after each handshake); the own current leaf is
+   * accepted for oneself there, so one's own sealed copies open.
+   */
+  async useServer(server: SeenServer): Promise<void> {
+    const key = `${server.address}\n${server.fingerprint}`;
+    let state = this.#servers.get(key);
+    if (!state) {
+      const pins: PinStore = this.#opts.stateDir === undefined
+        ? new MemoryPinStore()
+        : new FilePinStore(pinDirectory(this.#opts.stateDir, this.#opts.user, server));
+      const directory = new KeyDirectory({
+        certLookup: this.#opts.sendLookup,
+        trust: this.#opts.trust,
+        validate: this.#validator,
+        pins,
+        now: () => this.#now(),
+      });
+      state = { pins, directory };
+      this.#servers.set(key, state);
+    }
+    this.#current = state;
+    const self = await this.#selfInfo();
+    const record = await state.pins.get(this.#opts.user);
+    if (!record.accepted.some((leaf) => leaf.fingerprint === self.fp)) {
+      await state.pins.accept(this.#opts.user, self.fp, this.#opts.credentials.chain);
+    }
+  }
+
+  #state(): ServerState {
+    if (!this.#current) throw new ClientError("CLOSED", "not connected to a server yet");
+    return this.#current;
+  }
+
+  /**
+   * Seals `plaintext` to `to` (distinct USERIDs): one MESSAGE, or several for a group that
+   * does not fit one (each with its own random MESSAGEID). Throws ClientError: `PIN_PENDING`
+   * / `PIN_REJECTED` (both fingerprints in the message), the server's `CERT` reason
+   * (`UNKNOWN_USER`, `NO_CERTIFICATE`), a certificate code, `TOO_LARGE`, `CLOSED`.
+   */
+  async seal(
+    to: readonly string[],
+    plaintext: Uint8Array,
+    type: string = CHAT_TYPE,
+  ): Promise<SealedPart[]> {
+    const self = await this.#selfInfo();
+    const recipients: SealRecipient[] = [];
+    for (const userId of to) {
+      if (userId === this.#opts.user) {
+        recipients.push(self.key);
+        continue;
+      }
+      let found: RecipientKey;
+      try {
+        found = await this.#state().directory.recipient(userId);
+      } catch (err) {
+        throw keyError(err);
+      }
+      recipients.push({ userId, key: found.key });
+    }
+    try {
+      const parts = await sealSplit({
+        sender: {
+          userId: this.#opts.user,
+          leafDer: this.#ownLeaf(),
+          signKey: this.#opts.credentials.signKey,
+        },
+        recipients,
+        plaintext,
+        type,
+      }, { ts: this.#now() });
+      return parts.map((p) => ({ id: p.header.id, to: p.header.to, payload: p.payload }));
+    } catch (err) {
+      if (err instanceof E2eError && err.code === "too_large") {
+        throw new ClientError(
+          "TOO_LARGE",
+          `${err.message} of 11111 characters (a sealed message holds at most about 8 000 bytes)`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** What to do with a delivery (section 7 "Receiving"), as the inbox understands it. */
+  async open(delivery: Delivery, receivedAt: Date): Promise<Opened> {
+    const state = this.#state();
+    const decryptKeys = [this.#opts.credentials.decryptKey, ...(this.#opts.earlierKeys ?? [])];
+    const outcome = await openPayload(delivery.payload, delivery.from, {
+      userId: this.#opts.user,
+      decryptKeys,
+      now: () => this.#now(),
+      trust: this.#opts.trust,
+      validate: this.#validator,
+      certLookup: this.#opts.openLookup,
+      pins: state.pins,
+      replay: this.#replay,
+    });
+    const { sid, from } = delivery;
+    switch (outcome.kind) {
+      case "open":
+        return {
+          kind: "show",
+          message: {
+            sid,
+            from,
+            bytes: outcome.plaintext,
+            text: payloadText(outcome.plaintext),
+            receivedAt,
+            sealed: true,
+            senderFingerprint: outcome.senderFingerprint,
+            ...(outcome.header.type === CHAT_TYPE ? {} : { type: outcome.header.type }),
+          },
+        };
+      case "not_sealed":
+        if (this.#opts.sealedOnly) {
+          this.#opts.emit({ type: "not_sealed", from, sid });
+          return { kind: "refuse", reason: "NOT_SEALED" };
+        }
+        return {
+          kind: "show",
+          message: {
+            sid,
+            from,
+            bytes: delivery.payload,
+            text: payloadText(delivery.payload),
+            receivedAt,
+            sealed: false,
+          },
+        };
+      case "bad_seal":
+        this.#opts.emit({
+          type: "bad_seal",
+          from,
+          sid,
+          reason: outcome.reason,
+          step: outcome.step,
+          message: outcome.message,
+        });
+        return { kind: "refuse", reason: "BAD_SEAL" };
+      case "replay":
+        return { kind: "drop" };
+      case "hold":
+        if (outcome.why === "pin_pending") {
+          // The sender signs with another certificate now: ask CERT afresh before sealing.
+          state.directory.forget(outcome.userId);
+          const key = `${outcome.userId} ${outcome.fingerprint}`;
+          if (!this.#announced.has(key)) {
+            this.#announced.add(key);
+            this.#opts.emit({
+              type: "pin_pending",
+              userId: outcome.userId,
+              fingerprint: outcome.fingerprint,
+              accepted: outcome.accepted,
+            });
+          }
+          return { kind: "hold", key: outcome.userId, retry: false };
+        }
+        if (!this.#heldTold.has(`${from} ${sid}`)) {
+          if (this.#heldTold.size >= 1_000) this.#heldTold.clear();
+          this.#heldTold.add(`${from} ${sid}`);
+          this.#opts.emit({ type: "held", from, sid, detail: outcome.detail });
+        }
+        return { kind: "hold", key: outcome.userId, retry: true };
+    }
+  }
+
+  /**
+   * Accepts `userId`'s current certificate (as `CERT` gives it, validated): returns its
+   * fingerprint and the ones accepted before.
+   */
+  async trust(userId: string): Promise<WhoisResult> {
+    const state = this.#state();
+    const before = (await state.pins.get(userId)).accepted.map((l) => l.fingerprint);
+    try {
+      await state.directory.trust(userId);
+    } catch (err) {
+      throw keyError(err);
+    }
+    this.#forgetAnnounced(userId);
+    return { ...(await this.whois(userId)), previous: before };
+  }
+
+  /** Rejects `userId`'s current certificate; returns its fingerprint and pin status. */
+  async reject(userId: string): Promise<WhoisResult> {
+    const state = this.#state();
+    try {
+      await state.directory.reject(userId);
+    } catch (err) {
+      throw keyError(err);
+    }
+    this.#forgetAnnounced(userId);
+    return await this.whois(userId);
+  }
+
+  /** `userId`'s current certificate (validated) and how pinning judges it. */
+  async whois(userId: string): Promise<WhoisResult> {
+    const state = this.#state();
+    let current: RecipientKey;
+    try {
+      state.directory.forget(userId);
+      current = await state.directory.current(userId);
+    } catch (err) {
+      throw keyError(err);
+    }
+    const record = await state.pins.get(userId);
+    const verdict = pinVerdict(record, current.fingerprint);
+    const pin: PinStatus =
+      userId === this.#opts.user && current.fingerprint === (await this.#selfInfo()).fp
+        ? "accepted"
+        : verdict === "first_use"
+        ? "new"
+        : verdict;
+    return {
+      userId,
+      fingerprint: current.fingerprint,
+      fingerprintHex: await sha256Fingerprint(current.chain[0]!),
+      pin,
+      accepted: record.accepted.map((l) => l.fingerprint),
+      previous: [],
+    };
+  }
+
+  #forgetAnnounced(userId: string): void {
+    for (const key of this.#announced) {
+      if (key.startsWith(`${userId} `)) this.#announced.delete(key);
+    }
+  }
+}
+
+/** A KeyDirectoryError as the ClientError a program sees. */
+function keyError(err: unknown): unknown {
+  if (!(err instanceof KeyDirectoryError)) return err;
+  const { code, details } = err;
+  switch (code) {
+    case "pin_pending":
+      return new ClientError("PIN_PENDING", err.message, { cause: err });
+    case "pin_rejected":
+      return new ClientError("PIN_REJECTED", err.message, { cause: err });
+    case "cert_failed":
+      return new ClientError(details.reason ?? "NO_CERTIFICATE", err.message, {
+        cause: err,
+        remote: true,
+      });
+    case "certificate":
+      return new ClientError(details.reason ?? "BAD_CERTIFICATE", err.message, { cause: err });
+    case "unreachable":
+      return new ClientError("CLOSED", err.message, { cause: err });
+  }
+}
