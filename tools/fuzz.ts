@@ -71,6 +71,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     out(summaryLine(result));
     for (const line of slowestLines(result)) out(line);
+    if (opts.outcomes) {
+      for (const [label, n] of result.topOutcomes) out(`  ${String(n).padStart(9)}  ${label}`);
+    }
     const slowest = result.slowest[0];
     if (opts.keepSlowest && slowest) {
       await Deno.mkdir(opts.outDir, { recursive: true });

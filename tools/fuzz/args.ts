@@ -27,6 +27,8 @@ export interface FuzzOptions {
   readonly outDir: string;
   /** Replay this saved input (binary) against the one `--target` instead of fuzzing. */
   readonly input?: string;
+  /** Print each target's most frequent outcomes. */
+  readonly outcomes: boolean;
   /** Write each target's slowest input under `outDir`. */
   readonly keepSlowest: boolean;
   readonly list: boolean;
@@ -51,6 +53,7 @@ heap (after GC) does not grow. Seeds: the conformance vectors (tests/fixtures/as
   --out DIR            where a failing input is written, under data/ (default data/fuzz)
   --input FILE         replay one saved input against --target, report, exit
   --keep-slowest       write each target's slowest input under --out too
+  --outcomes           print each target's most frequent outcomes (how deep inputs get)
   --list               list the targets
   --help, -h           this text
 
@@ -95,6 +98,7 @@ export function parseFuzzArgs(argv: readonly string[], known: readonly string[])
         out: { type: "string" },
         input: { type: "string" },
         "keep-slowest": { type: "boolean" },
+        outcomes: { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -129,6 +133,7 @@ export function parseFuzzArgs(argv: readonly string[], known: readonly string[])
     outDir: v.out ?? "data/fuzz",
     ...(v.input !== undefined ? { input: v.input } : {}),
     keepSlowest: v["keep-slowest"] ?? false,
+    outcomes: v.outcomes ?? false,
     list: v.list ?? false,
     help: v.help ?? false,
   };

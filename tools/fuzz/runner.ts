@@ -80,6 +80,8 @@ export interface RunResult {
   };
   /** Distinct outcomes seen (labels). */
   readonly outcomes: number;
+  /** The most frequent outcomes with their counts, most frequent first (at most 40). */
+  readonly topOutcomes: readonly (readonly [string, number])[];
   readonly corpus: number;
   readonly failure?: Failure;
 }
@@ -149,7 +151,7 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
     ...(target.dictionary ? { dictionary: target.dictionary } : {}),
   };
   const generic = (input: Uint8Array) => mutate(input, rng, ctx);
-  const outcomes = new Set<string>();
+  const outcomes = new Map<string, number>();
   let corpusBytes = 0;
   const slowest: SlowInput[] = [];
   const samples: MemorySample[] = [];
@@ -213,8 +215,10 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
       slowest.sort((a, b) => b.ms - a.ms);
       if (slowest.length > SLOWEST_KEPT) slowest.pop();
     }
-    if (!outcomes.has(label) && outcomes.size < MAX_OUTCOMES) {
-      outcomes.add(label);
+    const seen = outcomes.get(label);
+    if (seen !== undefined) outcomes.set(label, seen + 1);
+    else if (outcomes.size < MAX_OUTCOMES) {
+      outcomes.set(label, 1);
       if (i >= seeds.length && corpusBytes + input.length <= MAX_CORPUS_BYTES) {
         if (corpus.length < MAX_CORPUS) corpus.push(input);
         else {
@@ -257,6 +261,7 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
     slowest,
     memory: { gc: gc !== undefined, samples, heapGrowth, rssGrowth: end.rss - base.rss },
     outcomes: outcomes.size,
+    topOutcomes: [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 40),
     corpus: corpus.length,
     ...(failure ? { failure } : {}),
   };

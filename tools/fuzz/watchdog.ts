@@ -100,6 +100,7 @@ export function runInWorker(
           slowest: [],
           memory: { gc: false, samples: [], heapGrowth: 0, rssGrowth: 0 },
           outcomes: 0,
+          topOutcomes: [],
           corpus: 0,
           failure,
         });

@@ -20,7 +20,7 @@ import {
   openLine,
   type RecordCipher,
 } from "../../../lib/asl/records.ts";
-import { fnv1a, type Prng } from "../prng.ts";
+import { fnv1a, Prng } from "../prng.ts";
 import { type FuzzTarget, InvariantViolation } from "../types.ts";
 import {
   latin1,
@@ -39,6 +39,9 @@ interface Context {
 }
 
 let contexts: Context[] | undefined;
+/** Where the CBC IVs of authentic mutants come from: the mutator's PRNG (deterministic). */
+let ivSource: Prng = new Prng(0);
+const ivs = (n: number) => Uint8Array.from({ length: n }, () => ivSource.int(256));
 
 function keysOf(s: SessionVector, d: "c2s" | "s2c"): DirectionKeys {
   const k = s.keys[d];
@@ -58,7 +61,7 @@ async function loadContexts(): Promise<Context[]> {
       out.push({
         name: `${s.suite}/${d}`,
         keys,
-        node: await createRecordCipher(keys, { impl: "node" }),
+        node: await createRecordCipher(keys, { impl: "node", random: ivs }),
         web: await createRecordCipher(keys, { impl: "webcrypto" }),
       });
     }
@@ -155,6 +158,7 @@ export const recordsTarget: FuzzTarget = {
       return input(ctxByte, seq, generic(record).toBase64());
     }
     // An authentic record around a hostile plaintext.
+    ivSource = rng;
     const ctx = all[ctxByte % all.length]!;
     const plain = rng.chance(0.1) ? new Uint8Array(rng.pick([0, 32_768, 32_769])) : generic(
       rng.chance(0.5)
