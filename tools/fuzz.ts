@@ -17,6 +17,18 @@ function err(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text + "\n"));
 }
 
+/** Writes `bytes` to `file` in `dir`; on failure says why on stderr and returns false. */
+async function save(dir: string, file: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(file, bytes);
+    return true;
+  } catch (e) {
+    err(`fuzz: cannot write ${file}: ${(e as Error).message.split("\n")[0]}`);
+    return false;
+  }
+}
+
 /** Runs the fuzz tool with `argv`; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let opts;
@@ -40,7 +52,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (opts.input !== undefined) {
     const target = findTarget(opts.targets[0]!)!;
     await target.seeds();
-    const input = await Deno.readFile(opts.input);
+    let input: Uint8Array;
+    try {
+      input = await Deno.readFile(opts.input);
+    } catch (e) {
+      err(`fuzz: cannot read ${opts.input}: ${(e as Error).message.split("\n")[0]}`);
+      return 2;
+    }
     const t0 = performance.now();
     const r = await runOne(target, input);
     const ms = performance.now() - t0;
@@ -76,17 +94,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const slowest = result.slowest[0];
     if (opts.keepSlowest && slowest) {
-      await Deno.mkdir(opts.outDir, { recursive: true });
       const file = `${opts.outDir}/${name}-seed${opts.seed}-slowest-iter${slowest.iteration}.bin`;
-      await Deno.writeFile(file, slowest.input);
-      out(`  slowest input written to ${file}`);
+      if (await save(opts.outDir, file, slowest.input)) out(`  slowest input written to ${file}`);
     }
     if (result.failure) {
       const f = result.failure;
-      await Deno.mkdir(opts.outDir, { recursive: true });
       const file = `${opts.outDir}/${name}-seed${opts.seed}-iter${f.iteration}.bin`;
-      await Deno.writeFile(file, f.input);
-      err(failureText(name, opts.seed, f, file));
+      const written = await save(opts.outDir, file, f.input);
+      err(failureText(name, opts.seed, f, written ? file : undefined));
       return 1;
     }
   }
