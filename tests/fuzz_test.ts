@@ -109,7 +109,7 @@ Deno.test("fuzz: the same seed replays the same inputs; another seed does not", 
   assert.notDeepEqual(await inputs(10), a);
 });
 
-for (const name of ["records", "cert"]) {
+for (const name of ["records", "cert", "crl"]) {
   Deno.test(`fuzz: target ${name}'s own mutations depend only on the seed`, async () => {
     const target = TARGETS.find((t) => t.name === name)!;
     const inputs = async () => {

@@ -5,7 +5,9 @@
 // certificate mutants are structural and signed again by the CA (tools/fuzz/resign.ts), to
 // reach the rules after the signature check. Only PkiError may escape. Oracles: every
 // certificate of a chain that validates verifies under the CA key by node:crypto (no
-// unsigned mutant is ever accepted), and only a CRL the CA really signed revokes anyone.
+// unsigned mutant is ever accepted); a certificate is revoked exactly when a CRL that the CA
+// signed, issued under the CA's exact name, lists its serial (an independent reading by
+// asn1-x509 and node:crypto; a third of the CRL mutants are structural and signed again).
 
 import { PkiError } from "../../../lib/pki/errors.ts";
 import { parseCrl } from "../../../lib/pki/crl.ts";
@@ -13,7 +15,17 @@ import type { TrustStore } from "../../../lib/pki/types.ts";
 import { validateChain } from "../../../lib/pki/validate.ts";
 import { pkiSeeds, VALIDATE_AT } from "../pki_seeds.ts";
 import { fnv1a } from "../prng.ts";
-import { type CaKeys, caKeys, resignedMutant, signedBy } from "../resign.ts";
+import {
+  type CaKeys,
+  caKeys,
+  readCrl,
+  resignedCrlMutant,
+  resignedMutant,
+  signedBy,
+} from "../resign.ts";
+import "reflect-metadata";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate, type Name } from "@peculiar/asn1-x509";
 import { readVectorText } from "../vectors.ts";
 import { type FuzzTarget, InvariantViolation } from "../types.ts";
 
@@ -79,9 +91,12 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 let crlState: {
   caDer: Uint8Array;
-  clientDer: Uint8Array;
-  carolDer: Uint8Array;
-  revoking: Set<string>;
+  ca: CaKeys;
+  /** The CA's subject DER, hex (a CRL applies only when its issuer is exactly this). */
+  caSubject: string;
+  leaves: { der: Uint8Array; serial: string }[];
+  serials: Uint8Array[];
+  names: Name[];
 } | undefined;
 
 export const crlTarget: FuzzTarget = {
@@ -91,13 +106,29 @@ export const crlTarget: FuzzTarget = {
   maxMs: 2000,
   async seeds() {
     const s = await pkiSeeds();
+    const asnOf = (der: Uint8Array) => AsnConvert.parse(der, Certificate).tbsCertificate;
+    const leaves = ["client.crt", "carol.crt"].map((name) => {
+      const der = s.certs.find((c) => c.name === name)!.der;
+      const serial = new Uint8Array(asnOf(der).serialNumber);
+      return { der, serial: serial.toHex().replace(/^(00)+(?=.)/, ""), raw: serial };
+    });
     crlState = {
       caDer: s.caDer,
-      clientDer: s.clientDer,
-      carolDer: s.certs.find((c) => c.name === "carol.crt")!.der,
-      revoking: new Set(s.crls.filter((c) => c.revokesCarol).map((c) => c.der.toBase64())),
+      ca: caKeys(await readVectorText("ca.key")),
+      caSubject: new Uint8Array(AsnConvert.serialize(asnOf(s.caDer).subject)).toHex(),
+      leaves,
+      serials: leaves.map((l) => l.raw),
+      names: [asnOf(s.clientDer).subject, asnOf(s.caDer).subject],
     };
     return s.crls.map((c) => c.der);
+  },
+  mutate(input, rng, generic) {
+    const st = crlState!;
+    if (rng.chance(0.3)) {
+      const m = resignedCrlMutant(input, rng, st.ca, generic, st.serials, st.names);
+      if (m) return m;
+    }
+    return generic(input);
   },
   async run(der) {
     const st = crlState!;
@@ -107,24 +138,30 @@ export const crlTarget: FuzzTarget = {
       return label(err, "parse");
     }
     const trust: TrustStore = { anchors: [st.caDer], crls: [der] };
-    const who = fnv1a(der) & 1 ? st.carolDer : st.clientDer;
+    const who = st.leaves[fnv1a(der) & 1]!;
+    const facts = readCrl(der, st.ca);
+    const applies = facts !== undefined && facts.signed && facts.issuer === st.caSubject &&
+      facts.serials.has(who.serial);
+    let revoked = false;
+    let outcome: string;
     try {
-      await validateChain([who], trust, { purpose: "client", at: VALIDATE_AT });
+      await validateChain([who.der], trust, { purpose: "client", at: VALIDATE_AT });
+      outcome = "ok";
     } catch (err) {
-      if (
-        err instanceof PkiError && err.code === "CERT_REVOKED" &&
-        (who !== st.carolDer || !st.revoking.has(der.toBase64()))
-      ) {
-        throw new InvariantViolation(
-          "a CRL the CA never signed (or that does not list it) revoked a certificate",
-        );
-      }
-      return label(err, "use");
+      revoked = err instanceof PkiError && err.code === "CERT_REVOKED";
+      outcome = label(err, "use");
     }
-    if (who === st.carolDer && st.revoking.has(der.toBase64())) {
-      throw new InvariantViolation("carol validated although a CA-signed CRL revokes her");
+    if (revoked && !applies) {
+      throw new InvariantViolation(
+        "a certificate was revoked by a CRL that the CA did not sign, or does not list it",
+      );
     }
-    return "ok";
+    if (!revoked && applies) {
+      throw new InvariantViolation(
+        `a CA-signed CRL lists the certificate, but validation says ${outcome} (fails open)`,
+      );
+    }
+    return `${outcome}${applies ? ":listed" : ""}`;
   },
   expected: (err) => err instanceof PkiError,
 };
