@@ -28,6 +28,7 @@ export function summaryLine(r: RunResult): string {
     `${rate}/s`,
     slowText,
     heap,
+    `external ${mib(r.memory.externalGrowth)}`,
     `rss ${mib(r.memory.rssGrowth)}`,
     `${r.outcomes} outcomes`,
     r.failure ? `FAILED (${r.failure.kind})` : "ok",

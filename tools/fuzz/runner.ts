@@ -46,6 +46,8 @@ export interface MemorySample {
   readonly inputs: number;
   readonly heapUsed: number;
   readonly rss: number;
+  /** Memory of ArrayBuffers and other objects outside the V8 heap, after GC. */
+  readonly external: number;
   /** Bytes of the inputs the harness keeps in its corpus (not the module's memory). */
   readonly corpusBytes: number;
 }
@@ -77,6 +79,7 @@ export interface RunResult {
      */
     readonly heapGrowth: number;
     readonly rssGrowth: number;
+    readonly externalGrowth: number;
   };
   /** Distinct outcomes seen (labels). */
   readonly outcomes: number;
@@ -159,7 +162,7 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
   const sample = (inputs: number) => {
     gc?.();
     const m = Deno.memoryUsage();
-    samples.push({ inputs, heapUsed: m.heapUsed, rss: m.rss, corpusBytes });
+    samples.push({ inputs, heapUsed: m.heapUsed, rss: m.rss, external: m.external, corpusBytes });
   };
 
   const start = performance.now();
@@ -259,7 +262,13 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
     inputs: i,
     seconds,
     slowest,
-    memory: { gc: gc !== undefined, samples, heapGrowth, rssGrowth: end.rss - base.rss },
+    memory: {
+      gc: gc !== undefined,
+      samples,
+      heapGrowth,
+      rssGrowth: end.rss - base.rss,
+      externalGrowth: end.external - base.external,
+    },
     outcomes: outcomes.size,
     topOutcomes: [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 40),
     corpus: corpus.length,

@@ -98,7 +98,7 @@ export function runInWorker(
           inputs: iteration + 1,
           seconds: (now - started) / 1000,
           slowest: [],
-          memory: { gc: false, samples: [], heapGrowth: 0, rssGrowth: 0 },
+          memory: { gc: false, samples: [], heapGrowth: 0, rssGrowth: 0, externalGrowth: 0 },
           outcomes: 0,
           topOutcomes: [],
           corpus: 0,
