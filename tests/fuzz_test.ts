@@ -33,11 +33,9 @@ for (const target of TARGETS) {
   });
 }
 
-Deno.test("fuzz: the targets table names every target once and has the envelope slot marked", async () => {
+Deno.test("fuzz: the targets table names every target once, the envelope parser included", () => {
   const names = TARGETS.map((t) => t.name);
-  assert.deepEqual(names, ["framing", "messages", "cert", "crl", "records", "command"]);
-  const table = await Deno.readTextFile(new URL("../tools/fuzz/targets/mod.ts", import.meta.url));
-  assert.match(table, /end-to-end envelope parser/);
+  assert.deepEqual(names, ["framing", "messages", "cert", "crl", "records", "command", "envelope"]);
 });
 
 Deno.test("fuzz: a target that throws a plain TypeError is reported as a failure", async () => {

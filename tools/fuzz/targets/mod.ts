@@ -2,6 +2,7 @@
 
 import type { FuzzTarget } from "../types.ts";
 import { commandTarget } from "./command.ts";
+import { envelopeTarget } from "./envelope.ts";
 import { framingTarget } from "./framing.ts";
 import { messagesTarget } from "./messages.ts";
 import { certTarget, crlTarget } from "./pki.ts";
@@ -15,9 +16,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   crlTarget, // lib/pki/crl.ts parseCrl, and revocation in validateChain
   recordsTarget, // lib/asl/records.ts decodeRecordLine / openLine, GCM and CBC
   commandTarget, // lib/server/command.ts parseCommand
-  // TODO(issue 13): the end-to-end envelope parser (ASL spec section 7, ASL-E2E/1) goes here
-  // as `envelope` when it exists: seeds from tests/fixtures/asl-vectors/e2e-envelope.json and
-  // e2e-negative.json, only its own typed error may escape. It is not built yet.
+  envelopeTarget, // lib/e2e/envelope.ts decodeEnvelope (section 7, receiving step 1)
 ];
 
 /** The target called `name`, or undefined. */
