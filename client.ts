@@ -1,7 +1,7 @@
-// Entry point of the NetSec-MSG client (docs/CLIENT.md): chat, send and listen. Parses
-// nothing itself; lib/client/cli.ts does the work and returns the exit code.
+// Entry point of the NetSec-MSG client (docs/CLIENT.md): chat, send, listen, whois, trust.
+// cli/client/cli.ts parses the flags, does the work and returns the exit code.
 
-import { main } from "./lib/client/cli.ts";
+import { main } from "./cli/client/cli.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -1,9 +1,9 @@
-// Tests of tools/certs.ts, the `deno task certs` CLI (issue #2): every command in a temp
+// Tests of cli/certs/main.ts, the `deno task certs` CLI (issue #2): every command in a temp
 // dir through main(), every error path (exit 2, one line), verify's codes (exit 1), and a
 // few real subprocess runs to check exit codes and output streams.
 
 import assert from "node:assert/strict";
-import { main } from "../tools/certs.ts";
+import { main } from "../cli/certs/main.ts";
 import { makeCrl, makeTestPki } from "./helpers/pki.ts";
 import { encodePem } from "../lib/pki/pem.ts";
 
@@ -514,7 +514,7 @@ Deno.test("certs: --help for the tool and every command", async () => {
 Deno.test("certs: as a subprocess — exit codes 0, 1 and 2 and their streams", async () => {
   await withDir(async (dir) => {
     const pki = await makeTestPki(dir, { users: ["alice"] });
-    const script = new URL("../tools/certs.ts", import.meta.url).pathname;
+    const script = new URL("../cli/certs/main.ts", import.meta.url).pathname;
     const run = async (...args: string[]) => {
       const o = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-read", "--allow-write", script, ...args],

@@ -1,12 +1,12 @@
-// Tests lib/client/chat_runner.ts: the chat state machine wired to a real client (real server
+// Tests cli/client/chat_runner.ts: the chat state machine wired to a real client (real server
 // on loopback) and a scripted ChatUI: typed lines are sent and their fate printed, incoming
 // messages are printed and then acknowledged, /quit closes the client.
 
 import assert from "node:assert/strict";
-import { Chat } from "../lib/client/chat.ts";
-import { runChat } from "../lib/client/chat_runner.ts";
+import { Chat } from "../cli/client/chat.ts";
+import { runChat } from "../cli/client/chat_runner.ts";
 import { connect } from "../lib/client/client.ts";
-import type { ChatUI } from "../lib/client/terminal.ts";
+import type { ChatUI } from "../cli/client/terminal.ts";
 import { serve } from "../lib/server/serve.ts";
 import { makeTestPki } from "./helpers/pki.ts";
 

@@ -1,8 +1,8 @@
-// Tests lib/client/chat.ts: the chat's logic as a pure state machine (input line → actions,
+// Tests cli/client/chat.ts: the chat's logic as a pure state machine (input line → actions,
 // incoming events → lines), with no terminal and no network.
 
 import assert from "node:assert/strict";
-import { Chat, type ChatAction, clock, printableLines } from "../lib/client/chat.ts";
+import { Chat, type ChatAction, clock, printableLines } from "../cli/client/chat.ts";
 import { MAX_PAYLOAD_BYTES } from "../lib/client/commands.ts";
 
 const at = new Date(2026, 0, 2, 9, 5, 30);

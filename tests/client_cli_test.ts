@@ -1,9 +1,9 @@
-// Tests lib/client/cli.ts: argument parsing and help per subcommand, then `client.ts send`,
+// Tests cli/client/cli.ts: argument parsing and help per subcommand, then `client.ts send`,
 // `listen` and the chat (piped stdin) as child processes against a real server on loopback:
 // exit codes, one-line errors, JSON output, acks, first-use certificates, handshake codes.
 
 import assert from "node:assert/strict";
-import { EXIT, HELP, main, parseCli, UsageError } from "../lib/client/cli.ts";
+import { EXIT, HELP, main, parseCli, UsageError } from "../cli/client/cli.ts";
 import { sha256Fingerprint, sha256FingerprintBase64 } from "../lib/pki/fingerprint.ts";
 import { connect } from "../lib/client/client.ts";
 import { serve } from "../lib/server/serve.ts";

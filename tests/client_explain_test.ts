@@ -1,9 +1,9 @@
-// Tests lib/client/explain.ts: every failure becomes `CODE: one-line explanation`.
+// Tests cli/client/explain.ts: every failure becomes `CODE: one-line explanation`.
 
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/errors.ts";
 import { ClientError } from "../lib/client/errors.ts";
-import { explainConnectError, explainReason } from "../lib/client/explain.ts";
+import { explainConnectError, explainReason } from "../cli/client/explain.ts";
 
 const ctx = { caPath: "certs/ca.pem", server: "chat.example.org:4287" };
 

@@ -1,8 +1,8 @@
-// Tests lib/client/terminal.ts: the line editor fed raw key bytes (one at a time too), the
+// Tests cli/client/terminal.ts: the line editor fed raw key bytes (one at a time too), the
 // redraw sequences, and the plain line front end.
 
 import assert from "node:assert/strict";
-import { LineEditor, PlainUI, renderAbove, renderInputLine } from "../lib/client/terminal.ts";
+import { LineEditor, PlainUI, renderAbove, renderInputLine } from "../cli/client/terminal.ts";
 
 const enc = new TextEncoder();
 

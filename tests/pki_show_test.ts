@@ -1,9 +1,9 @@
-// Tests of lib/pki/show.ts (`certs show`): the described fields and RFC 5952 IPv6 text.
+// Tests of cli/certs/show.ts (`certs show`): the described fields and RFC 5952 IPv6 text.
 
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
-import { describeCertificate, ipText } from "../lib/pki/show.ts";
+import { describeCertificate, ipText } from "../cli/certs/show.ts";
 import { parseCertificate } from "../lib/pki/certificate.ts";
 import { parseIpAddress } from "../lib/pki/names.ts";
 import { makeCert, testKeys } from "./helpers/pki.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FLAGS, helpText, parseServerConfig } from "../lib/server/config.ts";
+import { FLAGS, helpText, parseServerConfig } from "../cli/server/config.ts";
 import { ServerError } from "../lib/server/errors.ts";
 
 Deno.test("config: defaults are the spec's", () => {

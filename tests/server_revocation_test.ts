@@ -10,8 +10,8 @@ import { AslError } from "../lib/asl/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { CrlWatcher } from "../lib/pki/crl_watch.ts";
 import { revokeCertificate } from "../lib/pki/pki_files.ts";
-import { parseServerConfig } from "../lib/server/config.ts";
-import { startServer } from "../lib/server/startup.ts";
+import { parseServerConfig } from "../cli/server/config.ts";
+import { startServer } from "../cli/server/startup.ts";
 import { makeTestPki, type TestPki } from "./helpers/pki.ts";
 import { startTestServer, TestClient } from "./helpers/server.ts";
 

@@ -4,21 +4,21 @@
 // prepares the database directory and calls `serve`. Every failure is a ServerError with a
 // one-line message.
 
-import { sha256Fingerprint } from "../pki/fingerprint.ts";
+import { sha256Fingerprint } from "../../lib/pki/fingerprint.ts";
 import "reflect-metadata"; // @peculiar/x509 (used by lib/pki) needs it loaded first.
 import { dirname } from "node:path";
-import type { Logger } from "../log.ts";
-import { silentLogger } from "../log.ts";
-import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
-import { CrlWatcher } from "../pki/crl_watch.ts";
-import { exists } from "../fs.ts";
-import { initPki } from "../pki/pki_files.ts";
-import type { Credentials, TrustStore } from "../pki/types.ts";
+import type { Logger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { loadCredentials, loadTrustStore } from "../../lib/pki/credentials.ts";
+import { CrlWatcher } from "../../lib/pki/crl_watch.ts";
+import { exists } from "../../lib/fs.ts";
+import { initPki } from "../../lib/pki/pki_files.ts";
+import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
 import type { ServerConfig } from "./config.ts";
-import { ServerError } from "./errors.ts";
-import { serve, type ServerHandle } from "./serve.ts";
-import type { Store } from "./store.ts";
-import { redact } from "./store_url.ts";
+import { ServerError } from "../../lib/server/errors.ts";
+import { serve, type ServerHandle } from "../../lib/server/serve.ts";
+import type { Store } from "../../lib/server/store.ts";
+import { redact } from "../../lib/server/store_url.ts";
 
 /** A started server and what `server.ts` prints about it. */
 export interface Started {
@@ -214,7 +214,7 @@ async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
   }
   try {
     // Loaded only here, so that a SQLite server never loads the PostgreSQL client.
-    const { PostgresStore } = await import("./store_postgres.ts");
+    const { PostgresStore } = await import("../../lib/server/store_postgres.ts");
     return await PostgresStore.open(
       password === undefined ? { location } : { location, password },
     );

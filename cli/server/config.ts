@@ -3,13 +3,13 @@
 // caller passes argv and the environment.
 
 import { parseArgs } from "node:util";
-import { parseSuiteList } from "../asl/suites.ts";
-import type { Suite } from "../asl/types.ts";
-import type { LogLevel } from "../log.ts";
-import { DEFAULT_PORT } from "../limits.ts";
-import { ServerError } from "./errors.ts";
-import type { StoreThread } from "./serve.ts";
-import { parseStoreUrl, type StoreLocation } from "./store_url.ts";
+import { parseSuiteList } from "../../lib/asl/suites.ts";
+import type { Suite } from "../../lib/asl/types.ts";
+import type { LogLevel } from "../../lib/log.ts";
+import { DEFAULT_PORT } from "../../lib/limits.ts";
+import { ServerError } from "../../lib/server/errors.ts";
+import type { StoreThread } from "../../lib/server/serve.ts";
+import { parseStoreUrl, type StoreLocation } from "../../lib/server/store_url.ts";
 
 /** Everything `server.ts` needs to start. Times are milliseconds. */
 export interface ServerConfig {

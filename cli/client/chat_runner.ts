@@ -3,9 +3,9 @@
 // typed lines become sends whose fate is printed when the server answers; /whois becomes a
 // certificate lookup whose result is printed when it is done.
 
-import type { MessengerClient } from "./client.ts";
+import type { MessengerClient } from "../../lib/client/client.ts";
 import type { Chat, ChatAction, TrustOutcome } from "./chat.ts";
-import { ClientError } from "./errors.ts";
+import { ClientError } from "../../lib/client/errors.ts";
 import type { ChatUI } from "./terminal.ts";
 
 /** How a chat session ended. */

@@ -4,23 +4,23 @@
 // state directory, connects (sealing end to end by default, ASL spec section 7), and maps
 // every failure to one stderr line and an exit code.
 
-import { parseSuiteList } from "../asl/suites.ts";
-import type { Suite } from "../asl/types.ts";
+import { parseSuiteList } from "../../lib/asl/suites.ts";
+import type { Suite } from "../../lib/asl/types.ts";
 import { parseArgs } from "node:util";
-import { formatTraceEvent } from "../asl/mod.ts";
-import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
-import { issueUser } from "../pki/pki_files.ts";
-import { loadEarlierKeys } from "../pki/key_history.ts";
-import type { Credentials, TrustStore } from "../pki/types.ts";
+import { formatTraceEvent } from "../../lib/asl/mod.ts";
+import { loadCredentials, loadTrustStore } from "../../lib/pki/credentials.ts";
+import { issueUser } from "../../lib/pki/pki_files.ts";
+import { loadEarlierKeys } from "../../lib/pki/key_history.ts";
+import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
 import { Chat, clock, PLAIN_MARK, printableLines, SEALED_MARK } from "./chat.ts";
 import { runChat } from "./chat_runner.ts";
-import { connect, type MessengerClient } from "./client.ts";
-import { isUserId, MAX_PAYLOAD_BYTES, parseRecipients } from "./commands.ts";
-import { ClientError } from "./errors.ts";
+import { connect, type MessengerClient } from "../../lib/client/client.ts";
+import { isUserId, MAX_PAYLOAD_BYTES, parseRecipients } from "../../lib/client/commands.ts";
+import { ClientError } from "../../lib/client/errors.ts";
 import { explainConnectError, explainLookupError, explainReason } from "./explain.ts";
-import { type EnvLookup, processEnv, resolveStateDir } from "./state.ts";
+import { type EnvLookup, processEnv, resolveStateDir } from "../../lib/client/state.ts";
 import { PlainUI, TerminalUI } from "./terminal.ts";
-import { type ClientEvent, type ClientOptions, DEFAULT_PORT } from "./types.ts";
+import { type ClientEvent, type ClientOptions, DEFAULT_PORT } from "../../lib/client/types.ts";
 
 /** Exit codes: 0 success, 1 a failure at run time (FAILED, connection), 2 a usage or setup error. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

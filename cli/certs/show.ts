@@ -4,8 +4,8 @@
 
 import "reflect-metadata";
 import { Name } from "@peculiar/x509";
-import { keyName } from "./algorithms.ts";
-import { EKU, KU, type ParsedCertificate } from "./certificate.ts";
+import { keyName } from "../../lib/pki/algorithms.ts";
+import { EKU, KU, type ParsedCertificate } from "../../lib/pki/certificate.ts";
 
 const SIG_NAMES: Record<string, string> = {
   "1.2.840.113549.1.1.4": "md5WithRSAEncryption",

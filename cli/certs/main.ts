@@ -4,14 +4,14 @@
 // error (one line on stderr).
 
 import { parseArgs } from "node:util";
-import { initPki, issueServer, issueUser, revokeCertificate } from "../lib/pki/pki_files.ts";
-import { PkiError, PkiInputError } from "../lib/pki/errors.ts";
-import { loadTrustStore } from "../lib/pki/credentials.ts";
-import { decodePemCertificates } from "../lib/pki/pem.ts";
-import { parseCertificate } from "../lib/pki/certificate.ts";
-import { describeCertificate } from "../lib/pki/show.ts";
-import { sha256Fingerprint } from "../lib/pki/fingerprint.ts";
-import { validateChain } from "../lib/pki/validate.ts";
+import { initPki, issueServer, issueUser, revokeCertificate } from "../../lib/pki/pki_files.ts";
+import { PkiError, PkiInputError } from "../../lib/pki/errors.ts";
+import { loadTrustStore } from "../../lib/pki/credentials.ts";
+import { decodePemCertificates } from "../../lib/pki/pem.ts";
+import { parseCertificate } from "../../lib/pki/certificate.ts";
+import { describeCertificate } from "./show.ts";
+import { sha256Fingerprint } from "../../lib/pki/fingerprint.ts";
+import { validateChain } from "../../lib/pki/validate.ts";
 
 /** Where the tool writes; tests pass their own. */
 export interface CertsIo {
@@ -355,7 +355,7 @@ function help(command: string, io: CertsIo): number {
  *
  * @example
  * ```ts ignore
- * import { main } from "./certs.ts";
+ * import { main } from "./main.ts";
  * const code = await main(["verify", "alice.pem", "--ca", "certs/ca.pem", "--purpose", "client"]);
  * ```
  */

@@ -2,9 +2,9 @@
 // line becomes actions (send, print, quit); incoming messages, send results and lifecycle
 // events become lines to print. Payload limits are those of ASL spec section 5.
 
-import type { ClientEvent, ClientInfo, WhoisResult } from "./types.ts";
-import { encodePayload, isUserId, parseRecipients } from "./commands.ts";
-import { ClientError } from "./errors.ts";
+import type { ClientEvent, ClientInfo, WhoisResult } from "../../lib/client/types.ts";
+import { encodePayload, isUserId, parseRecipients } from "../../lib/client/commands.ts";
+import { ClientError } from "../../lib/client/errors.ts";
 import { explainConnectError, explainLookupError, explainReason } from "./explain.ts";
 
 /** What the terminal driver must do. */
