@@ -10,7 +10,7 @@ import { accept } from "../lib/asl/mod.ts";
 import type { SecureSession } from "../lib/asl/types.ts";
 import { connect, type MessengerClient } from "../lib/client/client.ts";
 import type { ClientEvent, IncomingMessage } from "../lib/client/types.ts";
-import { seal } from "../lib/e2e/envelope.ts";
+import { seal } from "../lib/e2e/seal.ts";
 import { parseCredentials } from "../lib/pki/credentials.ts";
 import type { Credentials } from "../lib/pki/types.ts";
 import { vectorCredentials, vectorTrust } from "./helpers/asl.ts";

@@ -9,18 +9,9 @@ import assert from "node:assert/strict";
 import { concatBytes } from "../lib/asl/bytes.ts";
 import { decodeBase64Strict } from "../lib/base64.ts";
 import { MAX_PAYLOAD_CHARS } from "../lib/grammar.ts";
-import {
-  decodeEnvelope,
-  encodeHeader,
-  isEnvelope,
-  isFingerprint,
-  parseEnvelope,
-  parseHeader,
-  randomEnvelopeId,
-  seal,
-  type SealInput,
-  sealSplit,
-} from "../lib/e2e/envelope.ts";
+import { decodeEnvelope, isEnvelope, parseEnvelope } from "../lib/e2e/envelope.ts";
+import { encodeHeader, isFingerprint, parseHeader } from "../lib/e2e/header.ts";
+import { randomEnvelopeId, seal, type SealInput, sealSplit } from "../lib/e2e/seal.ts";
 import { E2eError } from "../lib/e2e/errors.ts";
 import {
   contentAad,

@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { decodeBase64Strict } from "../lib/base64.ts";
-import { sealSplit } from "../lib/e2e/envelope.ts";
+import { sealSplit } from "../lib/e2e/seal.ts";
 import { type OpenOutcome, openPayload } from "../lib/e2e/open.ts";
 import { MemoryReplayMemory } from "../lib/e2e/replay.ts";
 import {

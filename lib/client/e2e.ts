@@ -7,7 +7,8 @@
 // or hold. Pins live per identity and server (`<state>/pins/…`, e2e_files.ts), the replay
 // memory per identity; both in memory when the client has no state directory.
 
-import { CHAT_TYPE, type SealRecipient, sealSplit } from "../e2e/envelope.ts";
+import { CHAT_TYPE } from "../e2e/header.ts";
+import { type SealRecipient, sealSplit } from "../e2e/seal.ts";
 import { E2eError } from "../e2e/errors.ts";
 import { KeyDirectory, KeyDirectoryError, type RecipientKey } from "../e2e/key_directory.ts";
 import { type CertAnswer, openPayload } from "../e2e/open.ts";

@@ -12,7 +12,8 @@ import { PkiError } from "../pki/errors.ts";
 import type { TrustStore, ValidatedPeer } from "../pki/types.ts";
 import { type ChainValidator, importLeafKeys } from "../pki/validation_cache.ts";
 import { validateChain } from "../pki/validate.ts";
-import { decodeEnvelope, type Header, isEnvelope } from "./envelope.ts";
+import { decodeEnvelope, isEnvelope } from "./envelope.ts";
+import type { Header } from "./header.ts";
 import { type BadSealReason, E2eError, isBadSealReason, REASON_STEP } from "./errors.ts";
 import { type PinStore, pinVerdict } from "./pins.ts";
 import {

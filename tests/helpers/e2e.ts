@@ -9,7 +9,7 @@ import { sha256FingerprintBase64 } from "../../lib/pki/fingerprint.ts";
 import { decodePemCertificates } from "../../lib/pki/pem.ts";
 import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
 import { importLeafKeys } from "../../lib/pki/validation_cache.ts";
-import type { Header } from "../../lib/e2e/envelope.ts";
+import type { Header } from "../../lib/e2e/header.ts";
 import type { CertAnswer, OpenContext } from "../../lib/e2e/open.ts";
 import { MemoryPinStore } from "../../lib/e2e/pins.ts";
 import { MemoryReplayMemory } from "../../lib/e2e/replay.ts";

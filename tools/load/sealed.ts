@@ -6,7 +6,7 @@
 // one RSA-PSS verification, as for real users. Certificates come from the user factory (as
 // `CERT` would return them), validated once through a ValidationCache and then pinned.
 
-import { seal } from "../../lib/e2e/envelope.ts";
+import { seal } from "../../lib/e2e/seal.ts";
 import { openPayload } from "../../lib/e2e/open.ts";
 import { MemoryPinStore } from "../../lib/e2e/pins.ts";
 import { MemoryReplayMemory } from "../../lib/e2e/replay.ts";

@@ -4,7 +4,8 @@
 // section 7 (six members, USERIDs, distinct `to` of length n, a MESSAGEID `id`, an integer
 // `ts` in range, a 44-character canonical base64 `fp`), and the signed part is a prefix of it.
 
-import { decodeEnvelope, isEnvelope, isFingerprint } from "../../../lib/e2e/envelope.ts";
+import { decodeEnvelope, isEnvelope } from "../../../lib/e2e/envelope.ts";
+import { isFingerprint } from "../../../lib/e2e/header.ts";
 import { E2eError } from "../../../lib/e2e/errors.ts";
 import { isMessageId, isUserId } from "../../../lib/grammar.ts";
 import { type FuzzTarget, InvariantViolation } from "../types.ts";
