@@ -91,6 +91,22 @@ function readAll(socket: net.Socket, ms = 5_000): Promise<string> {
   });
 }
 
+/** Reads up to the end of an `ASL_ERROR <code>\n\n` (or EOF), then closes `conn`. */
+async function readErrorThenClose(conn: Deno.TcpConn): Promise<string> {
+  const buf = new Uint8Array(64);
+  let text = "";
+  try {
+    while (!text.endsWith("\n\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } finally {
+    conn.close();
+  }
+  return text;
+}
+
 async function waitFor(what: string, ready: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ready()) {
@@ -170,12 +186,15 @@ Deno.test("serve: the total bound on pending handshakes refuses with INTERNAL_ER
     assert.ok(refused instanceof AslError, String(refused));
     assert.equal(refused.code, "INTERNAL_ERROR");
     assert.equal(refused.remote, true);
-    // The idle ones time out (TIMEOUT sent): their places come back.
+    // The idle ones time out (TIMEOUT sent): their places come back. They close once they
+    // have the ASL_ERROR, so the server's error procedure need not wait out its drain.
+    for (const c of idle) assert.equal(await readErrorThenClose(c), "ASL_ERROR TIMEOUT\n\n");
     await waitFor("0 pending", () => t.server.stats().pendingHandshakes === 0);
     // A failing handshake (bad first message) releases too.
     const bad = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     idle.push(bad);
     await bad.write(new TextEncoder().encode("HELLO\n\n"));
+    assert.equal(await readErrorThenClose(bad), "ASL_ERROR PROTOCOL_ERROR\n\n");
     await waitFor("0 pending after a failure", () => t.server.stats().pendingHandshakes === 0);
     // Successes release: more sequential clients than the bound.
     for (const user of ["alice", "bob", "alice", "bob"]) {

@@ -224,7 +224,7 @@ Deno.test("serve: connections past max-connections are closed at once", async ()
   }
 });
 
-Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turns; a silent peer gets TIMEOUT", async () => {
+Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turns", async () => {
   const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 3000 });
   const clients: TestClient[] = [];
   let raw: Deno.TcpConn | undefined;
@@ -232,12 +232,25 @@ Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turn
   try {
     // Two connections that never speak (as many as there are slots) must not hold the
     // slots: slots bound only the expensive work. The genuine clients take turns on them
-    // and finish (before the fix they got TIMEOUT).
+    // and finish (before the fix they waited for the silent ones and got TIMEOUT).
     raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     raw2 = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     const others = await Promise.all(USERS.map((u) => t.client(u)));
     clients.push(...others);
     for (const c of others) assert.equal(await c.request(`REGISTER ${c.user}`), `OK ${c.user}`);
+  } finally {
+    raw?.close();
+    raw2?.close();
+    for (const c of clients) await c.close();
+    await t.close();
+  }
+});
+
+Deno.test("serve: a silent peer gets TIMEOUT", async () => {
+  const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 200 });
+  let raw: Deno.TcpConn | undefined;
+  try {
+    raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     const buf = new Uint8Array(64);
     let text = "";
     for (let i = 0; i < 10 && !text.endsWith("\n\n"); i++) {
@@ -248,8 +261,6 @@ Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turn
     assert.equal(text, "ASL_ERROR TIMEOUT\n\n");
   } finally {
     raw?.close();
-    raw2?.close();
-    for (const c of clients) await c.close();
     await t.close();
   }
 });
