@@ -51,7 +51,9 @@ function storedRsaKeys(bits: number): Promise<string[]> {
 }
 
 /** A stored RSA key as the pair `generateRsaKeys` makes (RSASSA-PKCS1-v1_5, SHA-256, extractable). */
-async function importRsaPair(pem: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
+async function importRsaPair(
+  pem: string,
+): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
   const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
   const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8Der(pem), alg, true, ["sign"]);
   const { n, e } = await crypto.subtle.exportKey("jwk", privateKey);
