@@ -34,6 +34,7 @@ import {
   vectorTrust,
 } from "./helpers/asl.ts";
 import { keyedSession, wireRecordLines } from "./helpers/asl_batch.ts";
+import { until } from "./helpers/wait.ts";
 
 const serverCreds = await vectorCredentials("server");
 const clientCreds = await vectorCredentials("client");
@@ -527,8 +528,11 @@ Deno.test("session: an idle session parks a small read buffer; it grows under lo
   const observed = observedReads(a);
   try {
     const [server, client] = await sessions({ server: observed.conn, client: b, close() {} });
-    await new Promise((r) => setTimeout(r, 10));
-    assert.equal(observed.sizes.at(-1), MIN_READ_BYTES, "the parked read after the handshake");
+    // The read parked after the handshake is of the minimum size (fails by timing out).
+    await until(
+      "a parked read of the minimum size",
+      () => observed.sizes.at(-1) === MIN_READ_BYTES,
+    );
     // A burst much larger than the buffer: reads grow to the maximum.
     const burst = Array.from(
       { length: 600 },
@@ -544,8 +548,10 @@ Deno.test("session: an idle session parks a small read buffer; it grows under lo
       await client.send(`OK ${i}`);
       assert.equal((await it.next()).value, `OK ${i}`);
     }
-    await new Promise((r) => setTimeout(r, 10));
-    assert.equal(observed.sizes.at(-1), MIN_READ_BYTES);
+    await until(
+      "a parked read of the minimum size",
+      () => observed.sizes.at(-1) === MIN_READ_BYTES,
+    );
     await client.close();
   } finally {
     closeBoth(a, b);
