@@ -772,7 +772,8 @@ Deno.test("endpoint pipe: ASL_ERROR is traced on both sides", async () => {
 Deno.test("endpoint pipe: a peer that reads nothing cannot hold the error procedure", async () => {
   const [server, client] = createPipe(8); // room for 8 bytes: ASL_ERROR cannot be written
   try {
-    const failed = accept(server, serverOptions());
+    // The drain is bounded (ERROR_DRAIN_MS, 1 s; here 50 ms): the failure still settles.
+    const failed = accept(server, serverOptions(), { errorDrainMs: 50 });
     await writeText(client, "SALAAM_ASL\r\n\n");
     await assert.rejects(failed, (e) => e instanceof AslError && e.code === "PROTOCOL_ERROR");
   } finally {

@@ -245,8 +245,8 @@ Deno.test("validate: an EKU with both serverAuth and clientAuth serves both purp
     ]),
     SAN_LOCAL(),
   ]);
-  await validateChain([leaf.der], f.trust, SERVER);
-  await validateChain([leaf.der], f.trust, CLIENT);
+  assert.equal((await validateChain([leaf.der], f.trust, SERVER)).identity, "localhost");
+  assert.equal((await validateChain([leaf.der], f.trust, CLIENT)).identity, "alice");
 });
 
 Deno.test("validate: unknown non-critical extensions are ignored", async () => {

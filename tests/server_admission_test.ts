@@ -9,6 +9,7 @@ import { AslError } from "../lib/asl/mod.ts";
 import { addressKey, type AdmissionTicket, PendingHandshakes } from "../lib/server/admission.ts";
 import { startTestServer, type TestClient, type TestServer } from "./helpers/server.ts";
 import { makeTestPki, type TestPki } from "./helpers/pki.ts";
+import { until } from "./helpers/wait.ts";
 
 Deno.test("admission: per-address and total bounds; release gives the place back once", () => {
   const p = new PendingHandshakes({ maxPending: 3, maxPendingPerAddress: 2 });
@@ -91,12 +92,20 @@ function readAll(socket: net.Socket, ms = 5_000): Promise<string> {
   });
 }
 
-async function waitFor(what: string, ready: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+/** Reads up to the end of an `ASL_ERROR <code>\n\n` (or EOF), then closes `conn`. */
+async function readErrorThenClose(conn: Deno.TcpConn): Promise<string> {
+  const buf = new Uint8Array(64);
+  let text = "";
+  try {
+    while (!text.endsWith("\n\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } finally {
+    conn.close();
   }
+  return text;
 }
 
 let shared: { dir: string; pki: TestPki } | undefined;
@@ -119,7 +128,7 @@ Deno.test("serve: one address's flood of idle connections is cut at its bound; a
   try {
     // 4 idle half-open connections from 127.0.0.2 are admitted and held.
     for (let i = 0; i < 4; i++) flood.push(await openFrom(t.port, "127.0.0.2"));
-    await waitFor("4 pending", () => t.server.stats().pendingHandshakes === 4);
+    await until("4 pending", () => t.server.stats().pendingHandshakes === 4);
     // The 5th to 10th are refused at once with ASL_ERROR INTERNAL_ERROR and closed.
     const refused: Promise<string>[] = [];
     for (let i = 0; i < 6; i++) {
@@ -141,11 +150,11 @@ Deno.test("serve: one address's flood of idle connections is cut at its bound; a
     assert.equal(t.server.stats().pendingHandshakes, 4);
     // The flood goes away: every place comes back, and 127.0.0.2 may connect again.
     for (const s of flood) s.destroy();
-    await waitFor("0 pending", () => t.server.stats().pendingHandshakes === 0);
+    await until("0 pending", () => t.server.stats().pendingHandshakes === 0);
     assert.equal(t.server.stats().pendingAddresses, 0);
     const again = await openFrom(t.port, "127.0.0.2");
     flood.push(again);
-    await waitFor("1 pending", () => t.server.stats().pendingHandshakes === 1);
+    await until("1 pending", () => t.server.stats().pendingHandshakes === 1);
   } finally {
     for (const s of flood) s.destroy();
     for (const c of clients) await c.close();
@@ -165,18 +174,21 @@ Deno.test("serve: the total bound on pending handshakes refuses with INTERNAL_ER
   try {
     idle.push(await Deno.connect({ hostname: "127.0.0.1", port: t.port }));
     idle.push(await Deno.connect({ hostname: "127.0.0.1", port: t.port }));
-    await waitFor("2 pending", () => t.server.stats().pendingHandshakes === 2);
+    await until("2 pending", () => t.server.stats().pendingHandshakes === 2);
     const refused = await t.client("alice").then(() => "connected", (err) => err);
     assert.ok(refused instanceof AslError, String(refused));
     assert.equal(refused.code, "INTERNAL_ERROR");
     assert.equal(refused.remote, true);
-    // The idle ones time out (TIMEOUT sent): their places come back.
-    await waitFor("0 pending", () => t.server.stats().pendingHandshakes === 0);
+    // The idle ones time out (TIMEOUT sent): their places come back. They close once they
+    // have the ASL_ERROR, so the server's error procedure need not wait out its drain.
+    for (const c of idle) assert.equal(await readErrorThenClose(c), "ASL_ERROR TIMEOUT\n\n");
+    await until("0 pending", () => t.server.stats().pendingHandshakes === 0);
     // A failing handshake (bad first message) releases too.
     const bad = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     idle.push(bad);
     await bad.write(new TextEncoder().encode("HELLO\n\n"));
-    await waitFor("0 pending after a failure", () => t.server.stats().pendingHandshakes === 0);
+    assert.equal(await readErrorThenClose(bad), "ASL_ERROR PROTOCOL_ERROR\n\n");
+    await until("0 pending after a failure", () => t.server.stats().pendingHandshakes === 0);
     // Successes release: more sequential clients than the bound.
     for (const user of ["alice", "bob", "alice", "bob"]) {
       const c = await t.client(user);
@@ -201,7 +213,7 @@ Deno.test("serve: a handshake aborted by shutdown releases its place", async () 
   const t = await startTestServer({ pki: await pki(), maxPendingPerAddress: 3 });
   const idle = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
   try {
-    await waitFor("1 pending", () => t.server.stats().pendingHandshakes === 1);
+    await until("1 pending", () => t.server.stats().pendingHandshakes === 1);
     await t.server.close();
     assert.equal(t.server.stats().pendingHandshakes, 0);
     assert.equal(t.server.stats().connections, 0);

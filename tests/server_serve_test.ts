@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { AslError } from "../lib/asl/mod.ts";
 import { connect } from "../lib/asl/mod.ts";
-import { type Delivery, startTestServer, TestClient } from "./helpers/server.ts";
+import { startTestServer, TestClient } from "./helpers/server.ts";
 import { serve } from "../lib/server/serve.ts";
 import { parseCredentials } from "../lib/pki/credentials.ts";
-import type { Duplex } from "../lib/asl/types.ts";
 import { makeCert, makeTestPki, testKeys, type TestPki } from "./helpers/pki.ts";
 import { writeV1Database } from "./helpers/store_v1.ts";
 import { decodeBase64Strict } from "../lib/base64.ts";
@@ -224,7 +223,7 @@ Deno.test("serve: connections past max-connections are closed at once", async ()
   }
 });
 
-Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turns; a silent peer gets TIMEOUT", async () => {
+Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turns", async () => {
   const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 3000 });
   const clients: TestClient[] = [];
   let raw: Deno.TcpConn | undefined;
@@ -232,12 +231,25 @@ Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turn
   try {
     // Two connections that never speak (as many as there are slots) must not hold the
     // slots: slots bound only the expensive work. The genuine clients take turns on them
-    // and finish (before the fix they got TIMEOUT).
+    // and finish (before the fix they waited for the silent ones and got TIMEOUT).
     raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     raw2 = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     const others = await Promise.all(USERS.map((u) => t.client(u)));
     clients.push(...others);
     for (const c of others) assert.equal(await c.request(`REGISTER ${c.user}`), `OK ${c.user}`);
+  } finally {
+    raw?.close();
+    raw2?.close();
+    for (const c of clients) await c.close();
+    await t.close();
+  }
+});
+
+Deno.test("serve: a silent peer gets TIMEOUT", async () => {
+  const t = await startTestServer({ pki: await pki(), maxHandshakes: 2, handshakeTimeoutMs: 200 });
+  let raw: Deno.TcpConn | undefined;
+  try {
+    raw = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     const buf = new Uint8Array(64);
     let text = "";
     for (let i = 0; i < 10 && !text.endsWith("\n\n"); i++) {
@@ -248,110 +260,6 @@ Deno.test("serve: silent peers hold no handshake slot; busy handshakes take turn
     assert.equal(text, "ASL_ERROR TIMEOUT\n\n");
   } finally {
     raw?.close();
-    raw2?.close();
-    for (const c of clients) await c.close();
-    await t.close();
-  }
-});
-
-/** A TCP connection whose reads can be frozen: the client then reads nothing at all. */
-class FreezableConn implements Duplex {
-  #gate: PromiseWithResolvers<void> | undefined;
-  constructor(readonly conn: Deno.TcpConn) {}
-  freeze(): void {
-    this.#gate ??= Promise.withResolvers<void>();
-  }
-  thaw(): void {
-    this.#gate?.resolve();
-    this.#gate = undefined;
-  }
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#gate) await this.#gate.promise;
-    return await this.conn.read(p);
-  }
-  write(p: Uint8Array): Promise<number> {
-    return this.conn.write(p);
-  }
-  closeWrite(): Promise<void> {
-    return this.conn.closeWrite();
-  }
-  close(): void {
-    this.thaw();
-    this.conn.close();
-  }
-}
-
-Deno.test("serve: a slow reader is paused and bounded; others keep talking", async () => {
-  // A window and caps large enough that carol's own deliveries (11 KB each) exceed what the
-  // kernel buffers take, so the unread-output bound is what holds her output back.
-  const t = await startTestServer({
-    pki: await pki(),
-    rate: { rate: 0, burst: 0 },
-    inflight: 5000,
-    queueMax: 100_000,
-    senderQueueMax: 100_000,
-  });
-  const clients: TestClient[] = [];
-  let sloth: Awaited<ReturnType<typeof connect>> | undefined;
-  try {
-    const p = await pki();
-    const conn = new FreezableConn(await Deno.connect({ hostname: "127.0.0.1", port: t.port }));
-    sloth = await connect(conn, {
-      credentials: await p.credentials("carol"),
-      trust: p.trust,
-      serverName: "127.0.0.1",
-    });
-    const it = sloth[Symbol.asyncIterator]();
-    await sloth.send("REGISTER carol");
-    assert.deepEqual(await it.next(), { value: "OK carol", done: false });
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    clients.push(alice, bob);
-
-    conn.freeze(); // from now on carol reads nothing
-    const big = "A".repeat(11_108);
-    const N = 1500; // 16 MB of self-deliveries: more than the kernel buffers hold
-    for (let i = 0; i < N; i++) sloth.send(`MESSAGE s${i} carol ${big}`).catch(() => {});
-    // Wait until the server's output to carol is stuck: nothing more delivered or accepted
-    // for a second, over half the bound unread.
-    let maxUnread = 0;
-    let last = "";
-    let steady = 0;
-    for (let i = 0; i < 600 && steady < 20; i++) {
-      const s = t.server.stats();
-      maxUnread = Math.max(maxUnread, s.unreadBytes);
-      const now = `${s.delivered}/${s.accepted}`;
-      steady = now === last && s.unreadBytes > (1 << 19) ? steady + 1 : 0;
-      last = now;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(steady, 20, "the output to carol never stalled");
-    const stuck = t.server.stats();
-    assert.ok(stuck.delivered < N, `delivered ${stuck.delivered}`); // the rest waits
-    // Now carol's further commands are not read: nothing reaches bob from her...
-    for (let i = 0; i < 20; i++) sloth.send(`MESSAGE c${i} bob ${P}`).catch(() => {});
-    // ...while alice and bob keep talking.
-    for (let round = 0; round < 50; round++) {
-      assert.equal(await alice.request(`MESSAGE r${round} bob ${P}`), `OK r${round}`);
-      const [d] = await bob.deliveriesN(1);
-      assert.equal(d?.from, "alice");
-      await bob.ack([d as Delivery]);
-      maxUnread = Math.max(maxUnread, t.server.stats().unreadBytes);
-    }
-    assert.equal(t.server.stats().accepted, stuck.accepted + 50);
-    assert.ok(maxUnread <= (1 << 20) + 3 * 11_300, `unread ${maxUnread}`);
-    // Once carol reads again, the server resumes: her messages to bob arrive.
-    conn.thaw();
-    (async () => {
-      for await (const _ of { [Symbol.asyncIterator]: () => it }) {
-        // drain carol's replies and deliveries
-      }
-    })();
-    const fromCarol = await bob.deliveriesN(20, 30_000);
-    assert.ok(fromCarol.every((d) => d.from === "carol"));
-  } finally {
-    for (const c of clients) await c.close();
-    await sloth?.close();
     await t.close();
   }
 });
@@ -415,8 +323,14 @@ Deno.test("serve: acknowledgements received before a clean shutdown are committe
     const t2 = await startTestServer({ pki: p, dataPath });
     try {
       const bob2 = await t2.client("bob");
-      await new Promise((r) => setTimeout(r, 300));
+      // A message sent now is delivered after anything still queued for bob: if it is the
+      // first delivery, none of the acknowledged five came back.
+      const alice2 = await t2.client("alice");
+      assert.equal(await alice2.request(`MESSAGE probe bob ${payload("probe")}`), "OK probe");
+      const [first] = await bob2.deliveriesN(1);
+      assert.equal(first?.payload, payload("probe"));
       assert.deepEqual(bob2.deliveries, []);
+      await alice2.close();
       await bob2.close();
     } finally {
       await t2.close();

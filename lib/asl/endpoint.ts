@@ -69,6 +69,8 @@ export interface EndpointInternals {
    * would, such as a plaintext with an empty line).
    */
   readonly wrapSendCipher?: (cipher: RecordCipher) => RecordCipher;
+  /** How long the ASL_ERROR procedure may drain input (tests); default ERROR_DRAIN_MS. */
+  readonly errorDrainMs?: number;
 }
 
 interface Role {
@@ -140,7 +142,7 @@ async function drain(reader: FrameReader): Promise<void> {
 /**
  * The failure procedure of spec section 2: send `ASL_ERROR <code>` (when the code may be
  * sent), half-close, discard input until the peer closes, all within ERROR_DRAIN_MS (a peer
- * that reads nothing cannot hold us), then close. Returns the error to raise.
+ * that reads nothing cannot hold us; `drainMs` in tests), then close. Returns the error to raise.
  */
 async function failHandshake(
   conn: Duplex,
@@ -148,6 +150,7 @@ async function failHandshake(
   err: unknown,
   trace: AcceptOptions["trace"],
   alreadySent: boolean,
+  drainMs = ERROR_DRAIN_MS,
 ): Promise<AslError> {
   const error = err instanceof AslError
     ? err
@@ -169,7 +172,7 @@ async function failHandshake(
     })().catch(() => {
       // The peer is gone; closing is all that is left.
     });
-    await deadline(procedure, ERROR_DRAIN_MS, () => undefined);
+    await deadline(procedure, drainMs, () => undefined);
   }
   closeQuietly(conn);
   return error;
@@ -215,7 +218,14 @@ async function run(
   } catch (err) {
     const noneSent = err instanceof AslError && err.code === "NO_SHARED_SUITE" &&
       role instanceof ServerHandshake;
-    throw await failHandshake(conn, reader, err, options.trace, noneSent);
+    throw await failHandshake(
+      conn,
+      reader,
+      err,
+      options.trace,
+      noneSent,
+      internals.errorDrainMs,
+    );
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);

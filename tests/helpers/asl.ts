@@ -9,6 +9,7 @@ import type { Duplex } from "../../lib/asl/types.ts";
 import { parseTrustStore } from "../../lib/pki/credentials.ts";
 import { decodePemCertificates } from "../../lib/pki/pem.ts";
 import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
+import { testKeys } from "./cert_builder.ts";
 
 /** Directory of the vector fixtures. */
 export const VECTORS = new URL("../fixtures/asl-vectors/", import.meta.url);
@@ -184,14 +185,24 @@ export async function makeBadPeers(): Promise<BadPeers> {
   await Deno.writeTextFile(`${dir}/crlnumber`, "1000\n");
   await Deno.copyFile(new URL("ca.crt", VECTORS), `${dir}/ca.crt`);
   await Deno.copyFile(new URL("ca.key", VECTORS), `${dir}/ca.key`);
+  // Keys from the test key pool (generating six RSA keys in openssl was most of the time).
+  const keySlots: Record<string, [number, number]> = {
+    other: [10, 2048],
+    wrong_ca: [11, 2048],
+    wrong_ca_server: [12, 2048],
+    expired: [13, 2048],
+    wrong_eku: [14, 2048],
+    rsa1024: [1, 1024],
+    revoked: [15, 2048],
+  };
+  for (const [name, [slot, bits]] of Object.entries(keySlots)) {
+    await Deno.writeTextFile(`${dir}/${name}.key`, (await testKeys("RSA", slot, bits)).pem);
+  }
   // Another CA, not trusted by anyone.
   await openssl([
     "req",
     "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
+    "-key",
     "other.key",
     "-out",
     "other.crt",
@@ -205,7 +216,6 @@ export async function makeBadPeers(): Promise<BadPeers> {
     "keyUsage=critical,keyCertSign,cRLSign",
   ], dir);
   type IssueOpts = {
-    bits?: number;
     ext?: string;
     ca?: string;
     cn?: string;
@@ -215,10 +225,7 @@ export async function makeBadPeers(): Promise<BadPeers> {
     openssl([
       "req",
       "-new",
-      "-newkey",
-      `rsa:${opts.bits ?? 2048}`,
-      "-nodes",
-      "-keyout",
+      "-key",
       `${name}.key`,
       "-out",
       `${name}.csr`,
@@ -254,7 +261,7 @@ export async function makeBadPeers(): Promise<BadPeers> {
     ["wrong_ca_server", { ca: "other", ext: "server", cn: "localhost" }],
     ["expired", { dates: ["20200101000000Z", "20210101000000Z"] }],
     ["wrong_eku", { ext: "server" }],
-    ["rsa1024", { bits: 1024 }],
+    ["rsa1024", {}], // its key is the pool's 1024-bit one
     ["revoked", {}],
   ];
   await Promise.all(specs.map(([name, opts]) => request(name, opts)));

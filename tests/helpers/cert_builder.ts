@@ -1,6 +1,7 @@
 // Test helper: the pool of test keys and the builder of odd certificates and CRLs. RSA
-// keys come from a per-process pool (generated once, reused), so a test file pays for a
-// handful of key generations at most. `makeCert` signs with any algorithm and can edit a
+// keys come from tests/fixtures/test-keys/ (made once by tests/helpers/make_test_keys.ts,
+// imported in a millisecond) and, past the slots stored there, from a per-process pool
+// (generated once, reused), so a test file pays for no RSA key generation at all. `makeCert` signs with any algorithm and can edit a
 // certificate at the ASN.1 level (`mutate`) and re-sign it, to build every kind of bad
 // certificate ASL spec section 4 must reject; ASL-shaped profiles come from lib/pki.
 // Imported through tests/helpers/pki.ts.
@@ -29,9 +30,42 @@ export interface TestKeys {
 
 const pool = new Map<string, Promise<TestKeys>>();
 
+/** The stored RSA test keys of `bits` (PKCS#8 PEM, one per slot), or none. */
+export function storedRsaKeysUrl(bits: number): URL {
+  return new URL(`../fixtures/test-keys/rsa-${bits}.pem`, import.meta.url);
+}
+
+const stored = new Map<number, Promise<string[]>>();
+
+/** The PEM blocks of the stored keys of `bits`; empty when the file is missing or unreadable. */
+function storedRsaKeys(bits: number): Promise<string[]> {
+  let keys = stored.get(bits);
+  if (!keys) {
+    keys = Deno.readTextFile(storedRsaKeysUrl(bits)).then(
+      (text) => text.match(/-----BEGIN PRIVATE KEY-----[^-]+-----END PRIVATE KEY-----\n/g) ?? [],
+      () => [],
+    );
+    stored.set(bits, keys);
+  }
+  return keys;
+}
+
+/** A stored RSA key as the pair `generateRsaKeys` makes (RSASSA-PKCS1-v1_5, SHA-256, extractable). */
+async function importRsaPair(
+  pem: string,
+): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
+  const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8Der(pem), alg, true, ["sign"]);
+  const { n, e } = await crypto.subtle.exportKey("jwk", privateKey);
+  const jwk: JsonWebKey = { kty: "RSA", ...(n ? { n } : {}), ...(e ? { e } : {}) };
+  const publicKey = await crypto.subtle.importKey("jwk", jwk, alg, true, ["verify"]);
+  return { privateKey, publicKey };
+}
+
 /**
- * The `slot`-th pooled key of a kind (RSA of `bits`, or an EC curve), generated on first
- * use and reused for the rest of the process. Different slots are different keys.
+ * The `slot`-th pooled key of a kind (RSA of `bits`, or an EC curve): an RSA key stored in
+ * tests/fixtures/test-keys/ when there is one for the slot, else generated on first use;
+ * reused for the rest of the process. Different slots are different keys.
  */
 export function testKeys(
   kind: "RSA" | "P-256" | "P-384" = "RSA",
@@ -42,13 +76,18 @@ export function testKeys(
   let keys = pool.get(id);
   if (!keys) {
     keys = (async () => {
-      const pair = kind === "RSA" ? await generateRsaKeys(bits) : await generateEcKeys(kind);
+      const pem = kind === "RSA" ? (await storedRsaKeys(bits))[slot] : undefined;
+      const pair = pem !== undefined
+        ? await importRsaPair(pem)
+        : kind === "RSA"
+        ? await generateRsaKeys(bits)
+        : await generateEcKeys(kind);
       return {
         kind,
         bits: kind === "RSA" ? bits : 0,
         privateKey: pair.privateKey,
         publicKey: pair.publicKey,
-        pem: await exportPrivateKeyPem(pair.privateKey),
+        pem: pem ?? await exportPrivateKeyPem(pair.privateKey),
       };
     })();
     pool.set(id, keys);
