@@ -209,6 +209,22 @@ async function validateSender(
 }
 
 /**
+ * The sender leaf's RSA-PSS key, imported once per validated peer object: a caching
+ * validator (lib/pki/validation_cache.ts) hands out the same object for the same chain, so a
+ * repeated sender costs no key import.
+ */
+const verifyKeys = new WeakMap<ValidatedPeer, Promise<CryptoKey>>();
+function senderVerifyKey(peer: ValidatedPeer): Promise<CryptoKey> {
+  let key = verifyKeys.get(peer);
+  if (key === undefined) {
+    key = importLeafKeys(peer.leafSpki).then((keys) => keys.verify);
+    key.catch(() => verifyKeys.delete(peer));
+    verifyKeys.set(peer, key);
+  }
+  return key;
+}
+
+/**
  * Runs section 7 "Receiving" on a delivered payload (`MESSAGE <sid> <fromUserId>
  * <payload>`, the payload base64-decoded) in the spec's order, and tells what to do:
  *
@@ -272,7 +288,7 @@ async function openEnvelope(
   const peer = await validateSender(found.chain, header, fromUserId, ctx);
   let verifyKey: CryptoKey;
   try {
-    verifyKey = (await importLeafKeys(peer.leafSpki)).verify;
+    verifyKey = await senderVerifyKey(peer);
   } catch (err) {
     throw new E2eError("certificate", "the sender's leaf key is not usable", { cause: err });
   }
