@@ -62,7 +62,9 @@ export interface ClientE2eOptions {
  * ```
  */
 export interface OwnFingerprint {
+  /** Section 7 form: canonical base64 of SHA-256 of the leaf DER (44 characters). */
   readonly base64: string;
+  /** The same SHA-256 as lowercase hex pairs joined by colons (`ab:cd:…`). */
   readonly hex: string;
 }
 

@@ -270,11 +270,13 @@ export type PinStatus = "accepted" | "new" | "pending" | "rejected";
  * ```
  */
 export interface WhoisResult {
+  /** The USERID looked up. */
   readonly userId: string;
   /** Section 7 fingerprint of the current leaf: base64 of SHA-256 of its DER. */
   readonly fingerprint: string;
   /** The same SHA-256 as hex pairs (`ab:cd:…`). */
   readonly fingerprintHex: string;
+  /** Whether this leaf is accepted, new (first use), pending a decision, or rejected. */
   readonly pin: PinStatus;
   /** Fingerprints accepted for the user (after the call, for `trust`). */
   readonly accepted: readonly string[];
