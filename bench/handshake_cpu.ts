@@ -31,7 +31,7 @@ import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";
 import type { Credentials, TrustStore } from "../lib/pki/types.ts";
 import { parseSuiteList } from "../lib/asl/suites.ts";
-import type { EphemeralKeyPair } from "../lib/asl/kx_x25519.ts";
+import { ephemeralFromPrivateKey } from "../lib/asl/kx_x25519.ts";
 import type { Suite } from "../lib/asl/types.ts";
 import { prepareServerWork, type ServerWork } from "../tools/load/rsa_bound.ts";
 import { readVectorText, vectorCredentials, vectorTrust } from "./fixtures.ts";
@@ -170,24 +170,6 @@ async function vectorMessages(): Promise<Uint8Array[]> {
   return steps.map((step) => encoder.encode(v.messages[step]));
 }
 
-/** PKCS#8 wrapping of a raw X25519 private key (RFC 8410). */
-const PKCS8_X25519_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
-
-/** The vectors' fixed server key d_S as an ephemeral key pair (so the recorded M5 verifies). */
-async function fixedEphemeral(d: Uint8Array): Promise<EphemeralKeyPair> {
-  const pkcs8 = new Uint8Array([...PKCS8_X25519_PREFIX, ...d]);
-  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, [
-    "deriveBits",
-  ]);
-  const basePoint = new Uint8Array(32);
-  basePoint[0] = 9;
-  const base = await crypto.subtle.importKey("raw", basePoint, { name: "X25519" }, false, []);
-  const publicKey = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "X25519", public: base }, privateKey, 256),
-  );
-  return { privateKey, publicKey };
-}
-
 /**
  * The socket floor: a server that does a handshake's socket work and framing only (accept,
  * TCP_NODELAY, read M1/M3/M5/M7, write canned M2/M4/M6, read to the end, close), no crypto.
@@ -240,7 +222,7 @@ async function roleFloor(work?: ServerWork) {
  */
 async function roleLogic() {
   const v = await recorded();
-  const ephemeral = v.d_S === undefined ? undefined : await fixedEphemeral(hex(v.d_S));
+  const ephemeral = v.d_S === undefined ? undefined : await ephemeralFromPrivateKey(hex(v.d_S));
   const credentials = await vectorCredentials("server");
   const trust = await vectorTrust();
   const frames = (["M1", "M3", "M5", "M7"] as const).map((step) => {

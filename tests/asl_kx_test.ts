@@ -12,6 +12,7 @@ import { FrameParser } from "../lib/asl/framing.ts";
 import { deriveSessionKeys } from "../lib/asl/key_schedule.ts";
 import { macInput, macSInput, sigCInput, sigSInput, verifyPss } from "../lib/asl/kx_signatures.ts";
 import {
+  ephemeralFromPrivateKey,
   type EphemeralKeyPair,
   sharedSecret,
   x25519ClientCheckM6,
@@ -65,27 +66,6 @@ async function loadVector(): Promise<X25519Vector> {
   return JSON.parse(await readVectorText("asl-session-X25519_AES_GCM.json"));
 }
 
-/** RFC 8410 PKCS#8 wrapping of a raw X25519 private key (test material only). */
-const PKCS8_X25519_PREFIX = hex("302e020100300506032b656e04220420");
-
-/**
- * The vectors' fixed private key d as a non-extractable WebCrypto key, and its public key
- * computed independently as X25519(d, 9) (deriveBits against the base point u = 9).
- */
-async function fixedEphemeral(d: Uint8Array): Promise<EphemeralKeyPair> {
-  const pkcs8 = new Uint8Array([...PKCS8_X25519_PREFIX, ...d]);
-  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, [
-    "deriveBits",
-  ]);
-  const basePoint = new Uint8Array(32);
-  basePoint[0] = 9;
-  const base = await crypto.subtle.importKey("raw", basePoint, { name: "X25519" }, false, []);
-  const publicKey = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "X25519", public: base }, privateKey, 256),
-  );
-  return { privateKey, publicKey };
-}
-
 function frameOf(text: string) {
   const parser = new FrameParser();
   parser.push(encoder.encode(text));
@@ -120,8 +100,8 @@ Deno.test("kx vectors X25519_AES_GCM: labels give server_random, d_C and d_S", a
 
 Deno.test("kx vectors X25519_AES_GCM: Q_C, Q_S from d_C, d_S; K both ways, not all zero", async () => {
   const v = await loadVector();
-  const client = await fixedEphemeral(hex(v.d_C));
-  const server = await fixedEphemeral(hex(v.d_S));
+  const client = await ephemeralFromPrivateKey(hex(v.d_C));
+  const server = await ephemeralFromPrivateKey(hex(v.d_S));
   assert.equal(client.publicKey.toHex(), v.Q_C);
   assert.equal(server.publicKey.toHex(), v.Q_S);
   const kc = await sharedSecret(client.privateKey, server.publicKey);
@@ -154,7 +134,7 @@ for (const prims of [nodePrimitives, webPrimitives]) {
     assert.equal(sigCInput(TH_4, m5.Q_C).toHex(), v.SIG_C_input);
     assert.equal(macInput(TH_4).toHex(), v.MAC_input);
     const { keys } = await leafKeys("client");
-    const ephemeral = await fixedEphemeral(hex(v.d_S));
+    const ephemeral = await ephemeralFromPrivateKey(hex(v.d_S));
     const K = await x25519ServerCheckM5({ m5, TH_4, ephemeral, clientVerify: keys.verify, prims });
     assert.equal(K.toHex(), v.K);
     // The same M5 under another transcript: SIG_C fails first.
@@ -191,7 +171,7 @@ Deno.test("kx vectors X25519_AES_GCM: the client's M5 reproduces Q_C and MAC; SI
   const out = await x25519ClientM5({
     TH_4,
     Q_S: hex(v.Q_S),
-    ephemeral: await fixedEphemeral(hex(v.d_C)),
+    ephemeral: await ephemeralFromPrivateKey(hex(v.d_C)),
     signKey: client.signKey,
     prims: nodePrimitives,
   });
@@ -217,7 +197,7 @@ Deno.test("kx: a signed all-zero Q_C is DECRYPT_ERROR on the server, after SIG_C
   const { creds: client, keys } = await leafKeys("client");
   const TH_4 = hex(v.TH_4);
   const forged: EphemeralKeyPair = {
-    privateKey: (await fixedEphemeral(hex(v.d_C))).privateKey,
+    privateKey: (await ephemeralFromPrivateKey(hex(v.d_C))).privateKey,
     publicKey: new Uint8Array(32),
   };
   // The client cannot even make K from an all-zero Q_S...
@@ -244,7 +224,7 @@ Deno.test("kx: a signed all-zero Q_C is DECRYPT_ERROR on the server, after SIG_C
     x25519ServerCheckM5({
       m5,
       TH_4,
-      ephemeral: await fixedEphemeral(hex(v.d_S)),
+      ephemeral: await ephemeralFromPrivateKey(hex(v.d_S)),
       clientVerify: keys.verify,
       prims: nodePrimitives,
     }),
@@ -259,7 +239,7 @@ Deno.test("kx vectors X25519_AES_GCM: live replay, server role (M2, M4 byte-equa
     trust: await vectorTrust(),
     validate: validateChain,
     random: forcedRandom(hex(v.server_random)),
-    ephemeral: () => fixedEphemeral(hex(v.d_S)),
+    ephemeral: () => ephemeralFromPrivateKey(hex(v.d_S)),
   });
   const m2 = await server.receive(frameOf(v.messages.M1));
   assert.equal(new TextDecoder().decode(m2.reply), v.messages.M2);
@@ -283,7 +263,7 @@ Deno.test("kx vectors X25519_AES_GCM: live replay, client role (M3 byte-equal, M
     trust: await vectorTrust(),
     validate: validateChain,
     serverName: v.server_name,
-    ephemeral: () => fixedEphemeral(hex(v.d_C)),
+    ephemeral: () => ephemeralFromPrivateKey(hex(v.d_C)),
   });
   assert.equal(new TextDecoder().decode(client.start()), v.messages.M1);
   const m3 = await client.receive(frameOf(v.messages.M2));

@@ -27,6 +27,31 @@ export async function generateEphemeral(): Promise<EphemeralKeyPair> {
   return { privateKey: pair.privateKey, publicKey };
 }
 
+/** PKCS#8 wrapping of a raw X25519 private key (RFC 8410): a fixed 16-byte prefix. */
+const PKCS8_X25519_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
+
+/**
+ * An ephemeral key pair from a fixed 32-byte private key `d` (conformance vectors and their
+ * replays only; real handshakes use `generateEphemeral`): the private half non-extractable,
+ * the public one computed as X25519(d, 9) against the base point.
+ *
+ * @example
+ * ```ts
+ * import { ephemeralFromPrivateKey } from "./kx_x25519.ts";
+ * const pair = await ephemeralFromPrivateKey(new Uint8Array(32).fill(7));
+ * console.log(pair.publicKey.length); // 32
+ * ```
+ */
+export async function ephemeralFromPrivateKey(d: Uint8Array): Promise<EphemeralKeyPair> {
+  const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX.length + d.length);
+  pkcs8.set(PKCS8_X25519_PREFIX);
+  pkcs8.set(d, PKCS8_X25519_PREFIX.length);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, X25519, false, ["deriveBits"]);
+  const basePoint = new Uint8Array(32);
+  basePoint[0] = 9;
+  return { privateKey, publicKey: await sharedSecret(privateKey, basePoint) };
+}
+
 /**
  * K = X25519(own private key, peer's Q): 32 bytes. A peer key the runtime refuses, or an
  * all-zero result (a small-order point), is `DECRYPT_ERROR`.
