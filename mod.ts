@@ -50,6 +50,7 @@ export type {
   ReconnectOptions,
   SendOptions,
   SendResult,
+  ServerAddress,
 } from "./lib/client/types.ts";
 export type { BackoffOptions } from "./lib/client/retry.ts";
 export type { CertificateLookup } from "./lib/client/cert_lookup.ts";
