@@ -527,8 +527,9 @@ function statement(
  * recipient is a registered user and that no recipient's queue (or the sender's share of
  * it) is full, counting in this transaction (so it sees earlier statements of its batch
  * and what other nodes committed), then remembers the id, queues one row per recipient and
- * notifies the other nodes at commit. The counts stop at the limit (LIMIT), so a full
- * queue costs at most `limits.queue` index entries to count.
+ * notifies the other nodes at commit. The counts stop at the limit (LIMIT), so a check
+ * reads at most `limits.queue` index entries of the recipient's queue, and the sender's share
+ * is counted only when the queue holds at least `limits.pair` messages.
  */
 function checkedAccept(
   sql: Sql,
@@ -546,11 +547,15 @@ function checkedAccept(
         WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
           WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = t.r)) THEN 'UNKNOWN_USER'
         WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
-          WHERE (SELECT count(*) FROM (SELECT 1 FROM queue WHERE recipient = t.r
-                  LIMIT ${limits.queue}::int8) AS a) >= ${limits.queue}::int8
-            OR (SELECT count(*) FROM (SELECT 1 FROM queue
-                  WHERE recipient = t.r AND sender = ${op.sender}
-                  LIMIT ${limits.pair}::int8) AS b) >= ${limits.pair}::int8) THEN 'QUEUE_FULL'
+          CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM queue
+            WHERE recipient = t.r LIMIT ${limits.queue}::int8) AS a) AS q
+          WHERE CASE
+            WHEN q.n >= ${limits.queue}::int8 THEN true
+            WHEN q.n < ${limits.pair}::int8 THEN false -- the pair's share cannot be full
+            ELSE (SELECT count(*) FROM (SELECT 1 FROM queue
+                WHERE recipient = t.r AND sender = ${op.sender}
+                LIMIT ${limits.pair}::int8) AS b) >= ${limits.pair}::int8
+          END) THEN 'QUEUE_FULL'
         ELSE 'pass' END AS v
     ), ins AS (
       INSERT INTO message_ids (sender, message_id, digest, accepted_at)
