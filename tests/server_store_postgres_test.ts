@@ -5,7 +5,7 @@
 // Against a real PostgreSQL server (tests/helpers/pg.ts), never a mock.
 
 import assert from "node:assert/strict";
-import type { StoreOp, StoreResult } from "../lib/server/store.ts";
+import type { AcceptOp, StoreOp, StoreResult } from "../lib/server/store.ts";
 import {
   PG_SCHEMA_VERSION,
   PostgresStore,
@@ -278,3 +278,145 @@ Deno.test({
     }
   },
 });
+
+const LIMITS = { queue: 3, pair: 2 };
+
+function checked(sender: string, messageId: string, recipients: string[], payload = P1): AcceptOp {
+  return {
+    kind: "accept",
+    sender,
+    messageId,
+    recipients,
+    payload,
+    firstSid: 0,
+    precheck: "pass",
+    at: T0,
+    limits: LIMITS,
+  };
+}
+
+pgTest(
+  "shared: known users and queue limits counted in the transaction, after the MESSAGEID",
+  async (db) => {
+    const store = await open(db);
+    try {
+      let sid = (await store.leaseSids()).first;
+      const op = (o: AcceptOp) => (o.firstSid = sid, sid += o.recipients.length, o);
+      await store.apply(["a", "b", "c", "bob"].map((userId) => ({ kind: "user", userId, at: T0 })));
+      const r = await store.apply([
+        op(checked("a", "m1", ["bob"])),
+        op(checked("a", "m2", ["bob", "zed"])), // zed never registered
+        op(checked("a", "m3", ["bob"])), // a → bob: 2 of 2
+        op(checked("a", "m4", ["bob"])), // the pair is full
+        op(checked("a", "m1", ["bob"])), // a retry: OK although the pair is full
+        op(checked("a", "m1", ["zed"], P2)), // DUPLICATE_ID before UNKNOWN_USER
+        op(checked("b", "m1", ["bob"])), // bob: 3 of 3
+        op(checked("c", "m1", ["bob"])), // bob's queue is full
+      ]);
+      assert.deepEqual(outcomes(r), [
+        "accepted",
+        "UNKNOWN_USER",
+        "accepted",
+        "QUEUE_FULL",
+        "same",
+        "DUPLICATE_ID",
+        "accepted",
+        "QUEUE_FULL",
+      ]);
+      // An ack makes room again (another store instance: what another node committed counts).
+      const other = await open(db);
+      try {
+        const [fetched] = await other.apply([{
+          kind: "fetch",
+          recipient: "bob",
+          afterSid: 0,
+          limit: 10,
+        }]);
+        const first = fetched?.kind === "fetch" ? fetched.messages[0]?.sid ?? 0 : 0;
+        await other.apply([{ kind: "ack", recipient: "bob", sid: first }]);
+      } finally {
+        await other.close();
+      }
+      const [again] = await store.apply([op(checked("c", "m1", ["bob"]))]);
+      assert.deepEqual(outcomes([again!]), ["accepted"]);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+pgTest(
+  "shared: two nodes' leases never overlap; REGISTER epochs rise; the sweep's view",
+  async (db) => {
+    const a = await open(db);
+    const b = await open(db);
+    try {
+      const leases = [await a.leaseSids(), await b.leaseSids(), await a.leaseSids()];
+      for (const l of leases) assert.equal(l.end - l.first, SID_BLOCK);
+      const starts = leases.map((l) => l.first).sort((x, y) => x - y);
+      for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! >= starts[i - 1]! + SID_BLOCK);
+      assert.notEqual(a.nodeId, b.nodeId);
+      const [r1] = await a.apply([{ kind: "user", userId: "bob", at: T0 }]);
+      const [r2] = await b.apply([{ kind: "user", userId: "bob", at: T0 }]);
+      const epoch = (r: StoreResult | undefined) => r?.kind === "user" ? r.epoch ?? 0 : 0;
+      assert.ok(epoch(r1) > 0 && epoch(r2) > epoch(r1));
+      const m = checked("a", "s1", ["bob"]);
+      m.firstSid = leases[0]!.first;
+      await a.apply([{ kind: "user", userId: "carol", at: T0 }, m]);
+      const info = await b.sweepInfo(["bob", "carol", "nobody"]);
+      assert.deepEqual([...info.epochs.keys()].sort(), ["bob", "carol"]);
+      assert.equal(info.epochs.get("bob"), epoch(r2));
+      assert.deepEqual([...info.queued], ["bob"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+);
+
+pgTest(
+  "shared: another node's commits are notified (after commit), a node's own are not",
+  async (db) => {
+    const a = await open(db);
+    const b = await open(db);
+    try {
+      const heard: string[] = [];
+      let wake: (() => void) | undefined;
+      const events = (who: string) => ({
+        queued: (r: string) => (heard.push(`${who} queued ${r}`), wake?.()),
+        registered: (
+          u: string,
+          e: number,
+        ) => (heard.push(`${who} registered ${u} ${e > 0}`), wake?.()),
+        resync: () => {},
+      });
+      await a.subscribe(events("a"));
+      await b.subscribe(events("b"));
+      const m = checked("alice", "n1", ["alice", "bob"]);
+      m.firstSid = (await a.leaseSids()).first;
+      await a.apply([
+        { kind: "user", userId: "alice", at: T0 },
+        { kind: "user", userId: "bob", at: T0 },
+        m,
+      ]);
+      const giveUp = Date.now() + 10_000;
+      while (heard.length < 4 && Date.now() < giveUp) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, 500);
+        });
+        clearTimeout(timer);
+      }
+      assert.deepEqual(heard.sort(), [
+        "b queued alice",
+        "b queued bob",
+        "b registered alice true",
+        "b registered bob true",
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+);

@@ -143,16 +143,21 @@ for (const [name, make] of engines) {
         accept("a", "x2", ["bob"], P2, 12),
         accept("c", "x1", ["bob"], P1, 13),
       ]);
-      const [all, after, limited] = await store.apply([
+      const [all, after, limited, excluded, excludedLimited] = await store.apply([
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 100 },
         { kind: "fetch", recipient: "bob", afterSid: 10, limit: 100 },
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 2 },
+        // Without a cursor: all but the sids in flight (a shared store's fetch).
+        { kind: "fetch", recipient: "bob", afterSid: 0, exclude: [12], limit: 100 },
+        { kind: "fetch", recipient: "bob", afterSid: 0, exclude: [10, 99], limit: 1 },
       ]);
       const sids = (r: StoreResult | undefined) =>
         r?.kind === "fetch" ? r.messages.map((m) => m.sid) : [];
       assert.deepEqual(sids(all), [10, 12, 13]);
       assert.deepEqual(sids(after), [12, 13]);
       assert.deepEqual(sids(limited), [10, 12]);
+      assert.deepEqual(sids(excluded), [10, 13]);
+      assert.deepEqual(sids(excludedLimited), [12]);
       assert.deepEqual(all?.kind === "fetch" && all.messages[1], {
         sid: 12,
         sender: "a",

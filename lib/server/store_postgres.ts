@@ -143,6 +143,25 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /**
+ * Driver error codes that mean a new connection could not be made (the database is down or
+ * refuses): these start the backoff. A connection lost mid-way does not (the pool's next one
+ * may work at once).
+ */
+const CONNECT_FAILURES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "28P01",
+  "28000",
+  "3D000",
+  "57P03",
+]);
+
+/**
  * A Store in a PostgreSQL database that any number of server nodes share. One pool of
  * connections; each batch is sent as one `sql.batch` (one round trip, one transaction).
  * Sids come in blocks from the sequence `queue_sid`; the listening connection is the
@@ -420,10 +439,11 @@ export class PostgresStore implements SharedStore {
     this.#downUntil = 0;
   }
 
-  /** Wraps `err`; a lost or refused connection starts (or lengthens) the backoff. */
+  /** Wraps `err`; a connection that could not be made starts (or lengthens) the backoff. */
   #failed(err: unknown): PostgresStoreError {
     const wrapped = this.#wrap(err);
-    if (wrapped.code === "UNREACHABLE") {
+    const code = String((err as { code?: unknown } | null)?.code ?? "");
+    if (CONNECT_FAILURES.has(code)) {
       this.#backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2));
       this.#downUntil = Date.now() + this.#backoffMs;
     }
