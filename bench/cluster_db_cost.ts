@@ -2,7 +2,7 @@
 // scales"): two server.ts nodes on one throwaway database, alice on node 1 sending to bob on
 // node 2 (cross-node) or on node 1 (same node), bob acknowledging; the database's own
 // counters (pg_stat_database) before and after give transactions, rows written and read per
-// message. Then the database's commit rate: single-row INSERT transactions from 1, 4 and 16
+// message (N pipelined); then 300 messages one at a time give the latency. Then the database's commit rate: single-row INSERT transactions from 1, 4 and 16
 // connections for 2 s each (synchronous_commit on, as the store uses it).
 //
 //   eval "$(tools/pg/cluster.sh start)"
@@ -84,8 +84,6 @@ try {
       }
       await receiving;
       const ms = performance.now() - started;
-      await alice.close();
-      await bob.close();
       const after = await settled();
       const per = (k: string) => ((after[k]! - before[k]!) / N).toFixed(2);
       print(
@@ -96,6 +94,22 @@ try {
           `${per("wal_bytes")} WAL bytes ` +
           `(includes the connections' own catalogue reads and the 5 s sweeps)`,
       );
+      // One message at a time: MESSAGE sent until delivered to bob (and acknowledged).
+      const lat: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const t0 = performance.now();
+        await alice.send(`MESSAGE ${label[0]}l${i} bob ${P}`);
+        await bob.until(() => bob.deliveries.length > 0, "a delivery");
+        lat.push(performance.now() - t0);
+        await bob.ack(bob.deliveries.splice(0));
+        const reply = await alice.reply();
+        if (!reply.startsWith("OK")) throw new Error(reply);
+      }
+      lat.sort((x, y) => x - y);
+      const q = (f: number) => lat[Math.floor(f * (lat.length - 1))]!.toFixed(2);
+      print(`${label}: one at a time, MESSAGE → delivery: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+      await alice.close();
+      await bob.close();
     }
   } finally {
     n1.kill("SIGTERM");
