@@ -71,15 +71,17 @@ export class Registrar {
           return;
         }
         this.users.addKnown(userId);
-        if (result?.kind === "user" && result.epoch !== undefined) {
-          this.cluster?.registeredHere(session, userId, result.epoch);
-        }
         this.log.info("register", {
           conn: session.connId,
           user: userId,
           first: first || undefined,
         });
         session.out.fill(slot, okReply(userId));
+        // A newer session of the user on another node may be known already: then this one
+        // goes at once (after its OK).
+        if (result?.kind === "user" && result.epoch !== undefined) {
+          this.cluster?.registeredHere(session, userId, result.epoch);
+        }
       },
     );
     this.delivery.resume(session);
