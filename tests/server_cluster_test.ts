@@ -19,6 +19,7 @@ import {
 } from "./helpers/pg.ts";
 import { makeTestPki, type TestPki } from "./helpers/pki.ts";
 import { type ChildServer, type Delivery, spawnServer, TestClient } from "./helpers/server.ts";
+import { connect, type MessengerClient } from "../lib/client/client.ts";
 
 const pg = pgTestEnv();
 reportPgSkip("server_cluster_test", pg);
@@ -357,4 +358,53 @@ clusterTest(
     }
   },
   !pgCtlAvailable(),
+);
+
+clusterTest(
+  "the library client's server list: a node killed mid-relay, its clients fail over, each message shown once",
+  async (db, dir) => {
+    const pki = await makeTestPki(`${dir}/pki`, { users: ["alice", "bob"] });
+    const cluster = new Cluster(pki, await storeArgs(db, dir));
+    const clients: MessengerClient[] = [];
+    try {
+      const n1 = await cluster.node();
+      const n2 = await cluster.node();
+      const servers = [n1, n2].map((n) => ({ hostname: "127.0.0.1", port: n.port }));
+      const client = async (user: string) => {
+        const c = await connect({
+          user,
+          servers,
+          credentials: await pki.credentials(user),
+          trust: pki.trust,
+          reconnect: { initialMs: 20, maxMs: 200, jitter: 0.5 },
+        });
+        clients.push(c);
+        return c;
+      };
+      const alice = await client("alice");
+      const bob = await client("bob");
+      assert.equal(alice.info.server, `127.0.0.1:${n1.port}`);
+      assert.equal(bob.info.server, `127.0.0.1:${n1.port}`);
+      const texts = Array.from({ length: 200 }, (_, i) => `relay ${i}`);
+      const sent = Promise.all(texts.map((t) => alice.send("bob", t)));
+      const shown: string[] = [];
+      const inbox = bob[Symbol.asyncIterator]();
+      while (shown.length < texts.length) {
+        const next = await inbox.next();
+        if (next.done) throw new Error("bob's client closed");
+        shown.push(next.value.text);
+        if (shown.length === 50) {
+          n1.kill("SIGKILL");
+          await n1.status;
+        }
+      }
+      await sent; // every send got its OK (on node 1, or resent to node 2)
+      assert.deepEqual([...shown].sort(), [...texts].sort()); // each shown exactly once
+      assert.equal(alice.info.server, `127.0.0.1:${n2.port}`);
+      assert.equal(bob.info.server, `127.0.0.1:${n2.port}`);
+    } finally {
+      for (const c of clients) await c.close();
+      await cluster.close();
+    }
+  },
 );
