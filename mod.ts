@@ -107,6 +107,7 @@ export type {
   ReconnectOptions,
   SendOptions,
   SendResult,
+  ServerAddress,
   WhoisResult,
 } from "./lib/client/types.ts";
 export type { OwnFingerprint } from "./lib/client/e2e.ts";

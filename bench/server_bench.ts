@@ -47,14 +47,13 @@ function acceptOps(n: number): StoreOp[] {
 /** Accept `n` messages in one batch, then ack them in a second one (queues stay small). */
 async function commitAndAck(store: Store, n: number): Promise<void> {
   const ops = acceptOps(n);
-  await store.apply(ops, nextSid);
+  await store.apply(ops);
   await store.apply(
     ops.map((op) => ({
       kind: "ack",
       recipient: "bob",
       sid: (op as { firstSid: number }).firstSid,
     })),
-    nextSid,
   );
 }
 
@@ -71,7 +70,6 @@ for (const [, store] of stores) {
       userId: "bob",
       at: Date.now(),
     }],
-    nextSid,
   );
 }
 for (const [name, store] of stores) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GroupCommitter } from "../lib/server/committer.ts";
-import type { StoreOp, StoreResult } from "../lib/server/store.ts";
+import type { AcceptOp, SidLease, StoreOp, StoreResult } from "../lib/server/store.ts";
 import { MemoryStore } from "../lib/server/store_memory.ts";
 
 /** A MemoryStore that records batch sizes and commits only when released. */
@@ -8,10 +8,10 @@ class GatedStore extends MemoryStore {
   batches: number[] = [];
   #gate: (() => void)[] = [];
   gated = true;
-  override async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  override async apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
     this.batches.push(ops.length);
     if (this.gated) await new Promise<void>((resolve) => this.#gate.push(resolve));
-    return super.apply(ops, nextSid);
+    return super.apply(ops);
   }
   release(): void {
     for (const r of this.#gate.splice(0)) r();
@@ -22,7 +22,7 @@ const user = (userId: string): StoreOp => ({ kind: "user", userId, at: 0 });
 
 Deno.test("committer: a lone op commits at once; ops arriving meanwhile share the next batch", async () => {
   const store = new GatedStore();
-  const committer = new GroupCommitter(store, 1);
+  const committer = new GroupCommitter(store);
   const done: string[] = [];
   committer.submit(user("a"), () => done.push("a"));
   await Promise.resolve();
@@ -41,24 +41,86 @@ Deno.test("committer: a lone op commits at once; ops arriving meanwhile share th
   assert.equal(committer.committedOps, 4);
 });
 
-Deno.test("committer: sids are consecutive and persisted as the counter", async () => {
+const accept = (messageId: string, recipients: string[]): AcceptOp => ({
+  kind: "accept",
+  sender: "a",
+  messageId,
+  recipients,
+  payload: "QUJD",
+  firstSid: 0,
+  precheck: "pass",
+  at: 0,
+});
+
+Deno.test("committer: sids are consecutive per message, from the store's lease, in order", async () => {
   const store = new MemoryStore();
-  const committer = new GroupCommitter(store, 40);
-  assert.equal(committer.allocateSids(3), 40);
-  assert.equal(committer.allocateSids(1), 43);
-  committer.submit(user("a"), () => {});
+  const committer = new GroupCommitter(store);
+  const ops = [accept("m1", ["a", "b", "c"]), accept("m2", ["b"])];
+  for (const op of ops) committer.submit(op, () => {});
   await committer.idle();
-  assert.equal((await store.load()).nextSid, 44);
+  assert.deepEqual(ops.map((op) => op.firstSid), [1, 4]);
+  // The store's counter moved past them: a new committer continues after sid 4.
+  const next = new GroupCommitter(store);
+  const op = accept("m3", ["b"]);
+  next.submit(op, () => {});
+  await next.idle();
+  assert.equal(op.firstSid, 5);
+});
+
+/** A store leasing small blocks, like a shared store's sequence. */
+class BlockStore extends MemoryStore {
+  leases = 0;
+  #next = 100;
+  override leaseSids(): Promise<SidLease> {
+    this.leases++;
+    const first = this.#next;
+    this.#next += 10;
+    return Promise.resolve({ first, end: first + 10 });
+  }
+}
+
+Deno.test("committer: leases blocks as needed; a message never straddles two blocks", async () => {
+  const store = new BlockStore();
+  const committer = new GroupCommitter(store);
+  const ops = [
+    accept("m1", ["a", "b", "c", "d"]),
+    accept("m2", ["a", "b", "c", "d"]),
+    accept("m3", ["a", "b", "c", "d"]), // 2 left in the first block: goes to the next
+    { ...accept("m4", ["a"]), precheck: "QUEUE_FULL" as const }, // no sids
+  ];
+  for (const op of ops) committer.submit(op, () => {});
+  await committer.idle();
+  assert.deepEqual(ops.map((op) => op.firstSid), [100, 104, 110, 0]);
+  assert.ok(store.leases >= 2);
+});
+
+Deno.test("committer: a failing lease fails its batch, and the next batch leases again", async () => {
+  let fail = true;
+  const store = new (class extends BlockStore {
+    override leaseSids() {
+      return fail ? Promise.reject(new Error("down")) : super.leaseSids();
+    }
+  })();
+  const committer = new GroupCommitter(store);
+  const errors: string[] = [];
+  committer.submit(accept("m1", ["a"]), (_r, err) => errors.push(err?.message ?? "ok"));
+  await committer.idle();
+  fail = false;
+  const op = accept("m2", ["a"]);
+  committer.submit(op, (_r, err) => errors.push(err?.message ?? "ok"));
+  await committer.idle();
+  assert.deepEqual(errors, ["down", "ok"]);
+  assert.equal(op.firstSid, 100);
 });
 
 Deno.test("committer: a failing batch reports the error to each op and the loop goes on", async () => {
   let fail = true;
   const store = new (class extends MemoryStore {
-    override apply(ops: readonly StoreOp[], nextSid: number) {
-      return fail ? Promise.reject(new Error("boom")) : super.apply(ops, nextSid);
+    override apply(ops: readonly StoreOp[]) {
+      return fail ? Promise.reject(new Error("boom")) : super.apply(ops);
     }
   })();
-  const committer = new GroupCommitter(store, 1);
+  const committer = new GroupCommitter(store);
   const errors: string[] = [];
   committer.submit(user("a"), (_r, err) => errors.push(err?.message ?? "ok"));
   committer.submit(user("b"), (_r, err) => errors.push(err?.message ?? "ok"));
@@ -73,9 +135,9 @@ Deno.test("committer: a failing batch reports the error to each op and the loop 
 class BlockingStore extends MemoryStore {
   readonly blocking = true;
   batches: number[] = [];
-  override apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  override apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
     this.batches.push(ops.length);
-    return super.apply(ops, nextSid);
+    return super.apply(ops);
   }
 }
 
@@ -87,19 +149,19 @@ Deno.test("committer: a blocking store's batch waits for the rest of the turn's 
   };
   const nonBlocking = new (class extends MemoryStore {
     batches: number[] = [];
-    override apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+    override apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
       this.batches.push(ops.length);
-      return super.apply(ops, nextSid);
+      return super.apply(ops);
     }
   })();
-  const a = new GroupCommitter(nonBlocking, 1);
+  const a = new GroupCommitter(nonBlocking);
   a.submit(user("a"), () => {});
   await submitLater(a, "b");
   await a.idle();
   assert.deepEqual(nonBlocking.batches, [1, 1]); // the microtask went first
 
   const blocking = new BlockingStore();
-  const b = new GroupCommitter(blocking, 1);
+  const b = new GroupCommitter(blocking);
   b.submit(user("a"), () => {});
   await submitLater(b, "b");
   await b.idle();
@@ -122,7 +184,7 @@ Deno.test("committer: deferrable ops ride with the next batch, or commit alone a
   for (const store of [new BlockingStore(), new GatedStore()]) {
     if (store instanceof GatedStore) store.gated = false;
     const batches = () => (store as BlockingStore | GatedStore).batches;
-    const committer = new GroupCommitter(store, 1, 50);
+    const committer = new GroupCommitter(store, 50);
     const done: string[] = [];
     // Alone: not committed at once, but within the defer time.
     committer.submit(user("a"), () => done.push("a"), true);
@@ -141,7 +203,7 @@ Deno.test("committer: deferrable ops ride with the next batch, or commit alone a
     assert.deepEqual(batches(), [1, 2]);
     assert.deepEqual(done, ["a", "b", "c"]);
     // Someone waiting for idle() does not wait for the defer time (an hour here).
-    const patient = new GroupCommitter(store, 1, 3_600_000);
+    const patient = new GroupCommitter(store, 3_600_000);
     patient.submit(user("d"), () => done.push("d"), true);
     await new Promise((r) => setTimeout(r, 2));
     assert.deepEqual(done, ["a", "b", "c"]);

@@ -502,7 +502,7 @@ Deno.test("router: CERT answers the chain presented at the latest REGISTER; reas
 Deno.test("router: CERT of a user registered before chains were recorded is NO_CERTIFICATE", async () => {
   const store = new MemoryStore();
   // A user row without a chain, as a store written before revision 4 holds it.
-  await store.apply([{ kind: "user", userId: "old", at: 1 }], 1);
+  await store.apply([{ kind: "user", userId: "old", at: 1 }]);
   const t = await setup({}, store);
   try {
     const bob = await t.registered("bob");
@@ -560,9 +560,9 @@ Deno.test("router: a failed commit of REGISTER or CERT answers INTERNAL", async 
 /** A MemoryStore that records the fetch ops it is given. */
 class FetchCountingStore extends MemoryStore {
   fetches: number[] = [];
-  override apply(ops: readonly StoreOp[], nextSid: number) {
+  override apply(ops: readonly StoreOp[]) {
     for (const op of ops) if (op.kind === "fetch") this.fetches.push(op.limit);
-    return super.apply(ops, nextSid);
+    return super.apply(ops);
   }
 }
 

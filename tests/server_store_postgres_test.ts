@@ -5,11 +5,12 @@
 // Against a real PostgreSQL server (tests/helpers/pg.ts), never a mock.
 
 import assert from "node:assert/strict";
-import type { StoreOp, StoreResult } from "../lib/server/store.ts";
+import type { AcceptOp, StoreOp, StoreResult } from "../lib/server/store.ts";
 import {
   PG_SCHEMA_VERSION,
   PostgresStore,
   PostgresStoreError,
+  SID_BLOCK,
 } from "../lib/server/store_postgres.ts";
 import type { PostgresLocation } from "../lib/server/store_url.ts";
 import {
@@ -77,28 +78,31 @@ function pgTest(name: string, fn: (db: PgTestDatabase) => Promise<void>): void {
   });
 }
 
-pgTest("durable across reopen; the sid counter never goes back", async (db) => {
+pgTest("durable across reopen; sid leases never go back", async (db) => {
   let store = await open(db);
+  const leased = await store.leaseSids(); // the sids below come from it
+  assert.deepEqual(leased, { first: 1, end: 1 + SID_BLOCK });
   await store.apply([
     { kind: "user", userId: "bob", at: T0, chain: [LEAF, CA] },
     accept("a", "m1", ["bob"], P1, 41),
     accept("a", "m2", ["bob"], P2, 42),
-  ], 43);
-  await store.apply([{ kind: "ack", recipient: "bob", sid: 41 }], 500);
+  ]);
+  await store.apply([{ kind: "ack", recipient: "bob", sid: 41 }]);
   await store.close();
   store = await open(db);
   try {
     const snap = await store.load();
     assert.deepEqual(snap.users, ["bob"]);
     assert.deepEqual(snap.queues, [{ recipient: "bob", sender: "a", count: 1 }]);
-    assert.equal(snap.nextSid, 500);
-    await store.apply([], 7); // a smaller counter never lowers the stored one
-    assert.equal((await store.load()).nextSid, 500);
+    const first = await store.leaseSids();
+    assert.equal(first.first, leased.end); // the sequence survived the reopen
+    const second = await store.leaseSids();
+    assert.ok(second.first >= first.end, "leases never overlap");
     const r = await store.apply([
       accept("a", "m1", ["bob"], P1, 500), // remembered across the reopen
       { kind: "cert", userId: "bob" },
       { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
-    ], 501);
+    ]);
     assert.deepEqual(outcomes(r), ["same", "cert", "fetch"]);
     assert.deepEqual(r[1], { kind: "cert", known: true, chain: [LEAF, CA] });
     assert.deepEqual(r[2], { kind: "fetch", messages: [{ sid: 42, sender: "a", payload: P2 }] });
@@ -110,16 +114,16 @@ pgTest("durable across reopen; the sid counter never goes back", async (db) => {
 pgTest("a failing batch is rolled back as a whole; the store goes on", async (db) => {
   const store = await open(db);
   try {
-    await store.apply([accept("a", "m1", ["bob"], P1, 1)], 2);
+    await store.apply([accept("a", "m1", ["bob"], P1, 1)]);
     // sid 1 is taken: the second accept violates the primary key, so m2 is not kept either.
     await assert.rejects(
-      () => store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)], 3),
+      () => store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)]),
       (err) => err instanceof PostgresStoreError && err.code === "DATABASE",
     );
     const r = await store.apply([
       accept("a", "m2", ["bob"], P2, 5),
       { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
-    ], 6);
+    ]);
     assert.deepEqual(outcomes(r), ["accepted", "fetch"]);
     assert.deepEqual(r[1]?.kind === "fetch" && r[1].messages.map((m) => m.sid), [1, 5]);
   } finally {
@@ -133,11 +137,11 @@ pgTest("the same chain again writes nothing (no new row version)", async (db) =>
   try {
     const version = async () =>
       String((await admin`SELECT xmin::text AS v FROM users WHERE user_id = 'alice'`)[0]?.v);
-    await store.apply([{ kind: "user", userId: "alice", at: T0, chain: [LEAF, CA] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0, chain: [LEAF, CA] }]);
     const before = await version();
-    await store.apply([{ kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF, CA] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF, CA] }]);
     assert.equal(await version(), before);
-    await store.apply([{ kind: "user", userId: "alice", at: T0 + 2, chain: [LEAF] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 2, chain: [LEAF] }]);
     assert.notEqual(await version(), before);
     const [row] = await admin`SELECT registered_at FROM users WHERE user_id = 'alice'`;
     assert.equal(Number(row?.registered_at), T0); // the first registration time is kept
@@ -152,11 +156,10 @@ pgTest("one batch of 4096 operations (the committer's largest) commits", async (
   try {
     const ops: StoreOp[] = [];
     for (let i = 0; i < 4096; i++) ops.push(accept(`s${i % 7}`, `m${i}`, ["bob"], P1, i + 1));
-    const r = await store.apply(ops, 4097);
+    const r = await store.apply(ops);
     assert.ok(r.every((x) => x.kind === "accept" && x.outcome === "accepted"));
     const snap = await store.load();
     assert.equal(snap.queues.reduce((n, q) => n + q.count, 0), 4096);
-    assert.equal(snap.nextSid, 4097);
   } finally {
     await store.close();
   }
@@ -172,7 +175,7 @@ pgTest("several nodes starting at once create the schema once (advisory lock)", 
     } finally {
       await admin.end();
     }
-    await stores[0]!.apply([{ kind: "user", userId: "bob", at: T0 }], 1);
+    await stores[0]!.apply([{ kind: "user", userId: "bob", at: T0 }]);
     assert.deepEqual((await stores[3]!.load()).users, ["bob"]);
   } finally {
     await Promise.all(stores.map((s) => s.close()));
@@ -229,11 +232,11 @@ pgTest(
     const store = await open(db);
     const admin = adminSql(pg as typeof pg & { available: true });
     try {
-      await store.apply([{ kind: "user", userId: "bob", at: T0 }], 1);
+      await store.apply([{ kind: "user", userId: "bob", at: T0 }]);
       await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
       WHERE datname = ${db.location.database} AND pid <> pg_backend_pid()`;
       // The first batch after may meet the dead connection (and fail as a whole) or a new one.
-      const first = await store.apply([accept("a", "m1", ["bob"], P1, 1)], 2).then(
+      const first = await store.apply([accept("a", "m1", ["bob"], P1, 1)]).then(
         (r) => outcomes(r)[0],
         (err: unknown) => err instanceof PostgresStoreError ? err.code : String(err),
       );
@@ -241,7 +244,7 @@ pgTest(
       const again = await store.apply([
         accept("a", "m1", ["bob"], P1, 2),
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
-      ], 3);
+      ]);
       const sids = again[1]?.kind === "fetch" ? again[1].messages.map((m) => m.sid) : [];
       if (first === "accepted") {
         assert.equal(outcomes(again)[0], "same");
@@ -267,7 +270,7 @@ Deno.test({
       const store = await open(db);
       await store.close();
       await assert.rejects(
-        () => store.apply([], 1),
+        () => store.apply([]),
         (err) => err instanceof PostgresStoreError && err.code === "CLOSED",
       );
     } finally {
@@ -275,3 +278,145 @@ Deno.test({
     }
   },
 });
+
+const LIMITS = { queue: 3, pair: 2 };
+
+function checked(sender: string, messageId: string, recipients: string[], payload = P1): AcceptOp {
+  return {
+    kind: "accept",
+    sender,
+    messageId,
+    recipients,
+    payload,
+    firstSid: 0,
+    precheck: "pass",
+    at: T0,
+    limits: LIMITS,
+  };
+}
+
+pgTest(
+  "shared: known users and queue limits counted in the transaction, after the MESSAGEID",
+  async (db) => {
+    const store = await open(db);
+    try {
+      let sid = (await store.leaseSids()).first;
+      const op = (o: AcceptOp) => (o.firstSid = sid, sid += o.recipients.length, o);
+      await store.apply(["a", "b", "c", "bob"].map((userId) => ({ kind: "user", userId, at: T0 })));
+      const r = await store.apply([
+        op(checked("a", "m1", ["bob"])),
+        op(checked("a", "m2", ["bob", "zed"])), // zed never registered
+        op(checked("a", "m3", ["bob"])), // a → bob: 2 of 2
+        op(checked("a", "m4", ["bob"])), // the pair is full
+        op(checked("a", "m1", ["bob"])), // a retry: OK although the pair is full
+        op(checked("a", "m1", ["zed"], P2)), // DUPLICATE_ID before UNKNOWN_USER
+        op(checked("b", "m1", ["bob"])), // bob: 3 of 3
+        op(checked("c", "m1", ["bob"])), // bob's queue is full
+      ]);
+      assert.deepEqual(outcomes(r), [
+        "accepted",
+        "UNKNOWN_USER",
+        "accepted",
+        "QUEUE_FULL",
+        "same",
+        "DUPLICATE_ID",
+        "accepted",
+        "QUEUE_FULL",
+      ]);
+      // An ack makes room again (another store instance: what another node committed counts).
+      const other = await open(db);
+      try {
+        const [fetched] = await other.apply([{
+          kind: "fetch",
+          recipient: "bob",
+          afterSid: 0,
+          limit: 10,
+        }]);
+        const first = fetched?.kind === "fetch" ? fetched.messages[0]?.sid ?? 0 : 0;
+        await other.apply([{ kind: "ack", recipient: "bob", sid: first }]);
+      } finally {
+        await other.close();
+      }
+      const [again] = await store.apply([op(checked("c", "m1", ["bob"]))]);
+      assert.deepEqual(outcomes([again!]), ["accepted"]);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+pgTest(
+  "shared: two nodes' leases never overlap; REGISTER epochs rise; the sweep's view",
+  async (db) => {
+    const a = await open(db);
+    const b = await open(db);
+    try {
+      const leases = [await a.leaseSids(), await b.leaseSids(), await a.leaseSids()];
+      for (const l of leases) assert.equal(l.end - l.first, SID_BLOCK);
+      const starts = leases.map((l) => l.first).sort((x, y) => x - y);
+      for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! >= starts[i - 1]! + SID_BLOCK);
+      assert.notEqual(a.nodeId, b.nodeId);
+      const [r1] = await a.apply([{ kind: "user", userId: "bob", at: T0 }]);
+      const [r2] = await b.apply([{ kind: "user", userId: "bob", at: T0 }]);
+      const epoch = (r: StoreResult | undefined) => r?.kind === "user" ? r.epoch ?? 0 : 0;
+      assert.ok(epoch(r1) > 0 && epoch(r2) > epoch(r1));
+      const m = checked("a", "s1", ["bob"]);
+      m.firstSid = leases[0]!.first;
+      await a.apply([{ kind: "user", userId: "carol", at: T0 }, m]);
+      const info = await b.sweepInfo(["bob", "carol", "nobody"]);
+      assert.deepEqual([...info.epochs.keys()].sort(), ["bob", "carol"]);
+      assert.equal(info.epochs.get("bob"), epoch(r2));
+      assert.deepEqual([...info.queued], ["bob"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+);
+
+pgTest(
+  "shared: another node's commits are notified (after commit), a node's own are not",
+  async (db) => {
+    const a = await open(db);
+    const b = await open(db);
+    try {
+      const heard: string[] = [];
+      let wake: (() => void) | undefined;
+      const events = (who: string) => ({
+        queued: (r: string) => (heard.push(`${who} queued ${r}`), wake?.()),
+        registered: (
+          u: string,
+          e: number,
+        ) => (heard.push(`${who} registered ${u} ${e > 0}`), wake?.()),
+        resync: () => {},
+      });
+      await a.subscribe(events("a"));
+      await b.subscribe(events("b"));
+      const m = checked("alice", "n1", ["alice", "bob"]);
+      m.firstSid = (await a.leaseSids()).first;
+      await a.apply([
+        { kind: "user", userId: "alice", at: T0 },
+        { kind: "user", userId: "bob", at: T0 },
+        m,
+      ]);
+      const giveUp = Date.now() + 10_000;
+      while (heard.length < 4 && Date.now() < giveUp) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, 500);
+        });
+        clearTimeout(timer);
+      }
+      assert.deepEqual(heard.sort(), [
+        "b queued alice",
+        "b queued bob",
+        "b registered alice true",
+        "b registered bob true",
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+);

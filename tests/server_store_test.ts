@@ -90,6 +90,8 @@ for (const [name, make] of engines) {
   Deno.test(`store(${name}): accept, retry, DUPLICATE_ID, and failed ids stay reusable`, async () => {
     const { store, cleanup } = await make();
     try {
+      // Sids come from a lease, as the committer takes them (a fresh store's starts at 1).
+      assert.equal((await store.leaseSids()).first, 1);
       const r = await store.apply([
         { kind: "user", userId: "alice", at: T0 },
         { kind: "user", userId: "bob", at: T0 },
@@ -102,7 +104,7 @@ for (const [name, make] of engines) {
         accept("alice", "m1", ["bob"], P1, 0, "QUEUE_FULL"), // a retry is still OK
         accept("alice", "m2", ["bob"], P1, 6), // m2 failed before: usable
         accept("bob", "m1", ["alice"], P1, 7), // ids are per sender
-      ], 8);
+      ]);
       assert.deepEqual(outcomes(r), [
         "user",
         "user",
@@ -126,7 +128,7 @@ for (const [name, make] of engines) {
           count: 2,
         }],
       );
-      assert.ok(snap.nextSid >= 8);
+      assert.ok((await store.leaseSids()).first >= 8); // never the leased or accepted sids again
     } finally {
       await store.close();
       await cleanup();
@@ -140,17 +142,22 @@ for (const [name, make] of engines) {
         accept("a", "x1", ["bob", "carol"], P1, 10),
         accept("a", "x2", ["bob"], P2, 12),
         accept("c", "x1", ["bob"], P1, 13),
-      ], 14);
-      const [all, after, limited] = await store.apply([
+      ]);
+      const [all, after, limited, excluded, excludedLimited] = await store.apply([
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 100 },
         { kind: "fetch", recipient: "bob", afterSid: 10, limit: 100 },
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 2 },
-      ], 14);
+        // Without a cursor: all but the sids in flight (a shared store's fetch).
+        { kind: "fetch", recipient: "bob", afterSid: 0, exclude: [12], limit: 100 },
+        { kind: "fetch", recipient: "bob", afterSid: 0, exclude: [10, 99], limit: 1 },
+      ]);
       const sids = (r: StoreResult | undefined) =>
         r?.kind === "fetch" ? r.messages.map((m) => m.sid) : [];
       assert.deepEqual(sids(all), [10, 12, 13]);
       assert.deepEqual(sids(after), [12, 13]);
       assert.deepEqual(sids(limited), [10, 12]);
+      assert.deepEqual(sids(excluded), [10, 13]);
+      assert.deepEqual(sids(excludedLimited), [12]);
       assert.deepEqual(all?.kind === "fetch" && all.messages[1], {
         sid: 12,
         sender: "a",
@@ -162,7 +169,7 @@ for (const [name, make] of engines) {
         { kind: "ack", recipient: "bob", sid: 10 }, // already gone
         { kind: "ack", recipient: "bob", sid: 999 },
         { kind: "fetch", recipient: "bob", afterSid: 0, limit: 100 },
-      ], 14);
+      ]);
       assert.deepEqual(acks.slice(0, 4), [
         { kind: "ack", removed: false },
         { kind: "ack", removed: true, sender: "a" },
@@ -187,7 +194,7 @@ for (const [name, make] of engines) {
         accept("a", "l1", ["b", "c"], long, 4),
         accept("a", "s1", ["b"], P1, 5),
         accept("a", "s1", ["b"], P2, 6),
-      ], 7);
+      ]);
       assert.deepEqual(outcomes(r), [
         "accepted",
         "same",
@@ -213,7 +220,7 @@ for (const [name, make] of engines) {
         { kind: "cert", userId: "alice" }, // same batch, after the user op: seen
         { kind: "cert", userId: "bob" },
         { kind: "cert", userId: "zed" },
-      ], 1);
+      ]);
       assert.deepEqual(r.map(certOrKind), [
         "unknown",
         "user",
@@ -223,23 +230,23 @@ for (const [name, make] of engines) {
         "unknown",
       ]);
       chainA[0]!.fill(0); // the store keeps its own bytes
-      const [kept] = await store.apply([{ kind: "cert", userId: "alice" }], 1);
+      const [kept] = await store.apply([{ kind: "cert", userId: "alice" }]);
       assert.deepEqual(certOf(kept), [LEAF_A.toHex(), CA.toHex()]);
       const [, replaced] = await store.apply([
         { kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_B] },
         { kind: "cert", userId: "alice" },
-      ], 1);
+      ]);
       assert.deepEqual(certOf(replaced), [LEAF_B.toHex()]);
       // A user op without a chain keeps the recorded one.
       const [, still] = await store.apply([
         { kind: "user", userId: "alice", at: T0 + 2 },
         { kind: "cert", userId: "alice" },
-      ], 1);
+      ]);
       assert.deepEqual(certOf(still), [LEAF_B.toHex()]);
       const [, bobNow] = await store.apply([
         { kind: "user", userId: "bob", at: T0 + 3, chain: [LEAF_A, CA] },
         { kind: "cert", userId: "bob" },
-      ], 1);
+      ]);
       assert.deepEqual(certOf(bobNow), [LEAF_A.toHex(), CA.toHex()]);
       assert.deepEqual([...(await store.load()).users].sort(), ["alice", "bob"]);
     } finally {
@@ -254,13 +261,13 @@ for (const [name, make] of engines) {
       await store.apply([
         accept("a", "old", ["b"], P1, 1, "pass", T0),
         accept("a", "new", ["b"], P1, 2, "pass", T0 + 5000),
-      ], 3);
-      const [pruned] = await store.apply([{ kind: "prune", before: T0 + 1 }], 3);
+      ]);
+      const [pruned] = await store.apply([{ kind: "prune", before: T0 + 1 }]);
       assert.deepEqual(pruned, { kind: "prune", pruned: 1 });
       const r = await store.apply([
         accept("a", "old", ["b"], P2, 3), // forgotten: accepted anew
         accept("a", "new", ["b"], P2, 4), // remembered
-      ], 5);
+      ]);
       assert.deepEqual(outcomes(r), ["accepted", "DUPLICATE_ID"]);
     } finally {
       await store.close();
@@ -277,18 +284,18 @@ Deno.test("store(sqlite): durable across reopen; sid counter never goes back", a
     await store.apply([
       { kind: "user", userId: "bob", at: T0 },
       accept("a", "m1", ["bob"], P1, 41),
-    ], 42);
-    await store.apply([{ kind: "ack", recipient: "bob", sid: 41 }], 500);
+    ]);
+    await store.apply([{ kind: "ack", recipient: "bob", sid: 41 }]);
     await store.close();
     store = new SqliteStore(path);
     const snap = await store.load();
     assert.deepEqual(snap.users, ["bob"]);
     assert.deepEqual(snap.queues, []);
-    assert.equal(snap.nextSid, 500);
-    // A smaller counter never lowers the stored one.
-    await store.apply([], 7);
-    assert.equal((await store.load()).nextSid, 500);
-    const r = await store.apply([accept("a", "m1", ["bob"], P1, 500)], 501);
+    // The counter was raised past sid 41 by its batch, although the queue is empty now.
+    assert.deepEqual(await store.leaseSids(), { first: 42, end: Number.MAX_SAFE_INTEGER });
+    await store.apply([]);
+    assert.equal((await store.leaseSids()).first, 42);
+    const r = await store.apply([accept("a", "m1", ["bob"], P1, 500)]);
     assert.deepEqual(outcomes(r), ["same"]);
     await store.close();
     const db = new DatabaseSync(path);
@@ -308,18 +315,18 @@ Deno.test("store(sqlite): a recorded chain survives a reopen; the same chain aga
   try {
     const path = `${dir}/t.db`;
     let store = new SqliteStore(path);
-    await store.apply([{ kind: "user", userId: "alice", at: T0, chain: [LEAF_A, CA] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0, chain: [LEAF_A, CA] }]);
     await store.close();
     store = new SqliteStore(path);
-    const [before] = await store.apply([{ kind: "cert", userId: "alice" }], 1);
+    const [before] = await store.apply([{ kind: "cert", userId: "alice" }]);
     assert.deepEqual(certOf(before), [LEAF_A.toHex(), CA.toHex()]);
     // A REGISTER presenting the chain already recorded changes no page: no WAL frame, so
     // its commit needs no disk flush.
     const walSize = async () => (await Deno.stat(`${path}-wal`)).size;
     const wal = await walSize();
-    await store.apply([{ kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_A, CA] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_A, CA] }]);
     assert.equal(await walSize(), wal);
-    await store.apply([{ kind: "user", userId: "alice", at: T0 + 2, chain: [LEAF_B] }], 1);
+    await store.apply([{ kind: "user", userId: "alice", at: T0 + 2, chain: [LEAF_B] }]);
     assert.ok(await walSize() > wal);
     await store.close();
     const db = new DatabaseSync(path);
@@ -347,7 +354,7 @@ for (const engine of ["sqlite", "worker"] as const) {
         const snap = await store.load();
         assert.deepEqual([...snap.users].sort(), ["alice", "bob"]);
         assert.deepEqual(snap.queues, [{ recipient: "bob", sender: "alice", count: 1 }]);
-        assert.equal(snap.nextSid, 8);
+        assert.equal((await store.leaseSids()).first, 8);
         const r = await store.apply([
           { kind: "cert", userId: "alice" },
           { kind: "cert", userId: "bob" },
@@ -355,7 +362,7 @@ for (const engine of ["sqlite", "worker"] as const) {
           { kind: "user", userId: "alice", at: T0 + 1, chain: [LEAF_A] },
           { kind: "cert", userId: "alice" },
           { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
-        ], 8);
+        ]);
         assert.deepEqual(r.map(certOrKind), [
           "none",
           "none",
@@ -366,7 +373,7 @@ for (const engine of ["sqlite", "worker"] as const) {
         ]);
         await store.close();
         store = new SqliteStore(path); // reopening a migrated database changes nothing
-        const [again] = await store.apply([{ kind: "cert", userId: "alice" }], 8);
+        const [again] = await store.apply([{ kind: "cert", userId: "alice" }]);
         assert.deepEqual(certOf(again), [LEAF_A.toHex()]);
       } finally {
         await store.close();
@@ -388,15 +395,15 @@ Deno.test("store(sqlite): a failing batch is rolled back as a whole", async () =
   const dir = await Deno.makeTempDir();
   try {
     const store = new SqliteStore(`${dir}/t.db`);
-    await store.apply([accept("a", "m1", ["bob"], P1, 1)], 2);
+    await store.apply([accept("a", "m1", ["bob"], P1, 1)]);
     // sid 1 is taken: the second accept violates the primary key, so m2 is not kept either.
     await assert.rejects(() =>
-      store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)], 3)
+      store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)])
     );
     const r = await store.apply([
       accept("a", "m2", ["bob"], P2, 5),
       { kind: "fetch", recipient: "bob", afterSid: 0, limit: 10 },
-    ], 6);
+    ]);
     assert.deepEqual(outcomes(r), ["accepted", "fetch"]);
     assert.deepEqual(r[1]?.kind === "fetch" && r[1].messages.map((m) => m.sid), [1, 5]);
     await store.close();

@@ -35,6 +35,8 @@ export interface CommonFlags {
   readonly user: string;
   readonly host: string;
   readonly port: number;
+  /** --server LIST: the servers of a cluster, tried in turn (undefined: --host/--port). */
+  readonly servers: readonly { readonly hostname: string; readonly port: number }[] | undefined;
   readonly ca: string;
   readonly cert: string;
   readonly key: string;
@@ -77,6 +79,8 @@ export type CliCommand =
 const COMMON_HELP = `  --user ID        your user id (required; the CN of your certificate)
   --host NAME      server host (default localhost)
   --port N         server port (default ${DEFAULT_PORT})
+  --server LIST    several servers of one cluster, tried in turn and failed over to:
+                   HOST:PORT,HOST:PORT (instead of --host and --port)
   --ca FILE        CA certificate(s) the server must chain to (default certs/ca.pem)
   --cert FILE      your certificate chain (default certs/<user>.pem)
   --key FILE       your private key (default certs/<user>.key)
@@ -153,6 +157,7 @@ const COMMON_OPTIONS = {
   user: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
+  server: { type: "string" },
   ca: { type: "string" },
   cert: { type: "string" },
   key: { type: "string" },
@@ -179,6 +184,25 @@ function suitesFlag(value: string | undefined): Suite[] | undefined {
   const suites = parseSuiteList(value);
   if (typeof suites === "string") throw new UsageError(`--suites: ${suites}`);
   return suites;
+}
+
+/** `--server HOST:PORT,HOST:PORT` (a port may be left out; `[v6]:PORT` for IPv6). */
+function serverList(
+  value: string | undefined,
+): { readonly hostname: string; readonly port: number }[] | undefined {
+  if (value === undefined) return undefined;
+  const servers = value.split(",").map((item) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+))(?::(\d+))?$/.exec(item.trim());
+    if (m === null) {
+      throw new UsageError(
+        `--server: ${JSON.stringify(item)} is not HOST:PORT (for example --server a:4287,b:4287)`,
+      );
+    }
+    const hostname = m[1] ?? m[2] ?? "";
+    const port = m[3] === undefined ? DEFAULT_PORT : positiveInt(m[3], "--server port", 65_535);
+    return { hostname, port };
+  });
+  return servers;
 }
 
 /** Parses the client's arguments; throws {@link UsageError} with a one-line reason. */
@@ -224,10 +248,16 @@ export function parseCli(args: readonly string[], env: EnvLookup = processEnv): 
       "no state directory: HOME and XDG_STATE_HOME are unset; pass --state-dir DIR",
     );
   }
+  const servers = serverList(str("server"));
+  if (servers !== undefined && (str("host") !== undefined || str("port") !== undefined)) {
+    throw new UsageError("--server replaces --host and --port: give one or the other");
+  }
   const common: CommonFlags = {
     user,
-    host: str("host") ?? "localhost",
-    port: str("port") === undefined ? DEFAULT_PORT : positiveInt(str("port")!, "--port", 65_535),
+    host: servers?.[0]?.hostname ?? str("host") ?? "localhost",
+    port: servers?.[0]?.port ??
+      (str("port") === undefined ? DEFAULT_PORT : positiveInt(str("port")!, "--port", 65_535)),
+    servers,
     ca: str("ca") ?? "certs/ca.pem",
     cert: str("cert") ?? `certs/${user}.pem`,
     key: str("key") ?? `certs/${user}.key`,
@@ -388,6 +418,7 @@ export function clientOptions(
     user: flags.user,
     hostname: flags.host,
     port: flags.port,
+    ...(flags.servers !== undefined ? { servers: flags.servers } : {}),
     credentials: identity.credentials,
     trust: identity.trust,
     stateDir: flags.stateDir,

@@ -1,7 +1,8 @@
 // The library client's lifecycle (ASL spec section 5 over sessions from lib/asl): dials,
 // handshakes and registers, becomes ready at `OK <user>` and resends every unanswered
 // MESSAGE with the same MESSAGEID, notices a dropped session and reconnects with backoff
-// (slower after quick drops, never after a refusal no retry can change), and closes: every
+// (slower after quick drops, never after a refusal no retry can change), trying the servers
+// of a cluster in turn (each attempt dials each once, from the last good one), and closes: every
 // unanswered command rejected with CLOSED. Each session is a Link (link.ts); what outlives
 // it is the outbox (outbox.ts) and the inbox with its seen memories (inbox.ts, seen.ts).
 // MessengerClient (client.ts) is the public face over one Connection. Its end-to-end layer
@@ -29,6 +30,7 @@ import {
   type ClientOptions,
   type ClientState,
   DEFAULT_PORT,
+  type ServerAddress,
 } from "./types.ts";
 
 /** A session shorter than this counts as a quick drop for the reconnect backoff. */
@@ -45,8 +47,12 @@ export class Connection {
   /** Sealing and opening (ASL spec section 7). */
   readonly e2e: ClientE2e;
   readonly #opts: ClientOptions;
-  readonly #hostname: string;
-  readonly #port: number;
+  /** The servers to try, in order (one unless `servers` was given). */
+  readonly #servers: readonly { readonly hostname: string; readonly port: number }[];
+  /** The index of the server last connected to (tried first). */
+  #current = 0;
+  /** The seen memories' name of the server (list): a cluster shares one sid space. */
+  readonly #address: string;
   readonly #log: ClientLogger;
   readonly #fingerprint: string;
   readonly #memories: SeenMemories;
@@ -64,8 +70,11 @@ export class Connection {
   /** Not connected yet: call {@link Connection.start}. `fingerprint`: own certificate's. */
   constructor(opts: ClientOptions, fingerprint: string) {
     this.#opts = opts;
-    this.#hostname = opts.hostname ?? "localhost";
-    this.#port = opts.port ?? DEFAULT_PORT;
+    const servers: readonly ServerAddress[] = opts.servers !== undefined && opts.servers.length > 0
+      ? opts.servers
+      : [{ hostname: opts.hostname ?? "localhost", port: opts.port ?? DEFAULT_PORT }];
+    this.#servers = servers.map((s) => ({ hostname: s.hostname, port: s.port ?? DEFAULT_PORT }));
+    this.#address = this.#servers.map((s) => `${s.hostname}:${s.port}`).join(",");
     const log = this.#log = opts.logger ?? silentLogger;
     this.#fingerprint = fingerprint;
     this.#memories = new SeenMemories({
@@ -110,7 +119,7 @@ export class Connection {
   get info(): ClientInfo {
     return {
       user: this.#opts.user,
-      server: `${this.#hostname}:${this.#port}`,
+      server: `${this.#server.hostname}:${this.#server.port}`,
       suite: this.#peer?.suite,
       serverIdentity: this.#peer?.identity,
       serverFingerprint: this.#peer?.fingerprint,
@@ -164,10 +173,15 @@ export class Connection {
     if (this.#state === "ready") this.#link?.transmit(entry);
   }
 
+  /** The server in use (or tried first). */
+  get #server(): { readonly hostname: string; readonly port: number } {
+    return this.#servers[this.#current] ?? this.#servers[0]!;
+  }
+
   /** Connects and registers the first time; on failure the connection is finished. */
   async start(): Promise<void> {
     try {
-      await this.#establish(0);
+      await this.#establishAny(0);
     } catch (err) {
       this.#finish({ reason: "error", error: asError(err) });
       throw err;
@@ -183,14 +197,47 @@ export class Connection {
     if (link !== undefined) await link.close();
   }
 
-  async #establish(attempt: number): Promise<void> {
+  /**
+   * One attempt: each server once, from the current one on; the first that registers
+   * becomes current. A refusal no retry can change ends the attempt at once.
+   */
+  async #establishAny(attempt: number): Promise<void> {
+    let last: Error | undefined;
+    const start = this.#current;
+    for (let i = 0; i < this.#servers.length; i++) {
+      const index = (start + i) % this.#servers.length;
+      this.#current = index;
+      try {
+        await this.#establish(attempt, this.#servers[index]!);
+        return;
+      } catch (err) {
+        last = asError(err);
+        if (isFatal(last) || this.#abort.signal.aborted) throw last;
+        if (i + 1 < this.#servers.length) {
+          this.#log.info("client.server_failed", {
+            server: `${this.#servers[index]!.hostname}:${this.#servers[index]!.port}`,
+            reason: last.message,
+          });
+        }
+      }
+    }
+    // Next time the server after the one tried first leads (a node that died stays behind).
+    this.#current = (start + 1) % this.#servers.length;
+    throw last;
+  }
+
+  async #establish(
+    attempt: number,
+    server: { readonly hostname: string; readonly port: number },
+  ): Promise<void> {
     this.#state = "connecting";
-    this.#emit({ type: "connecting", hostname: this.#hostname, port: this.#port, attempt });
+    const { hostname, port } = server;
+    this.#emit({ type: "connecting", hostname, port, attempt });
     const timeoutMs = this.#opts.timeoutMs ?? 10_000;
-    const session = await aslConnect({ hostname: this.#hostname, port: this.#port }, {
+    const session = await aslConnect({ hostname, port }, {
       credentials: this.#opts.credentials,
       trust: this.#opts.trust,
-      serverName: this.#opts.serverName ?? this.#hostname,
+      serverName: this.#opts.serverName ?? hostname,
       handshakeTimeoutMs: timeoutMs,
       signal: this.#abort.signal,
       ...(this.#opts.suites ? { suites: this.#opts.suites } : {}),
@@ -200,11 +247,10 @@ export class Connection {
       await session.close().catch(() => {});
       throw new ClientError("CLOSED", "the client was closed");
     }
-    const address = `${this.#hostname}:${this.#port}`;
-    const server = { address, fingerprint: session.peer.fingerprint };
-    const seen = this.#memories.for(server);
+    const serverKey = { address: this.#address, fingerprint: session.peer.fingerprint };
+    const seen = this.#memories.for(serverKey);
     try {
-      await this.e2e.useServer(server);
+      await this.e2e.useServer(serverKey);
     } catch (err) {
       await session.close().catch(() => {});
       throw err;
@@ -284,7 +330,7 @@ export class Connection {
         return;
       }
       try {
-        await this.#establish(attempt + 1);
+        await this.#establishAny(attempt + 1);
         return;
       } catch (err) {
         last = asError(err);

@@ -52,6 +52,12 @@ export interface ReconnectOptions extends BackoffOptions {
   readonly maxAttempts?: number;
 }
 
+/** One server of a cluster: host name or IP literal, and port (default 4287). */
+export interface ServerAddress {
+  readonly hostname: string;
+  readonly port?: number;
+}
+
 /** Options of `connect`: who, where, with which certificates, and the hooks.
  *
  * @example
@@ -73,6 +79,13 @@ export interface ClientOptions {
   readonly hostname?: string;
   /** Server port; default 4287. */
   readonly port?: number;
+  /**
+   * Several servers of one cluster (docs/CLUSTER.md), tried in turn: the first that answers
+   * is used, and the next ones when it fails or drops. Replaces `hostname` and `port`.
+   * The nodes should present one certificate (the memory of deliveries seen is kept per
+   * server list and certificate).
+   */
+  readonly servers?: readonly ServerAddress[];
   /** Name the server certificate must carry; default `hostname`. */
   readonly serverName?: string;
   /** Own certificate chain and keys (see `loadCredentials`). */

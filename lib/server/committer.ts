@@ -6,9 +6,12 @@
 // only means a redelivery under the same sid, which section 5 has recipients drop) never
 // start a transaction of their own: they ride with the next batch, or are committed
 // DEFER_MS later when nothing else comes (at once when someone waits in `idle()`).
+// Sids: accepted messages get theirs when their batch starts, from a lease of the store
+// (the whole space at once for a single-node store; blocks from a database sequence for a
+// shared one, refilled ahead of need so a batch rarely waits for one).
 
 import { setImmediate } from "node:timers";
-import type { Store, StoreOp, StoreResult } from "./store.ts";
+import type { SidLease, Store, StoreOp, StoreResult } from "./store.ts";
 
 /** Called with the op's result after its transaction committed, or with the error. */
 export type CommitCallback = (result: StoreResult | undefined, error?: Error) => void;
@@ -19,13 +22,13 @@ export const MAX_BATCH_OPS = 4096;
 export const DEFER_MS = 20;
 
 /**
- * Orders operations into batches and owns the durable sid counter.
+ * Orders operations into batches and hands out sids from the store's leases.
  *
  * @example
  * ```ts
  * import { GroupCommitter } from "./committer.ts";
  * import { MemoryStore } from "./store_memory.ts";
- * const committer = new GroupCommitter(new MemoryStore(), 1);
+ * const committer = new GroupCommitter(new MemoryStore());
  * committer.submit({ kind: "user", userId: "bob", at: Date.now() }, (result) => {
  *   console.log(result?.kind); // "user"
  * });
@@ -40,7 +43,12 @@ export class GroupCommitter {
   #deferTimer: ReturnType<typeof setTimeout> | undefined;
   #busy = false;
   #scheduled = false;
-  #nextSid: number;
+  /** The current lease: sids `#sid` up to `#sidEnd` are free to hand out. */
+  #sid = 0;
+  #sidEnd = 0;
+  /** The next lease, taken ahead of need (shared stores), and the request for it. */
+  #spare: SidLease | undefined;
+  #leasing: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   /** Transactions committed so far, and operations in them (for logs and tests). */
   batches = 0;
@@ -49,16 +57,77 @@ export class GroupCommitter {
   readonly #deferMs: number;
 
   /** `deferMs`: longest a deferrable op waits for company (default DEFER_MS). */
-  constructor(private readonly store: Store, nextSid: number, deferMs: number = DEFER_MS) {
-    this.#nextSid = nextSid;
+  constructor(private readonly store: Store, deferMs: number = DEFER_MS) {
     this.#deferMs = deferMs;
   }
 
-  /** Reserves `count` consecutive sids (never handed out again, even after a restart). */
-  allocateSids(count: number): number {
-    const first = this.#nextSid;
-    this.#nextSid += count;
-    return first;
+  /**
+   * Gives each accept op of `ops` that passed its precheck its sids from the lease; false
+   * (nothing assigned) when the lease runs short and a new one must come first.
+   */
+  #assignSids(ops: readonly StoreOp[]): boolean {
+    let sid = this.#sid;
+    let end = this.#sidEnd;
+    let spare = this.#spare;
+    const firsts: number[] = [];
+    for (const op of ops) {
+      if (op.kind !== "accept" || op.precheck !== "pass" || op.firstSid !== 0) continue;
+      const n = op.recipients.length;
+      if (sid + n > end) {
+        // A message's sids are consecutive: the rest of a block that cannot hold them goes.
+        if (spare === undefined || spare.first + n > spare.end) return false;
+        sid = spare.first;
+        end = spare.end;
+        spare = undefined;
+      }
+      firsts.push(sid);
+      sid += n;
+    }
+    let i = 0;
+    for (const op of ops) {
+      if (op.kind !== "accept" || op.precheck !== "pass" || op.firstSid !== 0) continue;
+      op.firstSid = firsts[i++]!;
+    }
+    this.#sid = sid;
+    this.#sidEnd = end;
+    this.#spare = spare;
+    // Ahead of need: the next block is asked for when half of this one is spent.
+    if (spare === undefined && this.#leasing === undefined && this.#sidEnd !== 0) {
+      const size = this.#sidEnd - this.#sid;
+      if (size < this.#leaseSize / 2) void this.#lease().catch(() => {});
+    }
+    return true;
+  }
+
+  /** Size of the last lease taken (the refill threshold is half of it). */
+  #leaseSize = 0;
+
+  /** Takes one more lease into the spare slot (one request at a time). */
+  #lease(): Promise<void> {
+    this.#leasing ??= this.store.leaseSids().then((lease) => {
+      this.#leasing = undefined;
+      this.#leaseSize = lease.end - lease.first;
+      if (this.#sidEnd - this.#sid <= 0 && this.#spare === undefined) {
+        this.#sid = lease.first;
+        this.#sidEnd = lease.end;
+      } else this.#spare = lease;
+    }, (error: unknown) => {
+      this.#leasing = undefined;
+      throw error;
+    });
+    return this.#leasing;
+  }
+
+  /** Leases until `ops` can have their sids, then assigns them. */
+  async #assignSidsLater(ops: readonly StoreOp[]): Promise<void> {
+    for (let tries = 0; !this.#assignSids(ops); tries++) {
+      if (tries > 8) throw new Error("no sid lease large enough");
+      if (this.#spare !== undefined) {
+        // The current block cannot hold the next message: move on to the spare one.
+        this.#sid = this.#sidEnd;
+      }
+      await this.#lease();
+    }
   }
 
   /** Operations waiting for a transaction. */
@@ -130,7 +199,10 @@ export class GroupCommitter {
     const callbacks = this.#callbacks.splice(0, take);
     this.#deferrable.splice(0, take);
     this.#busy = true;
-    this.store.apply(ops, this.#nextSid).then(
+    const applied = this.#assignSids(ops)
+      ? this.store.apply(ops)
+      : this.#assignSidsLater(ops).then(() => this.store.apply(ops));
+    applied.then(
       (results) => {
         this.batches++;
         this.committedOps += ops.length;

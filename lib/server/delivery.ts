@@ -4,7 +4,9 @@
 // most `inflight` deliveries per session wait for their acknowledgement, and an
 // acknowledgement that frees a slot refills the window promptly (one fetch for a burst of
 // them). Acknowledgements are committed here too, giving the message's place in the queue
-// counts back.
+// counts back. With a store shared by several nodes, sids commit out of order across nodes:
+// a fetch reads the whole queue minus the sids in flight (not after a cursor), and a session
+// is woken (`wake`) when another node queued something for it.
 
 import { setImmediate } from "node:timers";
 import type { Logger } from "../log.ts";
@@ -22,16 +24,22 @@ const FETCH_RETRY_MS = 1_000;
 export class Delivery {
   /** Sessions whose acknowledgements freed slots, refilled together once this turn's input is in. */
   #refills: ClientSession[] = [];
+  /** Sessions woken while a fetch of theirs was running: they fetch again after it. */
+  readonly #woken = new Set<ClientSession>();
   #stopped = false;
   #delivered = 0;
   #acked = 0;
 
-  /** `inflightMax`: unacknowledged deliveries per session (at least 1). */
+  /**
+   * `inflightMax`: unacknowledged deliveries per session (at least 1). `quota` undefined and
+   * `shared` true for a store shared by several nodes (it keeps the counts itself).
+   */
   constructor(
     private readonly committer: GroupCommitter,
-    private readonly quota: Quota,
+    private readonly quota: Quota | undefined,
     private readonly log: Logger,
     readonly inflightMax: number,
+    private readonly shared = false,
   ) {}
 
   /** Deliveries sent so far. */
@@ -91,7 +99,7 @@ export class Delivery {
         this.log.debug("ack_ignored", { user: recipient, sid, why: "unknown sid" });
         return;
       }
-      this.quota.removeOne(result.sender, recipient);
+      this.quota?.removeOne(result.sender, recipient);
       this.#acked++;
       if (cmd.verdict === "OK") this.log.debug("acked", { user: recipient, sid });
       else this.log.info("delivery_refused", { user: recipient, sid, reason: cmd.reason });
@@ -120,6 +128,14 @@ export class Delivery {
     }
   };
 
+  /** Another node queued messages for `session`'s user (or may have): fetch them. */
+  wake(session: ClientSession): void {
+    if (session.closed || session.userId === undefined) return;
+    session.noteBacklog();
+    if (session.fetching) this.#woken.add(session);
+    else this.resume(session);
+  }
+
   /**
    * Fetches `session`'s backlog into its free slots, if it has one and may take more (after
    * REGISTER, and when its unread output drained). Any free slot is refilled at once
@@ -132,10 +148,20 @@ export class Delivery {
     const room = this.inflightMax - session.inflightCount;
     if (room < 1) return;
     session.setFetching(true);
+    const op = this.shared
+      ? {
+        kind: "fetch" as const,
+        recipient: userId,
+        afterSid: 0,
+        exclude: session.inflightSids(),
+        limit: room,
+      }
+      : { kind: "fetch" as const, recipient: userId, afterSid: session.cursor, limit: room };
     this.committer.submit(
-      { kind: "fetch", recipient: userId, afterSid: session.cursor, limit: room },
+      op,
       (result, error) => {
         session.setFetching(false);
+        const again = this.#woken.delete(session);
         if (session.closed) return;
         if (error !== undefined || result?.kind !== "fetch") {
           this.log.error("store_failed", { op: "fetch", user: userId, error: error?.message });
@@ -152,9 +178,10 @@ export class Delivery {
         for (const m of result.messages) {
           // Past the unread bound the rest stays in the store until the session drains.
           if (session.out.overLimit) return;
-          if (m.sid > session.cursor) this.#deliver(session, m.sid, m.sender, m.payload);
+          const fresh = this.shared ? !session.isInflight(m.sid) : m.sid > session.cursor;
+          if (fresh) this.#deliver(session, m.sid, m.sender, m.payload);
         }
-        if (result.messages.length < room) session.backlogDone();
+        if (result.messages.length < room && !again) session.backlogDone();
         else this.resume(session);
       },
     );

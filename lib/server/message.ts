@@ -1,8 +1,9 @@
-// MESSAGE (ASL spec section 5): the in-memory precheck of the recipients (quota.ts), sids
-// reserved in the durable counter, the accept committed with the batch, the reply in the
-// spec's reason order (the store decides DUPLICATE_ID before the precheck's UNKNOWN_USER
+// MESSAGE (ASL spec section 5): the in-memory precheck of the recipients (quota.ts; a store
+// shared by several nodes counts the limits and known users itself, in the transaction),
+// sids given by the committer when the batch starts, the accept committed with the batch,
+// the reply in the spec's reason order (the store decides DUPLICATE_ID before UNKNOWN_USER
 // and QUEUE_FULL, and answers a retry of an accepted message OK), and the copies handed to
-// the recipients online (delivery.ts).
+// the recipients online on this node (delivery.ts; other nodes are woken by the store).
 
 import type { Logger } from "../log.ts";
 import { type ClientSession, REPLY_COST } from "./session.ts";
@@ -12,19 +13,24 @@ import type { Delivery } from "./delivery.ts";
 import type { Directory } from "./directory.ts";
 import type { Slot } from "./outbox.ts";
 import type { Precheck, Quota } from "./quota.ts";
-import type { StoreResult } from "./store.ts";
+import type { AcceptOp, StoreResult } from "./store.ts";
 
 /** Accepts MESSAGEs for one router. */
 export class MessageAcceptor {
   #accepted = 0;
 
+  /**
+   * `quota` undefined: the store is shared and checks the limits (`limits`) and the
+   * recipients itself.
+   */
   constructor(
     private readonly committer: GroupCommitter,
-    private readonly quota: Quota,
+    private readonly quota: Quota | undefined,
     private readonly users: Directory<ClientSession>,
     private readonly delivery: Delivery,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly limits?: { readonly queue: number; readonly pair: number },
   ) {}
 
   /** Messages accepted so far (retries not counted). */
@@ -39,24 +45,24 @@ export class MessageAcceptor {
   submit(session: ClientSession, sender: string, cmd: MessageCommand): void {
     const id = cmd.messageId;
     const recipients = cmd.recipients;
-    const precheck = this.quota.precheck(sender, recipients, this.users);
-    const firstSid = precheck === "pass" ? this.committer.allocateSids(recipients.length) : 0;
-    if (precheck === "pass") this.quota.add(sender, recipients);
+    const quota = this.quota;
+    const precheck = quota === undefined ? "pass" : quota.precheck(sender, recipients, this.users);
+    if (precheck === "pass") quota?.add(sender, recipients);
     const slot = session.out.reserve(cmd.payload.length + REPLY_COST);
-    const at = this.now();
+    const op: AcceptOp = {
+      kind: "accept",
+      sender,
+      messageId: id,
+      recipients,
+      payload: cmd.payload,
+      firstSid: 0,
+      precheck,
+      at: this.now(),
+      ...(this.limits !== undefined ? { limits: this.limits } : {}),
+    };
     this.committer.submit(
-      {
-        kind: "accept",
-        sender,
-        messageId: id,
-        recipients,
-        payload: cmd.payload,
-        firstSid,
-        precheck,
-        at,
-      },
-      (result, error) =>
-        this.#settle(session, slot, cmd, sender, firstSid, precheck, result, error),
+      op,
+      (result, error) => this.#settle(session, slot, cmd, sender, op, precheck, result, error),
     );
   }
 
@@ -65,14 +71,15 @@ export class MessageAcceptor {
     slot: Slot,
     cmd: MessageCommand,
     sender: string,
-    firstSid: number,
+    op: AcceptOp,
     precheck: Precheck,
     result: StoreResult | undefined,
     error: Error | undefined,
   ): void {
     const id = cmd.messageId;
+    const firstSid = op.firstSid;
     const outcome = result?.kind === "accept" ? result.outcome : undefined;
-    if (precheck === "pass" && outcome !== "accepted") this.quota.remove(sender, cmd.recipients);
+    if (precheck === "pass" && outcome !== "accepted") this.quota?.remove(sender, cmd.recipients);
     if (error !== undefined || outcome === undefined) {
       this.log.error("store_failed", { op: "message", user: sender, id, error: error?.message });
       session.out.fill(slot, failedReply(id, "INTERNAL"));

@@ -17,16 +17,18 @@ import type { GroupCommitter } from "./committer.ts";
 import type { Delivery } from "./delivery.ts";
 import type { Directory } from "./directory.ts";
 import type { Quota } from "./quota.ts";
+import type { ClusterLink } from "./cluster.ts";
 
 /** Handles REGISTER and CERT for one router. */
 export class Registrar {
   constructor(
     private readonly committer: GroupCommitter,
     private readonly users: Directory<ClientSession>,
-    private readonly quota: Quota,
+    private readonly quota: Quota | undefined,
     private readonly delivery: Delivery,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly cluster?: ClusterLink,
   ) {}
 
   /** Handles a REGISTER whose command token was granted. */
@@ -40,7 +42,8 @@ export class Registrar {
     }
     if (userId !== session.port.identity) return session.refuse(userId, "NOT_YOUR_ID", this.log);
 
-    session.bind(userId, this.quota.queuedFor(userId) > 0);
+    // A shared store's counts are in the database: the first fetch finds out.
+    session.bind(userId, this.quota === undefined || this.quota.queuedFor(userId) > 0);
     const older = this.users.online(userId);
     if (older !== undefined) {
       this.log.info("session_replaced", { user: userId, old: older.connId, conn: session.connId });
@@ -59,7 +62,7 @@ export class Registrar {
     const slot = session.out.reserve(REPLY_COST);
     this.committer.submit(
       { kind: "user", userId, at: this.now(), chain: session.port.chain },
-      (_result, error) => {
+      (result, error) => {
         if (first) this.users.registering(userId, -1);
         if (error !== undefined) {
           this.log.error("store_failed", { op: "register", user: userId, error: error.message });
@@ -74,6 +77,11 @@ export class Registrar {
           first: first || undefined,
         });
         session.out.fill(slot, okReply(userId));
+        // A newer session of the user on another node may be known already: then this one
+        // goes at once (after its OK).
+        if (result?.kind === "user" && result.epoch !== undefined) {
+          this.cluster?.registeredHere(session, userId, result.epoch);
+        }
       },
     );
     this.delivery.resume(session);
@@ -83,7 +91,10 @@ export class Registrar {
   cert(session: ClientSession, cmd: CertCommand): void {
     const userId = cmd.userId;
     if (cmd.error !== undefined) return session.refuse(userId, cmd.error, this.log);
-    if (!this.users.has(userId)) return session.refuse(userId, "UNKNOWN_USER", this.log);
+    // A shared store answers for users registered on other nodes too.
+    if (this.quota !== undefined && !this.users.has(userId)) {
+      return session.refuse(userId, "UNKNOWN_USER", this.log);
+    }
     // The chain is read in the commit order, so a REGISTER answered before is seen.
     const slot = session.out.reserve(REPLY_COST);
     this.committer.submit({ kind: "cert", userId }, (result, error) => {

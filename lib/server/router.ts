@@ -10,6 +10,7 @@
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { type AckCommand, parseCommand } from "./command.ts";
+import { ClusterLink } from "./cluster.ts";
 import { GroupCommitter } from "./committer.ts";
 import { Delivery } from "./delivery.ts";
 import { Directory } from "./directory.ts";
@@ -18,7 +19,7 @@ import { DEFAULT_QUEUE_MAX, DEFAULT_SENDER_QUEUE_MAX, Quota } from "./quota.ts";
 import { DEFAULT_RATE, RateLimiter, type RateSettings } from "./rate_limit.ts";
 import { Registrar } from "./register.ts";
 import { ClientSession, type SessionPort } from "./session.ts";
-import { MESSAGE_ID_MEMORY_MS, type Store } from "./store.ts";
+import { isShared, MESSAGE_ID_MEMORY_MS, type Store } from "./store.ts";
 
 export type { ClientSession, SessionPort } from "./session.ts";
 
@@ -37,6 +38,8 @@ export interface RouterOptions {
   /** Unread output bytes of a session past which reading from it pauses (default 1 MiB). */
   readonly maxUnreadBytes?: number;
   readonly logger?: Logger;
+  /** With a shared store: how often the safety-net sweep runs, ms (default 5 000). */
+  readonly sweepMs?: number;
   /** Clock in ms since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -100,7 +103,9 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 export class Router {
   readonly #committer: GroupCommitter;
   readonly #users: Directory<ClientSession>;
-  readonly #quota: Quota;
+  /** Queue counts in memory (single-node stores; a shared store counts in the database). */
+  readonly #quota: Quota | undefined;
+  readonly #cluster: ClusterLink | undefined;
   readonly #delivery: Delivery;
   readonly #messages: MessageAcceptor;
   readonly #registrar: Registrar;
@@ -125,15 +130,17 @@ export class Router {
     this.#registerTimeoutMs = options.registerTimeoutMs ?? DEFAULTS.registerTimeoutMs;
     this.#maxUnreadBytes = options.maxUnreadBytes ?? DEFAULTS.maxUnreadBytes;
     this.#limiter = new RateLimiter(options.rate ?? DEFAULT_RATE);
-    this.#committer = new GroupCommitter(store, snapshot.nextSid);
+    this.#committer = new GroupCommitter(store);
     this.#users = new Directory(snapshot.users);
-    this.#quota = new Quota(
-      options.queueMax ?? DEFAULT_QUEUE_MAX,
-      options.senderQueueMax ?? DEFAULT_SENDER_QUEUE_MAX,
-      snapshot.queues,
-    );
+    const queueMax = options.queueMax ?? DEFAULT_QUEUE_MAX;
+    const pairMax = options.senderQueueMax ?? DEFAULT_SENDER_QUEUE_MAX;
+    const shared = isShared(store);
+    this.#quota = shared ? undefined : new Quota(queueMax, pairMax, snapshot.queues);
     const inflight = Math.max(1, options.inflight ?? DEFAULTS.inflight);
-    this.#delivery = new Delivery(this.#committer, this.#quota, this.#log, inflight);
+    this.#delivery = new Delivery(this.#committer, this.#quota, this.#log, inflight, shared);
+    this.#cluster = shared
+      ? new ClusterLink(store, this.#users, this.#delivery, this.#log, options.sweepMs)
+      : undefined;
     this.#messages = new MessageAcceptor(
       this.#committer,
       this.#quota,
@@ -141,6 +148,7 @@ export class Router {
       this.#delivery,
       this.#log,
       this.#now,
+      shared ? { queue: queueMax, pair: pairMax } : undefined,
     );
     this.#registrar = new Registrar(
       this.#committer,
@@ -149,15 +157,27 @@ export class Router {
       this.#delivery,
       this.#log,
       this.#now,
+      this.#cluster,
     );
     this.#housekeeping = setInterval(() => this.#houseKeep(), HOUSEKEEPING_MS);
     Deno.unrefTimer(this.#housekeeping);
     this.#prune();
   }
 
-  /** Loads the store's snapshot (users, queue counts, sid counter) and starts the engine. */
+  /**
+   * Loads the store's snapshot (users, queue counts) and starts the engine; with a shared
+   * store, listens for the other nodes' notifications first.
+   */
   static async create(store: Store, options: RouterOptions = {}): Promise<Router> {
-    return new Router(store, await store.load(), options);
+    const router = new Router(store, await store.load(), options);
+    try {
+      await router.#cluster?.start();
+    } catch (err) {
+      router.#cluster?.stop();
+      clearInterval(router.#housekeeping);
+      throw err;
+    }
+    return router;
   }
 
   /** Current counters. */
@@ -168,7 +188,7 @@ export class Router {
       sessions: this.#sessions,
       online: this.#users.onlineCount,
       knownUsers: this.#users.knownCount,
-      queued: this.#quota.queued,
+      queued: this.#quota?.queued ?? 0,
       accepted: this.#messages.accepted,
       delivered: this.#delivery.delivered,
       acked: this.#delivery.acked,
@@ -247,6 +267,7 @@ export class Router {
     if (this.#closing) return;
     this.#closing = true;
     this.#delivery.stop();
+    this.#cluster?.stop();
     clearInterval(this.#housekeeping);
     await this.#committer.idle();
     await this.store.close();

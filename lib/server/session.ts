@@ -227,6 +227,21 @@ export class ClientSession implements OutboxTarget {
     return sender;
   }
 
+  /** Whether `sid` was delivered in this session and is not acknowledged yet. */
+  isInflight(sid: number): boolean {
+    return this.#inflight?.has(sid) ?? false;
+  }
+
+  /** The sids in flight (a shared store's fetch leaves them out). */
+  inflightSids(): number[] {
+    return this.#inflight === undefined ? [] : [...this.#inflight.keys()];
+  }
+
+  /** The store may hold messages for this session (another node queued some). */
+  noteBacklog(): void {
+    this.#backlog = true;
+  }
+
   /** A backlog fetch starts (true) or ended (false). */
   setFetching(fetching: boolean): void {
     this.#fetching = fetching;

@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
  *
  * `precheck` is the router's in-memory verdict on the recipients (known users, queue caps),
  * which the spec ranks after the MESSAGEID check: the store checks the MESSAGEID memory
- * first and only then applies a failing precheck.
+ * first and only then applies a failing precheck. A store shared by several nodes
+ * (`SharedStore`) is given `limits` instead and counts them itself, in the transaction.
  */
 export interface AcceptOp {
   readonly kind: "accept";
@@ -20,8 +21,14 @@ export interface AcceptOp {
   /** Distinct recipients, sorted. */
   readonly recipients: readonly string[];
   readonly payload: string;
-  readonly firstSid: number;
+  /**
+   * The first of `recipients.length` consecutive sids: 0 when submitted, assigned by the
+   * committer from its sid lease when the batch starts (only for a `pass` precheck).
+   */
+  firstSid: number;
   readonly precheck: "pass" | "UNKNOWN_USER" | "QUEUE_FULL";
+  /** Queue limits the store checks itself (shared stores): per recipient, per pair. */
+  readonly limits?: { readonly queue: number; readonly pair: number };
   /** Acceptance time, ms since the epoch (for the 24-hour MESSAGEID memory). */
   readonly at: number;
 }
@@ -56,11 +63,17 @@ export interface CertOp {
   readonly userId: string;
 }
 
-/** Read up to `limit` queued messages of `recipient` with sid greater than `afterSid`, in order. */
+/**
+ * Read up to `limit` queued messages of `recipient` with sid greater than `afterSid` and
+ * not in `exclude` (the sids in flight in the session), in sid order. With sids from several
+ * nodes a smaller sid may commit after a larger one was delivered, so a shared store's
+ * router fetches with `afterSid` 0 and the in-flight sids excluded.
+ */
 export interface FetchOp {
   readonly kind: "fetch";
   readonly recipient: string;
   readonly afterSid: number;
+  readonly exclude?: readonly number[];
   readonly limit: number;
 }
 
@@ -87,7 +100,7 @@ export interface QueuedMessage {
 export type StoreResult =
   | { readonly kind: "accept"; readonly outcome: AcceptOutcome }
   | { readonly kind: "ack"; readonly removed: boolean; readonly sender?: string }
-  | { readonly kind: "user" }
+  | { readonly kind: "user"; readonly epoch?: number }
   | CertResult
   | { readonly kind: "fetch"; readonly messages: readonly QueuedMessage[] }
   | { readonly kind: "prune"; readonly pruned: number };
@@ -108,14 +121,21 @@ export interface StoreSnapshot {
   readonly users: readonly string[];
   /** Undelivered message counts per recipient and sender. */
   readonly queues: readonly { recipient: string; sender: string; count: number }[];
-  /** The next sid to hand out; sids below it are never reused. */
-  readonly nextSid: number;
+}
+
+/** Sids `first` up to `end` (exclusive), owned by one committer: never handed out again. */
+export interface SidLease {
+  readonly first: number;
+  readonly end: number;
 }
 
 /**
  * A storage engine. `apply` runs a batch in ONE transaction, durably committed before
- * its promise resolves, and persists `nextSid` (the durable sid counter) with it. If the
- * transaction fails, nothing of the batch is kept and the promise rejects.
+ * its promise resolves (accepted sids included: a store with a counter raises it in the
+ * same transaction). If the transaction fails, nothing of the batch is kept and the
+ * promise rejects. `leaseSids` hands out a block of sids no other lease, node or restart
+ * will ever see again: a single-node store leases the whole space from its counter at
+ * once, a shared store blocks from a database sequence.
  */
 export interface Store {
   /**
@@ -125,8 +145,63 @@ export interface Store {
    */
   readonly blocking?: boolean;
   load(): Promise<StoreSnapshot>;
-  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]>;
+  leaseSids(): Promise<SidLease>;
+  apply(ops: readonly StoreOp[]): Promise<StoreResult[]>;
   close(): Promise<void>;
+}
+
+/** What another node did, as a shared store's notifications tell it. */
+export interface ClusterEvents {
+  /** Messages were queued for `recipient` by another node (committed). */
+  queued(recipient: string): void;
+  /** `userId` registered on another node, its session numbered `epoch`. */
+  registered(userId: string, epoch: number): void;
+  /** Notifications may have been missed (the listening connection was (re)made). */
+  resync(): void;
+}
+
+/**
+ * A store that several server nodes share (PostgreSQL): sids from a sequence, queue limits
+ * and known users counted in the transaction, and notifications between nodes.
+ */
+export interface SharedStore extends Store {
+  readonly shared: true;
+  /** This node's name in notifications (its own are not echoed back to it). */
+  readonly nodeId: string;
+  /** Starts listening for other nodes' notifications. */
+  subscribe(events: ClusterEvents): Promise<void>;
+  /**
+   * For the sweep: the latest session epoch of each of `users` registered anywhere (users
+   * without one left out), and which of them have messages queued.
+   */
+  sweepInfo(users: readonly string[]): Promise<SweepInfo>;
+}
+
+/** What `SharedStore.sweepInfo` reads. */
+export interface SweepInfo {
+  readonly epochs: ReadonlyMap<string, number>;
+  readonly queued: ReadonlySet<string>;
+}
+
+/** True when `store` is shared by several nodes. */
+export function isShared(store: Store): store is SharedStore {
+  return (store as Partial<SharedStore>).shared === true;
+}
+
+/** The sids past the last one `ops` accept (0 without accepts): what a counter must exceed. */
+export function sidsUsedEnd(ops: readonly StoreOp[]): number {
+  let end = 0;
+  for (const op of ops) {
+    if (op.kind === "accept" && op.firstSid > 0) {
+      end = Math.max(end, op.firstSid + op.recipients.length);
+    }
+  }
+  return end;
+}
+
+/** The whole sid space from `next` on (a single-node store's one lease). */
+export function wholeSpace(next: number): SidLease {
+  return { first: next, end: Number.MAX_SAFE_INTEGER };
 }
 
 /** Canonical contents up to this many characters are remembered as they are, not hashed. */

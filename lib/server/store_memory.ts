@@ -7,10 +7,13 @@ import {
   batchDigests,
   type QueuedMessage,
   sameDigest,
+  type SidLease,
+  sidsUsedEnd,
   type Store,
   type StoreOp,
   type StoreResult,
   type StoreSnapshot,
+  wholeSpace,
 } from "./store.ts";
 
 interface Remembered {
@@ -30,7 +33,7 @@ interface Row extends QueuedMessage {
  * ```ts
  * import { MemoryStore } from "./store_memory.ts";
  * const store = new MemoryStore();
- * await store.apply([{ kind: "user", userId: "bob", at: Date.now() }], 1);
+ * await store.apply([{ kind: "user", userId: "bob", at: Date.now() }]);
  * console.log((await store.load()).users); // ["bob"]
  * ```
  */
@@ -54,17 +57,20 @@ export class MemoryStore implements Store {
     return Promise.resolve({
       users: [...this.#users.keys()],
       queues: [...counts.values()],
-      nextSid: this.#nextSid,
     });
   }
 
-  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  leaseSids(): Promise<SidLease> {
+    return Promise.resolve(wholeSpace(this.#nextSid));
+  }
+
+  apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
     if (this.#closed) return Promise.reject(new Error("the store is closed"));
     try {
       const digests = batchDigests(ops);
       const results: StoreResult[] = [];
       ops.forEach((op, i) => results.push(this.#applyOne(op, digests[i])));
-      this.#nextSid = Math.max(this.#nextSid, nextSid);
+      this.#nextSid = Math.max(this.#nextSid, sidsUsedEnd(ops));
       return Promise.resolve(results);
     } catch (err) {
       return Promise.reject(err);
@@ -101,7 +107,10 @@ export class MemoryStore implements Store {
         const messages: QueuedMessage[] = [];
         for (const row of this.#queue.values()) {
           if (messages.length >= op.limit) break;
-          if (row.recipient === op.recipient && row.sid > op.afterSid) {
+          if (
+            row.recipient === op.recipient && row.sid > op.afterSid &&
+            !(op.exclude?.includes(row.sid) ?? false)
+          ) {
             messages.push({ sid: row.sid, sender: row.sender, payload: row.payload });
           }
         }

@@ -1,8 +1,11 @@
 // The durable Store (lib/server/store.ts) on PostgreSQL, for ASL spec section 5's
-// store-and-forward with a database that several server nodes can reach (docs/CLUSTER.md).
+// store-and-forward with a database that several server nodes share (docs/CLUSTER.md).
 // Same semantics as store_sqlite.ts: each `apply` batch is one transaction, committed
 // before its promise resolves; the schema is created or migrated at start under an
-// advisory lock, so nodes may start together. Client: the `postgres` npm package.
+// advisory lock, so nodes may start together. For the cluster: sids in blocks from a
+// sequence, known users and queue limits checked in the accept's statement, LISTEN/NOTIFY
+// between nodes (queued messages, newer sessions), and a backoff while the database is
+// unreachable. Client: the `postgres` npm package.
 
 import postgres from "postgres";
 import {
@@ -11,16 +14,30 @@ import {
   batchDigests,
   type QueuedMessage,
   sameDigest,
-  type Store,
+  type SharedStore,
+  type SidLease,
   type StoreOp,
   type StoreResult,
   type StoreSnapshot,
+  type SweepInfo,
 } from "./store.ts";
+import type { ClusterEvents } from "./store.ts";
 import { decodeChain, encodeChain } from "./store_sqlite.ts";
 import { type PostgresLocation, redact, storeUrlText } from "./store_url.ts";
 
 /** The schema version this code writes (row `schema_version` of table `meta`). */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
+
+/** Sids one `nextval` of the sequence `queue_sid` leases to a node. */
+export const SID_BLOCK = 1024;
+
+/** Notification channels: `NODE RECIPIENT` (queued) and `NODE USER EPOCH` (registered). */
+export const QUEUE_CHANNEL = "netsec_queue";
+export const SESSION_CHANNEL = "netsec_session";
+
+/** Backoff while the database is unreachable: first and longest wait, ms. */
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
 
 /** The advisory lock held while the schema is created or migrated ("NSMS" + 1). */
 export const SCHEMA_LOCK_KEY = 0x4e534d53_0001;
@@ -56,6 +73,22 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sender, message_id)
   );
   CREATE INDEX message_ids_by_time ON message_ids (accepted_at);
+  `,
+  // Version 2: several nodes. Sids from a sequence in blocks of SID_BLOCK (never below the
+  // old counter or a queued sid); each user's latest session epoch; an index for the
+  // per-pair queue limit counted in the database.
+  `
+  CREATE SEQUENCE queue_sid INCREMENT BY ${SID_BLOCK} MINVALUE 1;
+  SELECT setval('queue_sid', greatest(
+    (SELECT value FROM meta WHERE key = 'next_sid'),
+    (SELECT coalesce(max(sid), 0) + 1 FROM queue)), false);
+  DELETE FROM meta WHERE key = 'next_sid';
+  CREATE SEQUENCE session_epoch;
+  CREATE TABLE sessions (
+    user_id text COLLATE "C" PRIMARY KEY,
+    epoch bigint NOT NULL
+  );
+  CREATE INDEX queue_by_pair ON queue (recipient, sender);
   `,
 ];
 
@@ -110,10 +143,29 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /**
- * A Store in a PostgreSQL database. One pool of connections; each batch is sent as one
- * `sql.batch` (one round trip, one transaction). The durable sid counter is the row
- * `next_sid` of `meta`, raised with each batch, as in the SQLite store: correct for ONE
- * server node per database (docs/CLUSTER.md says what several nodes need).
+ * Driver error codes that mean a new connection could not be made (the database is down or
+ * refuses): these start the backoff. A connection lost mid-way does not (the pool's next one
+ * may work at once).
+ */
+const CONNECT_FAILURES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "28P01",
+  "28000",
+  "3D000",
+  "57P03",
+]);
+
+/**
+ * A Store in a PostgreSQL database that any number of server nodes share. One pool of
+ * connections; each batch is sent as one `sql.batch` (one round trip, one transaction).
+ * Sids come in blocks from the sequence `queue_sid`; the listening connection is the
+ * driver's own (re-made with backoff after a loss, which calls `resync`).
  *
  * @example
  * ```ts ignore
@@ -126,13 +178,17 @@ const CONNECTION_CODES = new Set([
  * await store.close();
  * ```
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements SharedStore {
+  readonly shared = true;
+  /** This process's name in notifications. */
+  readonly nodeId = crypto.randomUUID().slice(0, 8);
   readonly #sql: Sql;
   readonly #where: string;
   readonly #password: string | undefined;
-  /** The highest sid counter this store has committed (skips a no-op UPDATE). */
-  #savedSid = 0;
   #closed = false;
+  /** While the database is unreachable: no statement is tried before this time (ms). */
+  #downUntil = 0;
+  #backoffMs = 0;
 
   private constructor(sql: Sql, where: string, password: string | undefined) {
     this.#sql = sql;
@@ -192,15 +248,10 @@ export class PostgresStore implements Store {
     this.#open();
     try {
       const sql = this.#sql;
-      const [users = [], queues = [], counter = []] = await sql.batch([
+      const [users = [], queues = []] = await sql.batch([
         sql`SELECT user_id FROM users`,
         sql`SELECT recipient, sender, count(*)::int8 AS n FROM queue GROUP BY recipient, sender`,
-        sql`SELECT (SELECT value FROM meta WHERE key = 'next_sid') AS stored,
-          (SELECT coalesce(max(sid), 0) FROM queue) AS top`,
       ]) as unknown as Row[][];
-      const row = counter[0];
-      const nextSid = Math.max(Number(row?.stored ?? 1), Number(row?.top ?? 0) + 1);
-      this.#savedSid = Math.max(this.#savedSid, Number(row?.stored ?? 1));
       return {
         users: users.map((r) => String(r.user_id)),
         queues: queues.map((r) => ({
@@ -208,32 +259,40 @@ export class PostgresStore implements Store {
           sender: String(r.sender),
           count: Number(r.n),
         })),
-        nextSid,
       };
     } catch (err) {
       throw this.#wrap(err);
     }
   }
 
-  async apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  /** A block of SID_BLOCK sids from the sequence (one round trip, no transaction held). */
+  async leaseSids(): Promise<SidLease> {
     this.#open();
+    this.#checkUp();
+    try {
+      const [row] = await this.#sql`SELECT nextval('queue_sid') AS first`;
+      this.#up();
+      const first = Number(row?.first);
+      return { first, end: first + SID_BLOCK };
+    } catch (err) {
+      throw this.#failed(err);
+    }
+  }
+
+  async apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
+    this.#open();
+    this.#checkUp();
     const sql = this.#sql;
     const digests = batchDigests(ops);
-    const queries = ops.map((op, i) => statement(sql, op, digests[i]));
-    const raiseSid = nextSid > this.#savedSid;
-    if (raiseSid) {
-      queries.push(
-        sql`UPDATE meta SET value = ${nextSid}::int8 WHERE key = 'next_sid' AND value < ${nextSid}::int8`,
-      );
-    }
+    const queries = ops.map((op, i) => statement(sql, op, digests[i], this.nodeId));
     let rows: readonly Row[][];
     try {
       // One round trip; outside `begin`, a batch is one implicit transaction (all or nothing).
       rows = queries.length === 0 ? [] : await sql.batch(queries) as unknown as Row[][];
+      this.#up();
     } catch (err) {
-      throw this.#wrap(err);
+      throw this.#failed(err);
     }
-    if (raiseSid) this.#savedSid = nextSid;
     const results: StoreResult[] = [];
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
@@ -252,8 +311,12 @@ export class PostgresStore implements Store {
         if (row === undefined) return { kind: "ack", removed: false };
         return { kind: "ack", removed: true, sender: op.sender ?? String(row.sender) };
       }
-      case "user":
-        return { kind: "user" };
+      case "user": {
+        const epoch = rows[0]?.epoch;
+        return epoch === undefined || epoch === null
+          ? { kind: "user" }
+          : { kind: "user", epoch: Number(epoch) };
+      }
       case "cert": {
         const row = rows[0];
         if (row === undefined) return { kind: "cert", known: false, chain: undefined };
@@ -284,6 +347,12 @@ export class PostgresStore implements Store {
   ): Promise<AcceptOutcome> {
     if (row?.inserted === true) return "accepted";
     let known = row?.digest;
+    const verdict = row?.verdict;
+    if (
+      !(known instanceof Uint8Array) && (verdict === "UNKNOWN_USER" || verdict === "QUEUE_FULL")
+    ) {
+      return verdict;
+    }
     if (!(known instanceof Uint8Array) && op.precheck === "pass") {
       // Not inserted, yet not seen: another node's transaction committed this id while
       // ours waited on it (its row was not in our statement's snapshot). Read it now.
@@ -307,6 +376,47 @@ export class PostgresStore implements Store {
     return op.precheck;
   }
 
+  /** Listens on both channels; `events.resync()` each time the listening connection is made. */
+  async subscribe(events: ClusterEvents): Promise<void> {
+    this.#open();
+    const node = this.nodeId;
+    try {
+      await this.#sql.listen(QUEUE_CHANNEL, (payload) => {
+        const [from, recipient] = payload.split(" ");
+        if (from !== node && recipient !== undefined) events.queued(recipient);
+      });
+      await this.#sql.listen(SESSION_CHANNEL, (payload) => {
+        const [from, user, epoch] = payload.split(" ");
+        if (from !== node && user !== undefined) events.registered(user, Number(epoch));
+      }, () => events.resync());
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+  }
+
+  async sweepInfo(users: readonly string[]): Promise<SweepInfo> {
+    this.#open();
+    this.#checkUp();
+    let rows: readonly Row[];
+    try {
+      rows = await this.#sql`SELECT t.u AS user_id, s.epoch,
+          EXISTS (SELECT 1 FROM queue WHERE recipient = t.u) AS queued
+        FROM unnest(${users as string[]}::text[]) AS t(u)
+        LEFT JOIN sessions s ON s.user_id = t.u`;
+      this.#up();
+    } catch (err) {
+      throw this.#failed(err);
+    }
+    const epochs = new Map<string, number>();
+    const queued = new Set<string>();
+    for (const row of rows) {
+      const user = String(row.user_id);
+      if (row.epoch !== null && row.epoch !== undefined) epochs.set(user, Number(row.epoch));
+      if (row.queued === true) queued.add(user);
+    }
+    return { epochs, queued };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -315,6 +425,29 @@ export class PostgresStore implements Store {
 
   #open(): void {
     if (this.#closed) throw new PostgresStoreError("CLOSED", "the store is closed");
+  }
+
+  /** Fails at once while the database is known unreachable (its backoff is running). */
+  #checkUp(): void {
+    if (this.#downUntil > Date.now()) {
+      throw new PostgresStoreError("UNREACHABLE", `${this.#where}: unreachable (retrying)`);
+    }
+  }
+
+  #up(): void {
+    this.#backoffMs = 0;
+    this.#downUntil = 0;
+  }
+
+  /** Wraps `err`; a connection that could not be made starts (or lengthens) the backoff. */
+  #failed(err: unknown): PostgresStoreError {
+    const wrapped = this.#wrap(err);
+    const code = String((err as { code?: unknown } | null)?.code ?? "");
+    if (CONNECT_FAILURES.has(code)) {
+      this.#backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2));
+      this.#downUntil = Date.now() + this.#backoffMs;
+    }
+    return wrapped;
   }
 
   /** A driver error as a PostgresStoreError naming the database, without the password. */
@@ -338,9 +471,11 @@ function statement(
   sql: Sql,
   op: StoreOp,
   digest: Uint8Array | undefined,
+  node: string,
 ): postgres.PendingQuery<Row[]> {
   switch (op.kind) {
     case "accept":
+      if (op.limits !== undefined) return checkedAccept(sql, op, digest, node);
       if (op.precheck !== "pass") {
         return sql`SELECT false AS inserted, digest FROM message_ids
           WHERE sender = ${op.sender} AND message_id = ${op.messageId}`;
@@ -368,24 +503,95 @@ function statement(
             RETURNING 1 AS removed`
         : sql`DELETE FROM queue WHERE sid = ${op.sid}::int8 AND recipient = ${op.recipient}
             RETURNING sender`;
-    case "user":
-      // An unchanged chain (the same certificate again) writes nothing.
+    case "user": {
+      // An unchanged chain (the same certificate again) writes no user row. Every REGISTER
+      // takes a new session epoch and tells the other nodes (at commit).
+      const session = sql`s AS (
+          INSERT INTO sessions (user_id, epoch) VALUES (${op.userId}, nextval('session_epoch'))
+          ON CONFLICT (user_id) DO UPDATE SET epoch = excluded.epoch RETURNING epoch
+        )
+        SELECT epoch, pg_notify(${SESSION_CHANNEL}, ${node} || ' ' || ${op.userId} || ' ' || epoch)
+        FROM s`;
       return op.chain === undefined
-        ? sql`INSERT INTO users (user_id, registered_at) VALUES (${op.userId}, ${op.at}::int8)
-            ON CONFLICT DO NOTHING`
-        : sql`INSERT INTO users (user_id, registered_at, cert_chain)
+        ? sql`WITH u AS (
+            INSERT INTO users (user_id, registered_at) VALUES (${op.userId}, ${op.at}::int8)
+            ON CONFLICT DO NOTHING
+          ), ${session}`
+        : sql`WITH u AS (
+            INSERT INTO users (user_id, registered_at, cert_chain)
             VALUES (${op.userId}, ${op.at}::int8, ${encodeChain(op.chain)}::bytea)
             ON CONFLICT (user_id) DO UPDATE SET cert_chain = excluded.cert_chain
-            WHERE users.cert_chain IS DISTINCT FROM excluded.cert_chain`;
+            WHERE users.cert_chain IS DISTINCT FROM excluded.cert_chain
+          ), ${session}`;
+    }
     case "cert":
       return sql`SELECT cert_chain FROM users WHERE user_id = ${op.userId}`;
     case "fetch":
-      return sql`SELECT sid, sender, payload FROM queue
-        WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
-        ORDER BY sid LIMIT ${op.limit}::int8`;
+      return op.exclude === undefined || op.exclude.length === 0
+        ? sql`SELECT sid, sender, payload FROM queue
+          WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
+          ORDER BY sid LIMIT ${op.limit}::int8`
+        : sql`SELECT sid, sender, payload FROM queue
+          WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
+            AND sid <> ALL (${op.exclude as number[]}::int8[])
+          ORDER BY sid LIMIT ${op.limit}::int8`;
     case "prune":
       return sql`WITH gone AS (
           DELETE FROM message_ids WHERE accepted_at < ${op.before}::int8 RETURNING 1
         ) SELECT count(*)::int8 AS pruned FROM gone`;
   }
+}
+
+/**
+ * An accept that checks, after the MESSAGEID memory (the spec's reason order), that every
+ * recipient is a registered user and that no recipient's queue (or the sender's share of
+ * it) is full, counting in this transaction (so it sees earlier statements of its batch
+ * and what other nodes committed), then remembers the id, queues one row per recipient and
+ * notifies the other nodes at commit. The counts stop at the limit (LIMIT), so a check
+ * reads at most `limits.queue` index entries of the recipient's queue, and the sender's share
+ * is counted only when the queue holds at least `limits.pair` messages.
+ */
+function checkedAccept(
+  sql: Sql,
+  op: AcceptOp,
+  digest: Uint8Array | undefined,
+  node: string,
+): postgres.PendingQuery<Row[]> {
+  const limits = op.limits ?? { queue: 0, pair: 0 };
+  const recipients = op.recipients as string[];
+  return sql`WITH prior AS (
+      SELECT digest FROM message_ids WHERE sender = ${op.sender} AND message_id = ${op.messageId}
+    ), verdict AS (
+      SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM prior) THEN 'known'
+        WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
+          WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = t.r)) THEN 'UNKNOWN_USER'
+        WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
+          CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM queue
+            WHERE recipient = t.r LIMIT ${limits.queue}::int8) AS a) AS q
+          WHERE CASE
+            WHEN q.n >= ${limits.queue}::int8 THEN true
+            WHEN q.n < ${limits.pair}::int8 THEN false -- the pair's share cannot be full
+            ELSE (SELECT count(*) FROM (SELECT 1 FROM queue
+                WHERE recipient = t.r AND sender = ${op.sender}
+                LIMIT ${limits.pair}::int8) AS b) >= ${limits.pair}::int8
+          END) THEN 'QUEUE_FULL'
+        ELSE 'pass' END AS v
+    ), ins AS (
+      INSERT INTO message_ids (sender, message_id, digest, accepted_at)
+      SELECT ${op.sender}, ${op.messageId}, ${digest ?? new Uint8Array()}::bytea, ${op.at}::int8
+      WHERE (SELECT v FROM verdict) = 'pass'
+      ON CONFLICT DO NOTHING RETURNING 1
+    ), q AS (
+      INSERT INTO queue (sid, recipient, sender, payload, accepted_at)
+      SELECT ${op.firstSid}::int8 + t.o - 1, t.r, ${op.sender}, ${op.payload}, ${op.at}::int8
+      FROM unnest(${recipients}::text[]) WITH ORDINALITY AS t(r, o)
+      WHERE EXISTS (SELECT 1 FROM ins)
+    ), n AS (
+      SELECT pg_notify(${QUEUE_CHANNEL}, ${node} || ' ' || t.r)
+      FROM unnest(${recipients}::text[]) AS t(r)
+      WHERE EXISTS (SELECT 1 FROM ins)
+    )
+    SELECT EXISTS (SELECT 1 FROM ins) AS inserted, (SELECT digest FROM prior) AS digest,
+      (SELECT v FROM verdict) AS verdict, (SELECT count(*) FROM n) AS notified`;
 }

@@ -9,10 +9,13 @@ import {
   batchDigests,
   type QueuedMessage,
   sameDigest,
+  type SidLease,
+  sidsUsedEnd,
   type Store,
   type StoreOp,
   type StoreResult,
   type StoreSnapshot,
+  wholeSpace,
 } from "./store.ts";
 
 /** The schema version this code writes (PRAGMA user_version). */
@@ -120,29 +123,44 @@ export class SqliteStore implements Store {
       sender: String(row.sender),
       count: Number(row.n),
     }));
-    const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_sid'").get();
-    const maxRow = this.#db.prepare("SELECT max(sid) AS m FROM queue").get();
-    const nextSid = Math.max(Number(meta?.value ?? 1), Number(maxRow?.m ?? 0) + 1);
-    return Promise.resolve({ users, queues, nextSid });
+    return Promise.resolve({ users, queues });
   }
 
-  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
+  /**
+   * The whole sid space from the durable counter on (one node owns this file): `apply`
+   * raises the counter past the sids each batch accepts, in the batch's transaction.
+   */
+  leaseSids(): Promise<SidLease> {
     try {
-      return Promise.resolve(this.applySync(ops, nextSid));
+      this.#open();
+      const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_sid'").get();
+      const maxRow = this.#db.prepare("SELECT max(sid) AS m FROM queue").get();
+      return Promise.resolve(
+        wholeSpace(Math.max(Number(meta?.value ?? 1), Number(maxRow?.m ?? 0) + 1)),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
+    try {
+      return Promise.resolve(this.applySync(ops));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** `apply` without the promise: the batch's transaction, committed when it returns. */
-  applySync(ops: readonly StoreOp[], nextSid: number): StoreResult[] {
+  applySync(ops: readonly StoreOp[]): StoreResult[] {
     this.#open();
     const digests = batchDigests(ops);
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
       const results = ops.map((op, i) => this.#applyOne(op, digests[i]));
-      this.#st.setNextSid.run(nextSid, nextSid);
+      const sidEnd = sidsUsedEnd(ops);
+      if (sidEnd > 0) this.#st.setNextSid.run(sidEnd, sidEnd);
       db.exec("COMMIT");
       return results;
     } catch (err) {
@@ -181,9 +199,16 @@ export class SqliteStore implements Store {
         };
       }
       case "fetch": {
-        const messages: QueuedMessage[] = st.fetch.all(op.recipient, op.afterSid, op.limit).map((
-          row,
-        ) => ({ sid: Number(row.sid), sender: String(row.sender), payload: String(row.payload) }));
+        const exclude = op.exclude !== undefined && op.exclude.length > 0
+          ? new Set(op.exclude)
+          : undefined;
+        const rows = st.fetch.all(op.recipient, op.afterSid, op.limit + (exclude?.size ?? 0));
+        const messages: QueuedMessage[] = [];
+        for (const row of rows) {
+          const sid = Number(row.sid);
+          if (exclude?.has(sid) || messages.length >= op.limit) continue;
+          messages.push({ sid, sender: String(row.sender), payload: String(row.payload) });
+        }
         return { kind: "fetch", messages };
       }
       case "prune":

@@ -2,7 +2,7 @@
 // (store_worker.ts): the network thread never blocks on a disk flush, so commands that
 // arrive during a commit are gathered into the next one (ASL spec section 5, durable OK).
 
-import type { Store, StoreOp, StoreResult, StoreSnapshot } from "./store.ts";
+import type { SidLease, Store, StoreOp, StoreResult, StoreSnapshot } from "./store.ts";
 import type { WorkerRequest, WorkerResponse } from "./store_worker.ts";
 
 /** A failure reported by the store worker, with the engine's error code when it had one. */
@@ -70,8 +70,12 @@ export class WorkerStore implements Store {
     return this.#call({ type: "load" }) as Promise<StoreSnapshot>;
   }
 
-  apply(ops: readonly StoreOp[], nextSid: number): Promise<StoreResult[]> {
-    return this.#call({ type: "apply", ops, nextSid }) as Promise<StoreResult[]>;
+  leaseSids(): Promise<SidLease> {
+    return this.#call({ type: "lease" }) as Promise<SidLease>;
+  }
+
+  apply(ops: readonly StoreOp[]): Promise<StoreResult[]> {
+    return this.#call({ type: "apply", ops }) as Promise<StoreResult[]>;
   }
 
   async close(): Promise<void> {

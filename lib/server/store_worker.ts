@@ -10,12 +10,8 @@ import type { StoreOp } from "./store.ts";
 export type WorkerRequest =
   | { readonly id: number; readonly type: "open"; readonly path: string }
   | { readonly id: number; readonly type: "load" }
-  | {
-    readonly id: number;
-    readonly type: "apply";
-    readonly ops: readonly StoreOp[];
-    readonly nextSid: number;
-  }
+  | { readonly id: number; readonly type: "lease" }
+  | { readonly id: number; readonly type: "apply"; readonly ops: readonly StoreOp[] }
   | { readonly id: number; readonly type: "close" };
 
 /** The answer to one request. */
@@ -44,8 +40,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return undefined;
     case "load":
       return await requireStore().load();
+    case "lease":
+      return await requireStore().leaseSids();
     case "apply":
-      return await requireStore().apply(request.ops, request.nextSid);
+      return await requireStore().apply(request.ops);
     case "close":
       await store?.close();
       store = undefined;

@@ -109,3 +109,50 @@ export async function createPgDatabase(
     },
   };
 }
+
+/**
+ * Stops or starts the throwaway test server itself (tools/pg/cluster.sh's data directory
+ * NETSEC_TEST_PG_DIR, as the `postgres` OS user when run as root), for fault tests. Undefined
+ * when there is no such directory (a server this run did not start).
+ */
+export async function pgCtl(
+  env: PgTestEnv & { available: true },
+  action: "stop" | "start",
+): Promise<void> {
+  const dir = Deno.env.get("NETSEC_TEST_PG_DIR");
+  if (dir === undefined) throw new Error("NETSEC_TEST_PG_DIR is not set");
+  let bindir = "";
+  for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
+    const candidate = `/usr/lib/postgresql/${entry.name}/bin`;
+    if (bindir === "" || candidate > bindir) bindir = candidate;
+  }
+  const pgctl = [
+    `${bindir}/pg_ctl`,
+    "-D",
+    `${dir}/data`,
+    "-l",
+    `${dir}/data/server.log`,
+    "-w",
+    "-t",
+    "60",
+    ...(action === "stop" ? ["-m", "fast", "stop"] : [
+      "-o",
+      `-c listen_addresses=127.0.0.1 -p ${env.location.port} -k ${dir}/socket -c fsync=on`,
+      "start",
+    ]),
+  ];
+  const root = Deno.uid() === 0;
+  const out = await new Deno.Command(root ? "runuser" : pgctl[0]!, {
+    args: root ? ["-u", "postgres", "--", ...pgctl] : pgctl.slice(1),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`pg_ctl ${action} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** True when this run may stop and start the test server (it has its data directory). */
+export function pgCtlAvailable(): boolean {
+  return (Deno.env.get("NETSEC_TEST_PG_DIR") ?? "") !== "";
+}

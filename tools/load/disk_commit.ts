@@ -27,7 +27,7 @@ export async function measureCommitLatency(
   await Deno.mkdir(dir, { recursive: true });
   const store = new SqliteStore(`${dir}/commit-probe.db`);
   try {
-    await store.apply([{ kind: "user", userId: "a", at: Date.now() }], 1);
+    await store.apply([{ kind: "user", userId: "a", at: Date.now() }]);
     const samples: number[] = [];
     const payload = "QUFB".repeat(25);
     const end = performance.now() + maxSeconds * 1000;
@@ -43,9 +43,9 @@ export async function measureCommitLatency(
         firstSid: sid,
         precheck: "pass",
         at: Date.now(),
-      }], sid + 1);
+      }]);
       samples.push(performance.now() - started);
-      await store.apply([{ kind: "ack", recipient: "a", sid, sender: "a" }], sid + 1);
+      await store.apply([{ kind: "ack", recipient: "a", sid, sender: "a" }]);
     }
     const s = summarize(samples);
     return { commits: s.count, p50_ms: s.p50_ms, p99_ms: s.p99_ms, max_ms: s.max_ms };
