@@ -29,11 +29,47 @@ export { MAX_BUFFERED_INCOMING } from "./inbox.ts";
  * (`send`), receives (async iteration, each message acknowledged once handled), reconnects
  * and resends by itself, and ends with `close()`.
  *
- * @example
- * ```ts ignore
- * import { connect } from "@netsec/msg";
- * const bot = await connect({ user: "echo", credentials, trust });
- * for await (const message of bot) await bot.send(message.from, `echo: ${message.text}`);
+ * @example An echo bot answers one message
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect } from "./client.ts";
+ * import { serve } from "../server/serve.ts";
+ * import { initPki, issueUser } from "../pki/pki_files.ts";
+ * import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * for (const user of ["alice", "bob"]) await issueUser({ dir, userId: user });
+ * const trust = await loadTrustStore(`${dir}/ca.pem`);
+ * const server = await serve({
+ *   port: 0,
+ *   credentials: await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`),
+ *   trust,
+ *   dataPath: `${dir}/db.sqlite`,
+ * });
+ * const user = async (name: string) =>
+ *   connect({
+ *     user: name,
+ *     port: server.addr.port,
+ *     credentials: await loadCredentials(`${dir}/${name}.pem`, `${dir}/${name}.key`),
+ *     trust,
+ *   });
+ * const bot = await user("bob");
+ * const alice = await user("alice");
+ * await alice.send("bob", "ping");
+ * for await (const message of bot) {
+ *   await bot.send(message.from, `echo: ${message.text}`); // sealed end to end by default
+ *   break;
+ * }
+ * for await (const reply of alice) {
+ *   assert.equal(reply.text, "echo: ping");
+ *   assert.equal(reply.sealed, true);
+ *   break;
+ * }
+ * await alice.close();
+ * await bot.close();
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class MessengerClient implements AsyncIterable<IncomingMessage> {
@@ -219,9 +255,39 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
    * `timeoutMs`, default the client's).
    *
    * @example
-   * ```ts ignore
-   * const bob = await client.lookupCertificate("bob");
-   * console.log(`${bob.identity} SHA-256 ${bob.fingerprint}`);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { connect } from "./client.ts";
+   * import { serve } from "../server/serve.ts";
+   * import { initPki, issueUser } from "../pki/pki_files.ts";
+   * import { loadCredentials, loadTrustStore } from "../pki/credentials.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await initPki({ dir });
+   * for (const user of ["alice", "bob"]) await issueUser({ dir, userId: user });
+   * const trust = await loadTrustStore(`${dir}/ca.pem`);
+   * const server = await serve({
+   *   port: 0,
+   *   credentials: await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`),
+   *   trust,
+   *   dataPath: `${dir}/db.sqlite`,
+   * });
+   * const user = async (name: string) =>
+   *   connect({
+   *     user: name,
+   *     port: server.addr.port,
+   *     credentials: await loadCredentials(`${dir}/${name}.pem`, `${dir}/${name}.key`),
+   *     trust,
+   *   });
+   * const bob = await user("bob");
+   * const alice = await user("alice");
+   * const found = await alice.lookupCertificate("bob");
+   * assert.equal(found.identity, "bob");
+   * assert.match(found.fingerprint, /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
+   * await alice.close();
+   * await bob.close();
+   * await server.close();
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   async lookupCertificate(
@@ -261,16 +327,10 @@ export class MessengerClient implements AsyncIterable<IncomingMessage> {
 
 /**
  * Connects to a NetSec-MSG server, performs the ASL handshake and registers `options.user`.
- * Resolves with a ready client, or rejects with the first failure (an `AslError` for a
- * handshake fault, a `ClientError` for a refused REGISTER, a `Deno.errors` for the network).
- *
- * @example
- * ```ts ignore
- * import { connect } from "./client.ts";
- * const client = await connect({ user: "alice", credentials, trust });
- * await client.send("bob", "hello");
- * await client.close();
- * ```
+ * Resolves with a ready client, or rejects with the first failure: an `AslError` for a
+ * handshake fault (`CLOSED`, with the socket error as `cause`, when no server can be
+ * reached), a `ClientError` for a refused REGISTER. Its example is that of
+ * {@link MessengerClient}.
  */
 export function connect(options: ClientOptions): Promise<MessengerClient> {
   return MessengerClient.open(options);

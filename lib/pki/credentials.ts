@@ -50,10 +50,18 @@ export function decodePrivateKeyPem(keyPem: string): Uint8Array {
  * `PkiError("BAD_CERTIFICATE")` for an unreadable certificate.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCredentials } from "./credentials.ts";
- * const creds = await parseCredentials(chainPemText, keyPemText);
- * console.log(creds.chain.length); // 1
+ * import { initPki } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * const paths = await initPki({ dir });
+ * const creds = await parseCredentials(
+ *   await Deno.readTextFile(paths.serverCert),
+ *   await Deno.readTextFile(paths.serverKey),
+ * );
+ * assert.equal(creds.chain.length, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function parseCredentials(chainPem: string, keyPem: string): Promise<Credentials> {
@@ -112,9 +120,15 @@ async function readText(path: string, what: string): Promise<string> {
  * credentials as `parseCredentials` does.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCredentials } from "./credentials.ts";
- * const creds = await loadCredentials("certs/server.pem", "certs/server.key");
+ * import { initPki } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * const creds = await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`);
+ * assert.equal(creds.signKey.type, "private");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadCredentials(certPath: string, keyPath: string): Promise<Credentials> {
@@ -138,10 +152,15 @@ export async function loadCredentials(certPath: string, keyPath: string): Promis
  * throws `PkiInputError` otherwise.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrustStore } from "./credentials.ts";
- * const trust = parseTrustStore(caPemText);
- * console.log(trust.anchors.length, trust.crls.length); // 1 0
+ * import { initPki } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * const paths = await initPki({ dir });
+ * const trust = parseTrustStore(await Deno.readTextFile(paths.caCert));
+ * assert.deepEqual([trust.anchors.length, trust.crls.length], [1, 0]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function parseTrustStore(caPem: string, crlPem?: string): TrustStore {
@@ -162,9 +181,17 @@ export function parseTrustStore(caPem: string, crlPem?: string): TrustStore {
  * CRL) into a trust store.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadTrustStore } from "./credentials.ts";
- * const trust = await loadTrustStore("certs/ca.pem", "certs/ca.crl");
+ * import { initPki, issueUser, revokeCertificate } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * const alice = await issueUser({ dir, userId: "alice" });
+ * await revokeCertificate({ dir, certPath: alice.cert });
+ * const trust = await loadTrustStore(`${dir}/ca.pem`, `${dir}/ca.crl`);
+ * assert.equal(trust.crls.length, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadTrustStore(caPath: string, crlPath?: string): Promise<TrustStore> {

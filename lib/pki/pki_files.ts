@@ -71,10 +71,14 @@ export interface InitPkiOptions {
  * `DIR/server.key`) with SANs localhost, 127.0.0.1, ::1 and every extra host.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { initPki } from "./pki_files.ts";
- * const paths = await initPki({ dir: "certs", hosts: ["chat.example.org"] });
- * console.log(paths.caCert); // "certs/ca.pem"
+ * const dir = await Deno.makeTempDir();
+ * const paths = await initPki({ dir, hosts: ["chat.example.org"] });
+ * assert.equal(paths.caCert, `${dir}/ca.pem`);
+ * assert.equal((await Deno.stat(paths.caKey)).mode! & 0o777, 0o600);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function initPki(options: InitPkiOptions): Promise<InitPkiResult> {
@@ -129,9 +133,14 @@ export interface IssuedPaths {
  * `DIR/<USERID>.key`, CN=<USERID>, EKU clientAuth, RSA.
  *
  * @example
- * ```ts ignore
- * import { issueUser } from "./pki_files.ts";
- * const { cert, key } = await issueUser({ dir: "certs", userId: "alice" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initPki, issueUser } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * const { cert, key } = await issueUser({ dir, userId: "alice" });
+ * assert.deepEqual([cert, key], [`${dir}/alice.pem`, `${dir}/alice.key`]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function issueUser(options: IssueUserOptions): Promise<IssuedPaths> {

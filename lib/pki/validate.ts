@@ -103,12 +103,18 @@ function crlVerdict(index: StoreIndex, crl: ParsedCrl, issuer: ParsedCertificate
  * several faults the first in the spec's order is reported.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { validateChain } from "./validate.ts";
- * import { loadTrustStore } from "./credentials.ts";
- * const trust = await loadTrustStore("certs/ca.pem");
- * const peer = await validateChain(chainDer, trust, { purpose: "server", host: "localhost" });
- * console.log(peer.identity); // "localhost"
+ * import { loadCredentials, loadTrustStore } from "./credentials.ts";
+ * import { initPki } from "./pki_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await initPki({ dir });
+ * const trust = await loadTrustStore(`${dir}/ca.pem`);
+ * const { chain } = await loadCredentials(`${dir}/server.pem`, `${dir}/server.key`);
+ * const peer = await validateChain(chain, trust, { purpose: "server", host: "localhost" });
+ * assert.equal(peer.identity, "localhost");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function validateChain(
