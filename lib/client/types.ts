@@ -54,7 +54,9 @@ export interface ReconnectOptions extends BackoffOptions {
 
 /** One server of a cluster: host name or IP literal, and port (default 4287). */
 export interface ServerAddress {
+  /** Host name or IP literal; the server's certificate must name it. */
   readonly hostname: string;
+  /** TCP port; default 4287. */
   readonly port?: number;
 }
 
