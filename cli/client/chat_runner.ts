@@ -3,6 +3,7 @@
 // typed lines become sends whose fate is printed when the server answers; /whois becomes a
 // certificate lookup whose result is printed when it is done.
 
+import { deadline } from "../../lib/deadline.ts";
 import type { MessengerClient } from "../../lib/client/client.ts";
 import type { Chat, ChatAction, TrustOutcome } from "./chat.ts";
 import { ClientError } from "../../lib/client/errors.ts";
@@ -118,12 +119,7 @@ export async function runChat(
     }
     if (reason === "quit" && client.pending > 0) {
       ui.print(`* waiting for the server to answer ${client.pending} message(s)…`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled(sends),
-        new Promise((resolve) => timer = setTimeout(resolve, options.drainMs ?? 5_000)),
-      ]);
-      clearTimeout(timer);
+      await deadline(Promise.allSettled(sends), options.drainMs ?? 5_000, () => undefined);
     }
   } finally {
     void input.return?.()?.catch(() => {});

@@ -4,6 +4,8 @@
 // state directory, connects (sealing end to end by default, ASL spec section 7), and maps
 // every failure to one stderr line and an exit code.
 
+import { deadline } from "../../lib/deadline.ts";
+import { existsSync } from "../../lib/fs.ts";
 import { parseSuiteList } from "../../lib/asl/suites.ts";
 import type { Suite } from "../../lib/asl/types.ts";
 import { parseArgs } from "node:util";
@@ -343,10 +345,10 @@ export function processIO(): CliIO {
   };
 }
 
+/** True when `path` exists; a path that cannot be inspected counts as absent (the read says why). */
 function exists(path: string): boolean {
   try {
-    Deno.statSync(path);
-    return true;
+    return existsSync(path);
   } catch {
     return false;
   }
@@ -534,17 +536,10 @@ async function runSend(cmd: Extract<CliCommand, { name: "send" }>, io: CliIO): P
     if (line !== undefined) io.stderr(line + "\n");
   };
   const client = await open(flags, io, log, { maxAttempts: 5 });
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const result = await Promise.race([
-      client.send(cmd.to, text),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ClientError("TIMEOUT", `no answer within ${cmd.timeoutMs / 1000} s`)),
-          cmd.timeoutMs,
-        );
-      }),
-    ]);
+    const result = await deadline(client.send(cmd.to, text), cmd.timeoutMs, () => {
+      throw new ClientError("TIMEOUT", `no answer within ${cmd.timeoutMs / 1000} s`);
+    });
     io.stdout(`OK ${result.id}\n`);
     return EXIT.OK;
   } catch (err) {
@@ -556,7 +551,6 @@ async function runSend(cmd: Extract<CliCommand, { name: "send" }>, io: CliIO): P
     }
     throw err;
   } finally {
-    clearTimeout(timer);
     await client.close();
   }
 }

@@ -5,20 +5,11 @@
 // client loads them to unwrap envelopes sealed to its earlier certificates.
 
 import { decodePrivateKeyPem } from "./credentials.ts";
+import { existsSync } from "../fs.ts";
 import { PkiInputError } from "./errors.ts";
 
 /** Most earlier keys looked for (`<key>.1` to `<key>.99`). */
 export const MAX_KEY_HISTORY = 99;
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
 
 /**
  * Before `keyPath` is overwritten: copies the key there (if any) to the next free
@@ -35,10 +26,10 @@ function exists(path: string): boolean {
  * ```
  */
 export function keepPreviousKey(keyPath: string): string | undefined {
-  if (!exists(keyPath)) return undefined;
+  if (!existsSync(keyPath)) return undefined;
   for (let n = 1; n <= MAX_KEY_HISTORY; n++) {
     const kept = `${keyPath}.${n}`;
-    if (exists(kept)) continue;
+    if (existsSync(kept)) continue;
     try {
       Deno.writeFileSync(kept, Deno.readFileSync(keyPath), { mode: 0o600, createNew: true });
       if (Deno.build.os !== "windows") Deno.chmodSync(kept, 0o600);
@@ -60,7 +51,7 @@ export function earlierKeyPaths(keyPath: string): string[] {
   const out: string[] = [];
   for (let n = 1; n <= MAX_KEY_HISTORY; n++) {
     const path = `${keyPath}.${n}`;
-    if (!exists(path)) break;
+    if (!existsSync(path)) break;
     out.push(path);
   }
   return out.reverse();
