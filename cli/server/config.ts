@@ -252,6 +252,7 @@ export function helpText(): string {
     "NetSec-MSG server: ASL/1 messenger with durable store-and-forward.",
     "",
     "Usage: deno task server [flags]",
+    "       deno task server migrate --from sqlite:PATH --to postgres://… (see migrate --help)",
     "",
     "Flags (a flag wins over its environment variable; defaults in brackets):",
     ...rows,

@@ -1,6 +1,7 @@
 // The server program (`deno task server`, docs/SERVER.md): parses flags and environment,
 // starts the server, prints its address and certificate fingerprint, and shuts down
 // gracefully on SIGINT/SIGTERM. Configuration errors: one line on stderr, exit code 2.
+// `server migrate …` copies a SQLite store into PostgreSQL instead (cli/server/migrate.ts).
 // `server.ts` at the top level only calls `main`.
 
 import { createLogger } from "../../lib/log.ts";
@@ -28,6 +29,11 @@ export function processIo(): ServerIo {
 
 /** Runs the server; resolves with the process exit code (0 after a clean shutdown, 2 on errors). */
 export async function main(args: readonly string[], io: ServerIo = processIo()): Promise<number> {
+  if (args[0] === "migrate") {
+    // Loaded only here, so that the server itself never loads the copy's code.
+    const { migrateMain } = await import("./migrate.ts");
+    return await migrateMain(args.slice(1), io);
+  }
   try {
     const config = parseServerConfig(args, io.env);
     if (config === "help") {

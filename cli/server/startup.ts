@@ -194,23 +194,7 @@ async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
   if (location.kind !== "postgres") return undefined;
   let password = config.storePassword;
   if (config.storePasswordFile !== undefined) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(config.storePasswordFile);
-    } catch (err) {
-      const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
-      throw new ServerError(
-        "FILE",
-        `cannot read the store password file ${config.storePasswordFile}: ${why}`,
-      );
-    }
-    password = text.split(/\r?\n/)[0] ?? "";
-    if (password === "") {
-      throw new ServerError(
-        "FILE",
-        `the store password file ${config.storePasswordFile} is empty`,
-      );
-    }
+    password = await readStorePassword(config.storePasswordFile);
   }
   try {
     // Loaded only here, so that a SQLite server never loads the PostgreSQL client.
@@ -225,6 +209,23 @@ async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
       `cannot open the database: ${why}`,
     );
   }
+}
+
+/**
+ * The PostgreSQL password: the first line of `path` (`--store-password-file`). A missing,
+ * unreadable or empty file is a ServerError("FILE"); the password is never in a message.
+ */
+export async function readStorePassword(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
+    throw new ServerError("FILE", `cannot read the store password file ${path}: ${why}`);
+  }
+  const password = text.split(/\r?\n/)[0] ?? "";
+  if (password === "") throw new ServerError("FILE", `the store password file ${path} is empty`);
+  return password;
 }
 
 async function readable(what: string, path: string): Promise<void> {

@@ -222,26 +222,7 @@ export class PostgresStore implements SharedStore {
   }
 
   async #migrate(): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}::int8)`;
-      const [present] = await tx`SELECT to_regclass('meta') IS NOT NULL AS present`;
-      let version = 0;
-      if (present?.present === true) {
-        const [row] = await tx`SELECT value FROM meta WHERE key = 'schema_version'`;
-        version = Number(row?.value ?? 0);
-      }
-      if (version > PG_SCHEMA_VERSION) {
-        throw new PostgresStoreError(
-          "SCHEMA_TOO_NEW",
-          `the database has schema version ${version}; this server knows up to ${PG_SCHEMA_VERSION}`,
-        );
-      }
-      while (version < PG_SCHEMA_VERSION) {
-        await tx.unsafe(MIGRATIONS[version] ?? "");
-        version++;
-        await tx`UPDATE meta SET value = ${version} WHERE key = 'schema_version'`;
-      }
-    });
+    await this.#sql.begin((tx) => createOrMigrateSchema(tx));
   }
 
   async load(): Promise<StoreSnapshot> {
@@ -463,6 +444,33 @@ export class PostgresStore implements SharedStore {
     const what = CONNECTION_CODES.has(code) ? "UNREACHABLE" : "DATABASE";
     const detail = e.message === "" ? code : e.message;
     return new PostgresStoreError(what, redact(`${this.#where}: ${detail}`, this.#password));
+  }
+}
+
+/**
+ * Creates or migrates the schema inside the transaction `tx`, under the advisory lock
+ * SCHEMA_LOCK_KEY (held until `tx` ends), so that several processes may do it at once.
+ * Also used by `server migrate` (lib/server/migrate.ts), which copies into the same
+ * transaction. Throws PostgresStoreError("SCHEMA_TOO_NEW") for a newer database.
+ */
+export async function createOrMigrateSchema(tx: postgres.TransactionSql): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}::int8)`;
+  const [present] = await tx`SELECT to_regclass('meta') IS NOT NULL AS present`;
+  let version = 0;
+  if (present?.present === true) {
+    const [row] = await tx`SELECT value FROM meta WHERE key = 'schema_version'`;
+    version = Number(row?.value ?? 0);
+  }
+  if (version > PG_SCHEMA_VERSION) {
+    throw new PostgresStoreError(
+      "SCHEMA_TOO_NEW",
+      `the database has schema version ${version}; this server knows up to ${PG_SCHEMA_VERSION}`,
+    );
+  }
+  while (version < PG_SCHEMA_VERSION) {
+    await tx.unsafe(MIGRATIONS[version] ?? "");
+    version++;
+    await tx`UPDATE meta SET value = ${version} WHERE key = 'schema_version'`;
   }
 }
 
