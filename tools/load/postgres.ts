@@ -345,7 +345,9 @@ export async function phasePostgres(ctx: Ctx): Promise<void> {
   const target = ctx.opts.pgStore;
   if (target === undefined) return;
   ctx.progress.update(
-    target.kind === "throwaway" ? "starting a throwaway PostgreSQL cluster" : "PostgreSQL",
+    target.kind === "throwaway"
+      ? "starting a throwaway PostgreSQL cluster"
+      : "connecting to PostgreSQL",
   );
   const store = await openPgStore(target);
   try {
