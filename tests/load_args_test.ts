@@ -97,6 +97,22 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
     [["--suite", ""], /--suite: an empty suite name/],
     [["--suite", "AES_GCM,AES_CBC"], /--suite takes one suite name, got "AES_GCM,AES_CBC"/],
     [["--suite"], /--suite/],
+    [["--nodes", "2"], /^--nodes only makes sense with --store$/],
+    [["--store", "pg", "--nodes", "0"], /^--nodes must be between 1 and 4, got 0$/],
+    [["--store", "pg", "--nodes", "5"], /^--nodes must be between 1 and 4, got 5$/],
+    [["--store", "pg", "--nodes", "two"], /^--nodes needs a whole number, got "two"$/],
+    [["--store", "mysql://x@h/db"], /^--store: the store must be sqlite:PATH or postgres:/],
+    [["--store", "postgres://u:secret@h/db"], /^--store: the store URL must not hold a password/],
+    [["--store", "postgres://u@h"], /^--store: the store URL needs one database name/],
+    [["--store", "sqlite:/tmp/x.db"], /^--store takes postgres:\/\/USER@HOST:PORT\/DB or pg/],
+    [["--store-password-file", "/tmp/pw"], /^--store-password-file only makes sense with --store/],
+    [["--store", "pg", "--store-password-file", "/p"], /does not apply to --store pg/],
+    [["--store", "postgres://u@h/db", "--store-password-file="], /needs a file name/],
+    [["--store", "pg", "--phases", "baseline"], /--phases must include relay$/],
+    [
+      ["--store", "pg", "--server", "127.0.0.1:1", "--pki", "d"],
+      /^--store needs spawned servers: it cannot be used with --server$/,
+    ],
   ];
   for (const [argv, message] of bad) {
     assert.throws(() => parseLoadArgs(argv), (err: unknown) => {
@@ -109,4 +125,64 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
 
 Deno.test("an unknown --suite ends the tool with exit code 2 before anything runs", async () => {
   assert.equal(await main(["--suite", "DES_CBC", "--quick"]), 2);
+});
+
+Deno.test("--store and --nodes run the relay on PostgreSQL too", () => {
+  const none = parseLoadArgs([]);
+  assert.equal(none.pgStore, undefined);
+  assert.equal(none.nodes, 2);
+  const url = parseLoadArgs([
+    "--store",
+    "postgres://netsec@127.0.0.1:5433/bench",
+    "--store-password-file",
+    "/run/pw",
+    "--nodes",
+    "3",
+  ]);
+  assert.deepEqual(url.pgStore, {
+    kind: "url",
+    location: {
+      kind: "postgres",
+      host: "127.0.0.1",
+      port: 5433,
+      database: "bench",
+      user: "netsec",
+    },
+    passwordFile: "/run/pw",
+  });
+  assert.equal(url.nodes, 3);
+  const noFile = parseLoadArgs(["--store", "postgresql://netsec@db/chat", "--nodes", "1"]);
+  assert.deepEqual(noFile.pgStore, {
+    kind: "url",
+    location: { kind: "postgres", host: "db", port: 5432, database: "chat", user: "netsec" },
+  });
+  assert.equal(noFile.nodes, 1);
+  for (const name of ["pg", "postgres", "throwaway"]) {
+    assert.deepEqual(parseLoadArgs(["--store", name]).pgStore, { kind: "throwaway" });
+  }
+});
+
+Deno.test("the new flags' usage errors end the tool with exit code 2, one line, no secret", async () => {
+  const seen: string[] = [];
+  const write = Deno.stderr.writeSync;
+  Deno.stderr.writeSync = (p: Uint8Array) => {
+    seen.push(new TextDecoder().decode(p));
+    return p.length;
+  };
+  try {
+    assert.equal(await main(["--nodes", "2"]), 2);
+    assert.equal(await main(["--store", "postgres://u:hunter2@h/db"]), 2);
+    const missing = `/nonexistent-${crypto.randomUUID()}`;
+    assert.equal(
+      await main(["--store", "postgres://u@h/db", "--store-password-file", missing]),
+      2,
+    );
+  } finally {
+    Deno.stderr.writeSync = write;
+  }
+  assert.deepEqual(seen.map((l) => l.split("\n").length), [2, 2, 2]);
+  assert.match(seen[0] ?? "", /^load: --nodes only makes sense with --store \(see --help\)\n$/);
+  assert.match(seen[1] ?? "", /must not hold a password/);
+  assert.ok(!seen.join("").includes("hunter2"));
+  assert.match(seen[2] ?? "", /^load: --store-password-file: cannot read \/nonexistent-/);
 });

@@ -231,3 +231,103 @@ Deno.test("the record layer's CPU per message is set against the baseline's whol
 function round2(x: number | null | undefined): number | undefined {
   return x === null || x === undefined ? undefined : Math.round(x * 100) / 100;
 }
+
+/** A run with --store and --nodes 2: SQLite's 50x20 at 36 000 msgs/s (sample()). */
+function withPostgres(): LoadResults {
+  const r = sample();
+  const pgFig = (msgs: number, p50: number, db: number) => ({
+    ...fig(msgs, p50 * 3),
+    p50_ms: p50,
+    server_cpu_ms_per_msg: 0.05,
+    db_cpu_us_per_msg: db,
+  });
+  r.postgres = {
+    store: "postgres://netsec@127.0.0.1:5432/bench",
+    throwaway: true,
+    server_version: "15.18",
+    nodes: 2,
+    db_cpu_us_per_msg: null,
+    nodes1: { "50x20": pgFig(24_000, 20, 31.5), "50x1": pgFig(6_000, 2.5, 120) },
+    nodes2: {
+      "50x20": pgFig(25_000, 22, 40),
+      "50x1": pgFig(5_000, 4.9, 150),
+      "50x1_same_node": pgFig(5_500, 2, 130),
+    },
+  };
+  return evaluate(r);
+}
+
+Deno.test("PostgreSQL: summary fields, ratios and the three targets", () => {
+  const r = withPostgres();
+  const json = JSON.parse(toJson(r));
+  assert.equal(json.postgres.nodes1["50x20"].msgs_per_s, 24_000);
+  assert.equal(json.postgres.nodes2["50x1_same_node"].p50_ms, 2);
+  assert.equal(json.postgres.cross_node_50x1_p50_ms, 4.9);
+  assert.equal(json.postgres.same_node_50x1_p50_ms, 2);
+  assert.equal(json.postgres.db_cpu_us_per_msg, 31.5);
+  assert.equal(json.ratios.postgres_nodes1_vs_sqlite_50x20_msgs_per_s, 24_000 / 36_000);
+  assert.equal(json.ratios.postgres_nodes2_vs_nodes1_50x20_msgs_per_s, 25_000 / 24_000);
+  // The existing fields and targets are unchanged; the PostgreSQL ones follow.
+  assert.equal(json.asl.relay["50x20"].msgs_per_s, 36_000);
+  assert.deepEqual(r.targets.slice(5).map((t) => [t.name, t.measured, t.met]), [
+    ["PostgreSQL 1 node 50x20 msgs/s", "24000 vs 36000 = 66.7 %", true],
+    ["PostgreSQL 2 nodes 50x20 msgs/s", "25000 vs 24000 = 1.04x", true],
+    ["PostgreSQL cross-node 50x1 p50", "4.9 ms vs 2 ms (+2.9 ms)", true],
+  ]);
+  assert.equal(r.targets[5]?.target, ">= 60 % of SQLite's (same run)");
+  assert.equal(r.targets[7]?.target, "<= same-node p50 + 3 ms (2 nodes)");
+  // Just below each bar.
+  const worse = withPostgres();
+  const pg = worse.postgres!;
+  pg.nodes1 = { ...pg.nodes1, "50x20": { ...pg.nodes1!["50x20"]!, msgs_per_s: 21_599 } };
+  pg.nodes2 = {
+    ...pg.nodes2,
+    "50x20": { ...pg.nodes2!["50x20"]!, msgs_per_s: 21_598 },
+    "50x1": { ...pg.nodes2!["50x1"]!, p50_ms: 5.01 },
+  };
+  assert.deepEqual(evaluate(worse).targets.slice(5).map((t) => t.met), [false, false, false]);
+});
+
+Deno.test("PostgreSQL with one node: the cluster targets are not measured", () => {
+  const r = sample();
+  r.postgres = {
+    store: "postgres://netsec@db:5432/x",
+    throwaway: false,
+    nodes: 1,
+    db_cpu_us_per_msg: null,
+    nodes1: { "50x20": fig(30_000, 30) },
+  };
+  const e = evaluate(r);
+  assert.deepEqual(e.targets.slice(5).map((t) => [t.measured, t.met]), [
+    ["30000 vs 36000 = 83.3 %", true],
+    ["n/a (--nodes 1)", null],
+    ["n/a (needs --nodes 2 or more)", null],
+  ]);
+  assert.equal(e.postgres?.cross_node_50x1_p50_ms, null);
+  assert.equal(e.postgres?.db_cpu_us_per_msg, null);
+  assert.equal(sample().postgres, undefined);
+  assert.equal(sample().targets.length, 5);
+});
+
+Deno.test("the report puts PostgreSQL's rows beside SQLite's, with the database's CPU", () => {
+  const text = formatReport(withPostgres());
+  const lines = text.split("\n");
+  const head = lines.findIndex((l) => l.startsWith("PostgreSQL store ("));
+  assert.ok(head > 0, text);
+  assert.match(lines[head]!, /postgres:\/\/netsec@127\.0\.0\.1:5432\/bench, throwaway cluster/);
+  const rows = lines.slice(head + 3, head + 10).map((l) => l.split(/\s{2,}/));
+  assert.deepEqual(rows.map((r) => r[0]), [
+    "SQLite 50x20",
+    "PG 1 node 50x20",
+    "PG 2 nodes 50x20 cross-node",
+    "SQLite 50x1",
+    "PG 1 node 50x1",
+    "PG 2 nodes 50x1 cross-node",
+    "PG 2 nodes 50x1 same-node",
+  ]);
+  // msgs/s, p50, p99, errors, vs SQLite, server µs, db µs
+  assert.deepEqual(rows[1]?.slice(1), ["24,000", "20", "60", "0", "0.67x", "50", "31.5"]);
+  assert.deepEqual(rows[0]?.slice(-3), ["1x", "-", "-"]);
+  assert.match(text, /PostgreSQL cross-node 50x1 p50 .* yes/);
+  assert.ok(!formatReport(sample()).includes("PostgreSQL"));
+});

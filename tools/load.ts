@@ -5,6 +5,7 @@
 import { parseLoadArgs, USAGE, UsageError } from "./load/args.ts";
 import { killAllChildren } from "./harness.ts";
 import { writeErr, writeOut } from "./load/out.ts";
+import { stopThrowawayClustersSync } from "./load/postgres.ts";
 import { formatReport } from "./load/report.ts";
 import { toJson } from "./load/results.ts";
 import { runLoad } from "./load/run.ts";
@@ -22,13 +23,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const passwordFile = opts.pgStore?.kind === "url" ? opts.pgStore.passwordFile : undefined;
+  if (passwordFile !== undefined) {
+    try {
+      Deno.statSync(passwordFile);
+    } catch {
+      writeErr(`load: --store-password-file: cannot read ${passwordFile} (see --help)\n`);
+      return 2;
+    }
+  }
   if (opts.help) {
     writeOut(USAGE + "\n");
     return 0;
   }
   const onSignal = () => {
     killAllChildren();
-    writeErr("\nload: interrupted; child servers stopped\n");
+    stopThrowawayClustersSync();
+    writeErr("\nload: interrupted; child servers (and a throwaway PostgreSQL) stopped\n");
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onSignal);

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { parseSuiteList } from "../../lib/asl/suites.ts";
 import type { Suite } from "../../lib/asl/types.ts";
+import { parseStoreUrl, type PostgresLocation } from "../../lib/server/store_url.ts";
 
 /** A bad command line; the entry point prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -14,6 +15,25 @@ export class UsageError extends Error {
 export type ServerTarget =
   | { readonly kind: "spawn" }
   | { readonly kind: "attach"; readonly hostname: string; readonly port: number };
+
+/**
+ * The PostgreSQL store the relay is also run against (`--store`, docs/CLUSTER.md): a
+ * database given by URL (the password from `--store-password-file` or PGPASSWORD), or a
+ * throwaway cluster the tool starts itself with tools/pg/cluster.sh and always stops.
+ */
+export type PgStoreTarget =
+  | {
+    readonly kind: "url";
+    readonly location: PostgresLocation;
+    readonly passwordFile?: string;
+  }
+  | { readonly kind: "throwaway" };
+
+/** `--store` values that mean "start a throwaway PostgreSQL cluster". */
+export const THROWAWAY_STORE_NAMES: readonly string[] = ["pg", "postgres", "throwaway"];
+
+/** The most server nodes `--nodes` accepts (every node is a server.ts child on this machine). */
+export const MAX_NODES = 4;
 
 /** The measurement phases, in the order they run. */
 export const PHASES = [
@@ -77,6 +97,10 @@ export interface LoadOptions {
    * Handshakes are also measured with `AES_GCM`, side by side, when this is another suite.
    */
   readonly suite: Suite;
+  /** Also run the relay phases against PostgreSQL (`--store`); absent: SQLite only. */
+  readonly pgStore?: PgStoreTarget;
+  /** Server nodes on the PostgreSQL store: the relay runs with 1 and, when above 1, with N. */
+  readonly nodes: number;
   /** Show the help text and exit. */
   readonly help: boolean;
 }
@@ -107,6 +131,14 @@ export const USAGE = `Usage: deno task load [flags]
   --cpu-prof DIR       run the spawned ASL servers with deno --cpu-prof into DIR
   --server-v8-flags F  run the spawned ASL servers with deno --v8-flags=F
                        (e.g. --max-old-space-size=64 to show what a phase retains)
+  --store URL          also run the relay phases on PostgreSQL, with one server node and
+                       with --nodes nodes sharing the database: postgres://USER@HOST:PORT/DB
+                       (the password from --store-password-file or PGPASSWORD, never in
+                       the URL), or "pg" for a throwaway cluster started with
+                       tools/pg/cluster.sh (PostgreSQL installed here) and always stopped
+  --store-password-file F  with --store URL: the PostgreSQL password is F's first line
+  --nodes N            with --store: server nodes of the cluster run (default 2, 1-${MAX_NODES});
+                       pairs cross nodes (sender on one node, recipient on another)
   --verbose            show the server's log
   --help               this text`;
 
@@ -177,6 +209,9 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
         "cpu-prof": { type: "string" },
         "server-v8-flags": { type: "string" },
         phases: { type: "string" },
+        store: { type: "string" },
+        "store-password-file": { type: "string" },
+        nodes: { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -222,6 +257,18 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     }
     suite = list[0];
   }
+  const pgStore = parsePgStore(v.store, v["store-password-file"]);
+  if (pgStore === undefined && v.nodes !== undefined) {
+    throw new UsageError("--nodes only makes sense with --store");
+  }
+  if (pgStore !== undefined && !phases.has("relay")) {
+    throw new UsageError(
+      "--store runs the relay phases on PostgreSQL: --phases must include relay",
+    );
+  }
+  if (pgStore !== undefined && server.kind === "attach") {
+    throw new UsageError("--store needs spawned servers: it cannot be used with --server");
+  }
   const options: LoadOptions = {
     phases,
     suite,
@@ -239,6 +286,8 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     noBaseline: v["no-baseline"] === true,
     verbose: v.verbose === true,
     help: v.help === true,
+    nodes: positiveInt("nodes", v.nodes, 2, MAX_NODES),
+    ...(pgStore !== undefined ? { pgStore } : {}),
     ...(v.pki !== undefined ? { pkiDir: v.pki } : {}),
     ...(v["server-pid"] !== undefined
       ? { serverPid: positiveInt("server-pid", v["server-pid"], 0, 2 ** 22) }
@@ -248,4 +297,38 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     ...(v["server-v8-flags"] !== undefined ? { serverV8Flags: v["server-v8-flags"] } : {}),
   };
   return options;
+}
+
+/** Parses `--store` and `--store-password-file` into a PostgreSQL target, or undefined. */
+function parsePgStore(
+  store: string | undefined,
+  passwordFile: string | undefined,
+): PgStoreTarget | undefined {
+  if (store === undefined) {
+    if (passwordFile !== undefined) {
+      throw new UsageError("--store-password-file only makes sense with --store URL");
+    }
+    return undefined;
+  }
+  if (THROWAWAY_STORE_NAMES.includes(store)) {
+    if (passwordFile !== undefined) {
+      throw new UsageError(
+        `--store-password-file does not apply to --store ${store} (the throwaway cluster has its own)`,
+      );
+    }
+    return { kind: "throwaway" };
+  }
+  const where = parseStoreUrl(store);
+  if (typeof where === "string") throw new UsageError(`--store: ${where}`);
+  if (where.kind !== "postgres") {
+    throw new UsageError(
+      "--store takes postgres://USER@HOST:PORT/DB or pg (the SQLite relay always runs)",
+    );
+  }
+  if (passwordFile === "") throw new UsageError("--store-password-file needs a file name");
+  return {
+    kind: "url",
+    location: where,
+    ...(passwordFile !== undefined ? { passwordFile } : {}),
+  };
 }

@@ -124,15 +124,15 @@ export function serverSuites(suite: Suite): Suite[] {
 
 /**
  * Starts a server child for a phase (recorded for cleanup): server.ts with a temporary
- * `--data` database, or for `memory` memory_server.ts (lib/server's MemoryStore; server.ts
+ * `--data` database, for `postgres` with `extra.storeArgs` (`--store URL …`), or for `memory` memory_server.ts (lib/server's MemoryStore; server.ts
  * has no flag for it). The limits that would cap the tool's own load are lifted: the
  * per-USERID rate (the tool measures capacity) and the pending-handshake bounds (all load
  * comes from one loopback address; --faults opens 1 000 stalled handshakes).
  */
 export async function spawnUnder(
   ctx: Ctx,
-  store: "sqlite" | "memory",
-  extra: { fdLimit?: number; extraArgs?: string[] } = {},
+  store: "sqlite" | "memory" | "postgres",
+  extra: { fdLimit?: number; extraArgs?: string[]; storeArgs?: readonly string[] } = {},
 ): Promise<Under> {
   const dataDir = `${ctx.tmp}/data${ctx.dataSeq++}`;
   await Deno.mkdir(dataDir, { recursive: true });
@@ -144,7 +144,9 @@ export async function spawnUnder(
       : {}),
     args: [
       ...["--suites", serverSuites(o.suite).join(",")],
-      ...(store === "memory" ? [] : ["--rate", "0", "--data", `${dataDir}/netsec-msg.db`]),
+      ...(store === "memory" ? [] : ["--rate", "0"]),
+      ...(store === "sqlite" ? ["--data", `${dataDir}/netsec-msg.db`] : []),
+      ...(store === "postgres" ? extra.storeArgs ?? [] : []),
       ...(store === "memory" ? [] : ["--max-pending", "1000000", "--max-pending-ip", "1000000"]),
       ...(extra.extraArgs ?? []),
     ],

@@ -89,3 +89,57 @@ export function readRssKib(pid: number | "self"): number {
 export function sampleProc(pid: number | "self"): ProcSample {
   return { cpuSeconds: readCpuSeconds(pid), rssKib: readRssKib(pid) };
 }
+
+/**
+ * Parses /proc/<pid>/stat and returns the parent's pid (field 4). Throws a SyntaxError for
+ * text that is not a stat line.
+ *
+ * @example
+ * ```ts
+ * import { parseStatPpid } from "./proc.ts";
+ * parseStatPpid("42 (post gres) S 7 42 42 0 -1 0 0 0 0 0 150 25 0 0 20 0 9 0 1 2 3"); // 7
+ * ```
+ */
+export function parseStatPpid(text: string): number {
+  const close = text.lastIndexOf(")");
+  if (close < 0 || !/^\d+ \(/.test(text)) throw new SyntaxError("not a /proc/<pid>/stat line");
+  const ppid = Number(text.slice(close + 2).trim().split(" ")[1]);
+  if (!Number.isSafeInteger(ppid) || ppid < 0) {
+    throw new SyntaxError("/proc/<pid>/stat has no numeric ppid");
+  }
+  return ppid;
+}
+
+/**
+ * Sums utime + stime (seconds) of every process whose parent is `ppid` (e.g. a PostgreSQL
+ * postmaster's backends and auxiliary processes), from `ps` for the list and one `cat` of
+ * their /proc/<pid>/stat. A process that exits between the two is left out.
+ */
+export function readChildrenCpuSeconds(ppid: number): { cpuSeconds: number; processes: number } {
+  const ps = new Deno.Command("ps", {
+    args: ["-o", "pid=", "--ppid", String(ppid)],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  const pids = new TextDecoder().decode(ps.stdout).split("\n").map((l) => l.trim())
+    .filter((l) => /^\d+$/.test(l));
+  if (pids.length === 0) return { cpuSeconds: 0, processes: 0 };
+  const cat = new Deno.Command("cat", {
+    args: pids.map((p) => `/proc/${p}/stat`),
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  let ticks = 0;
+  let processes = 0;
+  for (const line of new TextDecoder().decode(cat.stdout).split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      if (parseStatPpid(line) !== ppid) continue;
+      ticks += parseStatCpuTicks(line);
+      processes++;
+    } catch {
+      // a partial line: skip it
+    }
+  }
+  return { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, processes };
+}

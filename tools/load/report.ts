@@ -2,7 +2,14 @@
 // stdout, handshakes with the run's suite next to AES_GCM's, NetSec-MSG's relay next to the
 // Deno-TLS baseline, then the targets. Pure: results in, text out.
 
-import { type LoadResults, type RelayFigure, totalCpuUsPerMsg } from "./results.ts";
+import {
+  type LoadResults,
+  type PgRelayFigure,
+  type RelayFigure,
+  relayKey,
+  sameNodeKey,
+  totalCpuUsPerMsg,
+} from "./results.ts";
 import { round } from "./stats.ts";
 
 function cell(value: number | null | undefined, digits = 0): string {
@@ -158,6 +165,7 @@ export function formatReport(results: LoadResults): string {
       "",
     );
   }
+  out.push(...postgresSection(results));
   if (results.faults !== undefined) {
     out.push("Faults");
     for (const [name, value] of Object.entries(results.faults)) {
@@ -176,4 +184,49 @@ export function formatReport(results: LoadResults): string {
   );
   for (const note of meta.notes) out.push(`note: ${note}`);
   return out.join("\n") + "\n";
+}
+
+/** The PostgreSQL relay rows beside SQLite's of the same run (empty without `--store`). */
+function postgresSection(results: LoadResults): string[] {
+  const pg = results.postgres;
+  if (pg === undefined) return [];
+  const pairs = results.meta.pairs;
+  const rows: string[][] = [];
+  const us = (ms: number | undefined) => cell(ms === undefined ? undefined : ms * 1000, 1);
+  const row = (label: string, f: PgRelayFigure | RelayFigure | undefined, base?: RelayFigure) => {
+    if (f === undefined) return;
+    rows.push([
+      label,
+      cell(f.msgs_per_s),
+      cell(f.p50_ms, 2),
+      cell(f.p99_ms, 2),
+      cell(f.errors),
+      base !== undefined && base.msgs_per_s > 0
+        ? `${round(f.msgs_per_s / base.msgs_per_s, 2)}x`
+        : "-",
+      us(f.server_cpu_ms_per_msg),
+      cell("db_cpu_us_per_msg" in f ? f.db_cpu_us_per_msg : undefined, 1),
+    ]);
+  };
+  for (const w of [20, 1]) {
+    const key = relayKey(pairs, w);
+    const sqlite = results.asl.relay[key];
+    row(`SQLite ${key}`, sqlite, sqlite);
+    row(`PG 1 node ${key}`, pg.nodes1?.[key], sqlite);
+    if (pg.nodes > 1) {
+      const many = pg[`nodes${pg.nodes}`];
+      row(`PG ${pg.nodes} nodes ${key} cross-node`, many?.[key], sqlite);
+      row(`PG ${pg.nodes} nodes ${key} same-node`, many?.[sameNodeKey(pairs, w)], sqlite);
+    }
+  }
+  return [
+    `PostgreSQL store (${pg.store}${pg.throwaway ? ", throwaway cluster" : ""}${
+      pg.server_version !== undefined ? `, PostgreSQL ${pg.server_version}` : ""
+    }); CPU µs per message: server = all nodes, db = the postmaster's children`,
+    ...table(
+      ["", "msgs/s", "p50 ms", "p99 ms", "errors", "vs SQLite", "server µs", "db µs"],
+      rows,
+    ),
+    "",
+  ];
 }

@@ -33,6 +33,45 @@ export interface RelayFigure {
   readonly client_cpu_ms_per_msg?: number;
 }
 
+/** One relay measurement on the PostgreSQL store (`postgres.nodes<N>[...]`). */
+export interface PgRelayFigure extends RelayFigure {
+  /**
+   * CPU µs per message of the PostgreSQL server processes (utime + stime of the children of
+   * the cluster's postmaster, from /proc), when the database runs on this machine.
+   */
+  readonly db_cpu_us_per_msg?: number;
+}
+
+/**
+ * The relay on PostgreSQL (`--store`), beside the SQLite figures of the same run. `nodes1`:
+ * one server node; `nodes<N>` (N = `nodes` > 1): N nodes on the same database, every pair
+ * crossing nodes (`<pairs>x20`, `<pairs>x1`), and `<pairs>x1_same_node` with each pair on one
+ * node. `server_cpu_ms_per_msg` is the nodes' CPU together.
+ */
+export interface PostgresResults {
+  /** The database, printable (never a password): postgres://USER@HOST:PORT/DB. */
+  store: string;
+  /** A throwaway cluster the tool started (tools/pg/cluster.sh), or a given database. */
+  throwaway: boolean;
+  /** PostgreSQL's `server_version`, when the tool could ask. */
+  server_version?: string;
+  /** Server nodes of the cluster run (`--nodes`). */
+  nodes: number;
+  /** The relay figures with one node, and with `nodes` nodes. */
+  [nodes: `nodes${number}`]: Record<string, PgRelayFigure> | undefined;
+  /** p50 of the 50x1 relay with every pair crossing nodes, ms (key names the workload). */
+  [cross: `cross_node_${string}_p50_ms`]: number | null;
+  /** p50 of the 50x1 relay with every pair on one node, in the same N-node cluster, ms. */
+  [same: `same_node_${string}_p50_ms`]: number | null;
+  /** The database's CPU µs per message of the one-node 50x20 relay. */
+  db_cpu_us_per_msg: number | null;
+}
+
+/** The key of the N-node relay with each pair on one node, e.g. `"50x1_same_node"`. */
+export function sameNodeKey(pairs: number, window: number): string {
+  return `${relayKey(pairs, window)}_same_node`;
+}
+
 /** Handshakes with a given number of concurrent connectors. */
 export interface HandshakeFigure {
   /** Full handshakes per wall-clock second. */
@@ -115,6 +154,8 @@ export interface LoadResults {
   };
   ratios: Record<string, number | null>;
   faults?: Record<string, unknown>;
+  /** The relay on PostgreSQL with one and several nodes (`--store`), when run. */
+  postgres?: PostgresResults;
   targets: TargetCheck[];
 }
 
@@ -166,6 +207,11 @@ export const HANDSHAKE_GAIN_TARGET = 1.7;
 export const HANDSHAKE_BOUND_TARGET = 0.9;
 /** Relay 50×1 p99 against the TLS baseline's p99 in the same run: at most this. */
 export const RELAY_P99_TARGET = 2;
+
+/** PostgreSQL with one node against SQLite, 50x20 msgs/s in the same run: at least this. */
+export const PG_VS_SQLITE_TARGET = 0.6;
+/** Cross-node 50x1 p50 against same-node p50 in the same cluster: at most this many ms more. */
+export const CROSS_NODE_P50_SLACK_MS = 3;
 
 const pct = (r: number | null) => r === null ? "n/a" : `${fmt(r * 100, 1)} %`;
 const times = (r: number | null, digits = 2) => r === null ? "n/a" : `${fmt(r, digits)}x`;
@@ -262,7 +308,56 @@ export function evaluate(results: LoadResults): LoadResults {
       met: idle10k === undefined ? null : idle10k <= 20,
     },
   ];
+  if (results.postgres !== undefined) results.targets.push(...postgresTargets(results));
   return results;
+}
+
+/** Fills the PostgreSQL summary fields and returns its three targets. */
+function postgresTargets(results: LoadResults): TargetCheck[] {
+  const pg = results.postgres as PostgresResults;
+  const pairs = results.meta.pairs;
+  const w20 = relayKey(pairs, 20);
+  const w1 = relayKey(pairs, 1);
+  const one = pg.nodes1;
+  const many = pg.nodes > 1 ? pg[`nodes${pg.nodes}`] : undefined;
+  const cross = many?.[w1]?.p50_ms;
+  const same = many?.[sameNodeKey(pairs, 1)]?.p50_ms;
+  pg[`cross_node_${w1}_p50_ms`] = cross ?? null;
+  pg[`same_node_${w1}_p50_ms`] = same ?? null;
+  pg.db_cpu_us_per_msg = one?.[w20]?.db_cpu_us_per_msg ?? null;
+  const sqlite20 = results.asl.relay[w20]?.msgs_per_s;
+  const pg20 = one?.[w20]?.msgs_per_s;
+  const vsSqlite = ratio(pg20, sqlite20);
+  results.ratios[`postgres_nodes1_vs_sqlite_${w20}_msgs_per_s`] = vsSqlite;
+  const multi = many?.[w20]?.msgs_per_s;
+  const scale = ratio(multi, pg20);
+  results.ratios[`postgres_nodes${pg.nodes}_vs_nodes1_${w20}_msgs_per_s`] = scale;
+  return [
+    {
+      name: `PostgreSQL 1 node ${w20} msgs/s`,
+      target: `>= ${PG_VS_SQLITE_TARGET * 100} % of SQLite's (same run)`,
+      measured: `${fmt(pg20)} vs ${fmt(sqlite20)} = ${pct(vsSqlite)}`,
+      met: vsSqlite === null ? null : vsSqlite >= PG_VS_SQLITE_TARGET,
+    },
+    {
+      name: `PostgreSQL ${pg.nodes} nodes ${w20} msgs/s`,
+      target: "no slower than 1 node (same run, pairs across nodes)",
+      measured: pg.nodes < 2
+        ? "n/a (--nodes 1)"
+        : `${fmt(multi)} vs ${fmt(pg20)} = ${times(scale)}`,
+      met: scale === null ? null : scale >= 1,
+    },
+    {
+      name: `PostgreSQL cross-node ${w1} p50`,
+      target: `<= same-node p50 + ${CROSS_NODE_P50_SLACK_MS} ms (${pg.nodes} nodes)`,
+      measured: cross === undefined || same === undefined
+        ? "n/a (needs --nodes 2 or more)"
+        : `${fmt(cross, 2)} ms vs ${fmt(same, 2)} ms (+${fmt(cross - same, 2)} ms)`,
+      met: cross === undefined || same === undefined
+        ? null
+        : cross <= same + CROSS_NODE_P50_SLACK_MS,
+    },
+  ];
 }
 
 /** The JSON text of a result record (stable key order, 2-space indent, trailing newline). */

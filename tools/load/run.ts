@@ -10,6 +10,7 @@ import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
 import { runBaselineRelay } from "./baseline.ts";
 import { cpuOf, type Ctx, openLoadPki, relayFigure, type Under, withServer } from "./context.ts";
 import { phaseFaults } from "./fault_phases.ts";
+import { phasePostgres } from "./postgres.ts";
 import type { Child } from "../harness.ts";
 import { Progress } from "./out.ts";
 import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
@@ -307,6 +308,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
         }
       });
     }
+
+    if (on("relay") && opts.pgStore !== undefined) await phasePostgres(ctx);
 
     if (!opts.noBaseline && on("baseline")) {
       for (const window of [20, 1]) {
