@@ -29,6 +29,38 @@ function usage(args: string[]): string {
   assert.fail(`expected a usage error for ${args.join(" ")}`);
 }
 
+/** Drives a child through `steps` (write, or wait until stdout matches), then collects it. */
+async function runSteps(child: Deno.ChildProcess, steps: Exclude<Stdin, string>): Promise<Run> {
+  const dec = new TextDecoder();
+  let stdout = "";
+  let stderr = "";
+  const outDone = (async () => {
+    for await (const chunk of child.stdout) stdout += dec.decode(chunk, { stream: true });
+  })();
+  const errDone = (async () => {
+    for await (const chunk of child.stderr) stderr += dec.decode(chunk, { stream: true });
+  })();
+  const writer = child.stdin.getWriter();
+  const timer = setTimeout(() => child.kill(), 60_000);
+  try {
+    for (const step of steps) {
+      if ("write" in step) await writer.write(new TextEncoder().encode(step.write));
+      else {
+        const deadline = Date.now() + 30_000;
+        while (!step.waitFor.test(stdout) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    }
+    await writer.close();
+    const status = await child.status;
+    await Promise.all([outDone, errDone]);
+    return { code: status.code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 Deno.test("parseCli: subcommands, defaults and flags", () => {
   const chat = parseCli(["--user", "alice"], ENV);
   assert.equal(chat.name, "chat");
@@ -148,7 +180,10 @@ interface Run {
   readonly stderr: string;
 }
 
-async function run(cwd: string, args: string[], stdin?: string): Promise<Run> {
+/** Standard input for `run`: a text written at once, or steps that wait for output between writes. */
+type Stdin = string | readonly ({ readonly write: string } | { readonly waitFor: RegExp })[];
+
+async function run(cwd: string, args: string[], stdin?: Stdin): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -168,6 +203,7 @@ async function run(cwd: string, args: string[], stdin?: string): Promise<Run> {
     // The state directory is inside the test's temp dir, never the real home.
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", XDG_STATE_HOME: `${cwd}/state` },
   }).spawn();
+  if (typeof stdin === "object") return await runSteps(child, stdin);
   if (stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(stdin));
@@ -265,7 +301,13 @@ Deno.test("client.ts: send, listen and chat against a real server", async (t) =>
     });
 
     await t.step("chat with piped stdin: send, fate, /who am i, incoming, /quit", async () => {
-      const r = await run(dir, ["--user", "carol", ...net], "@bob from chat\n/who am i\n/quit\n");
+      // The queued message is opened (a CERT lookup for alice) while the chat runs: quit once
+      // it is shown, as a person would.
+      const r = await run(dir, ["--user", "carol", ...net], [
+        { write: "@bob from chat\n/who am i\n" },
+        { waitFor: /alice: hi both\n/ },
+        { write: "/quit\n" },
+      ]);
       assert.equal(r.code, EXIT.OK, r.stderr);
       assert.match(r.stdout, /\[\d\d:\d\d\] 🔒 alice: hi both\n/); // queued for carol earlier
       assert.match(r.stdout, /carol → bob: from chat {2}\(#1\)/);
