@@ -4,14 +4,10 @@
 // password kept out of errors, and recovery after the server dropped its connections.
 // Against a real PostgreSQL server (tests/helpers/pg.ts), never a mock.
 
+import { StoreError } from "../lib/server/errors.ts";
 import assert from "node:assert/strict";
 import type { AcceptOp, StoreOp, StoreResult } from "../lib/server/store.ts";
-import {
-  PG_SCHEMA_VERSION,
-  PostgresStore,
-  PostgresStoreError,
-  SID_BLOCK,
-} from "../lib/server/store_postgres.ts";
+import { PG_SCHEMA_VERSION, PostgresStore, SID_BLOCK } from "../lib/server/store_postgres.ts";
 import type { PostgresLocation } from "../lib/server/store_url.ts";
 import {
   adminSql,
@@ -118,7 +114,7 @@ pgTest("a failing batch is rolled back as a whole; the store goes on", async (db
     // sid 1 is taken: the second accept violates the primary key, so m2 is not kept either.
     await assert.rejects(
       () => store.apply([accept("a", "m2", ["bob"], P1, 2), accept("a", "m3", ["bob"], P1, 1)]),
-      (err) => err instanceof PostgresStoreError && err.code === "DATABASE",
+      (err) => err instanceof StoreError && err.code === "DATABASE",
     );
     const r = await store.apply([
       accept("a", "m2", ["bob"], P2, 5),
@@ -193,7 +189,7 @@ pgTest("a database from a newer schema is refused with SCHEMA_TOO_NEW", async (d
   await assert.rejects(
     () => open(db),
     (err) =>
-      err instanceof PostgresStoreError && err.code === "SCHEMA_TOO_NEW" &&
+      err instanceof StoreError && err.code === "SCHEMA_TOO_NEW" &&
       err.message.includes(`postgres://${db.location.user}@`),
   );
 });
@@ -205,7 +201,7 @@ pgTest(
     await assert.rejects(
       () => PostgresStore.open({ location: db.location, password: secret, connectTimeoutSec: 5 }),
       (err) =>
-        err instanceof PostgresStoreError && err.code === "UNREACHABLE" &&
+        err instanceof StoreError && err.code === "UNREACHABLE" &&
         !err.message.includes(secret) && /password authentication failed/.test(err.message),
     );
     // A port nothing listens on: a listener taken and closed again.
@@ -220,7 +216,7 @@ pgTest(
           connectTimeoutSec: 5,
         }),
       (err) =>
-        err instanceof PostgresStoreError && err.code === "UNREACHABLE" &&
+        err instanceof StoreError && err.code === "UNREACHABLE" &&
         !err.message.includes(secret) && err.message.includes(`127.0.0.1:${port}`),
     );
   },
@@ -238,7 +234,7 @@ pgTest(
       // The first batch after may meet the dead connection (and fail as a whole) or a new one.
       const first = await store.apply([accept("a", "m1", ["bob"], P1, 1)]).then(
         (r) => outcomes(r)[0],
-        (err: unknown) => err instanceof PostgresStoreError ? err.code : String(err),
+        (err: unknown) => err instanceof StoreError ? err.code : String(err),
       );
       assert.ok(["accepted", "UNREACHABLE"].includes(first ?? ""), first);
       const again = await store.apply([
@@ -271,7 +267,7 @@ Deno.test({
       await store.close();
       await assert.rejects(
         () => store.apply([]),
-        (err) => err instanceof PostgresStoreError && err.code === "CLOSED",
+        (err) => err instanceof StoreError && err.code === "CLOSED",
       );
     } finally {
       await db.drop();

@@ -26,3 +26,30 @@ export class ServerError extends Error {
     super(message, options);
   }
 }
+
+/** What went wrong in a store engine (SQLite, its worker thread, PostgreSQL, in memory). */
+export type StoreErrorCode =
+  | "UNREACHABLE" // no connection to the database could be made (PostgreSQL)
+  | "SCHEMA_TOO_NEW" // the database was written by a newer version
+  | "CLOSED" // the store was closed
+  | "DATABASE" // a statement failed
+  | "WORKER"; // the SQLite worker thread failed
+
+/**
+ * A failure of a store engine, with a machine-readable code. Messages name the database but
+ * never hold a password. The router answers the commands of a failed batch
+ * `FAILED <id> INTERNAL`.
+ *
+ * @example
+ * ```ts
+ * import { StoreError } from "./errors.ts";
+ * const err = new StoreError("CLOSED", "the store is closed");
+ * console.log(err.code); // "CLOSED"
+ * ```
+ */
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(readonly code: StoreErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

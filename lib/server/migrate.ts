@@ -9,7 +9,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import postgres from "postgres";
-import { createOrMigrateSchema, PostgresStoreError, SID_BLOCK } from "./store_postgres.ts";
+import { StoreError } from "./errors.ts";
+import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres.ts";
 import { decodeChain, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "./store_sqlite.ts";
 import { type PostgresLocation, redact, storeUrlText } from "./store_url.ts";
 
@@ -251,7 +252,7 @@ async function copyInto(source: DatabaseSync, options: MigrateOptions): Promise<
     if (err instanceof MigrateError) throw err;
     const e = err as Error & { code?: unknown };
     const detail = e.message === "" ? String(e.code ?? "failed") : e.message;
-    const code = err instanceof PostgresStoreError && err.code === "SCHEMA_TOO_NEW"
+    const code = err instanceof StoreError && err.code === "SCHEMA_TOO_NEW"
       ? "target schema too new: "
       : "";
     throw new MigrateError(

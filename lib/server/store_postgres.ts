@@ -7,6 +7,7 @@
 // between nodes (queued messages, newer sessions), and a backoff while the database is
 // unreachable. Client: the `postgres` npm package.
 
+import { StoreError } from "./errors.ts";
 import postgres from "postgres";
 import {
   type AcceptOp,
@@ -91,21 +92,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX queue_by_pair ON queue (recipient, sender);
   `,
 ];
-
-/** What went wrong with the PostgreSQL store; messages never hold the password. */
-export type PostgresStoreErrorCode =
-  | "UNREACHABLE" // no connection could be made (refused, timed out, authentication)
-  | "SCHEMA_TOO_NEW" // the database was written by a newer version
-  | "CLOSED" // the store was closed
-  | "DATABASE"; // a statement failed
-
-/** A failure of the PostgreSQL store, with a machine-readable code. */
-export class PostgresStoreError extends Error {
-  override name = "PostgresStoreError";
-  constructor(readonly code: PostgresStoreErrorCode, message: string) {
-    super(message);
-  }
-}
 
 /** How to reach the database. */
 export interface PostgresStoreOptions {
@@ -345,7 +331,7 @@ export class PostgresStore implements SharedStore {
         throw this.#wrap(err);
       }
       if (!(known instanceof Uint8Array)) {
-        throw new PostgresStoreError("DATABASE", "message id neither inserted nor found");
+        throw new StoreError("DATABASE", "message id neither inserted nor found");
       }
     }
     if (known instanceof Uint8Array) {
@@ -405,13 +391,13 @@ export class PostgresStore implements SharedStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new PostgresStoreError("CLOSED", "the store is closed");
+    if (this.#closed) throw new StoreError("CLOSED", "the store is closed");
   }
 
   /** Fails at once while the database is known unreachable (its backoff is running). */
   #checkUp(): void {
     if (this.#downUntil > Date.now()) {
-      throw new PostgresStoreError("UNREACHABLE", `${this.#where}: unreachable (retrying)`);
+      throw new StoreError("UNREACHABLE", `${this.#where}: unreachable (retrying)`);
     }
   }
 
@@ -421,7 +407,7 @@ export class PostgresStore implements SharedStore {
   }
 
   /** Wraps `err`; a connection that could not be made starts (or lengthens) the backoff. */
-  #failed(err: unknown): PostgresStoreError {
+  #failed(err: unknown): StoreError {
     const wrapped = this.#wrap(err);
     const code = String((err as { code?: unknown } | null)?.code ?? "");
     if (CONNECT_FAILURES.has(code)) {
@@ -431,19 +417,19 @@ export class PostgresStore implements SharedStore {
     return wrapped;
   }
 
-  /** A driver error as a PostgresStoreError naming the database, without the password. */
-  #wrap(err: unknown): PostgresStoreError {
-    if (err instanceof PostgresStoreError) {
+  /** A driver error as a StoreError naming the database, without the password. */
+  #wrap(err: unknown): StoreError {
+    if (err instanceof StoreError) {
       const message = err.message.startsWith(this.#where)
         ? err.message
         : `${this.#where}: ${err.message}`;
-      return new PostgresStoreError(err.code, redact(message, this.#password));
+      return new StoreError(err.code, redact(message, this.#password));
     }
     const e = err instanceof Error ? err : new Error(String(err));
     const code = String((e as { code?: unknown }).code ?? "");
     const what = CONNECTION_CODES.has(code) ? "UNREACHABLE" : "DATABASE";
     const detail = e.message === "" ? code : e.message;
-    return new PostgresStoreError(what, redact(`${this.#where}: ${detail}`, this.#password));
+    return new StoreError(what, redact(`${this.#where}: ${detail}`, this.#password));
   }
 }
 
@@ -451,7 +437,7 @@ export class PostgresStore implements SharedStore {
  * Creates or migrates the schema inside the transaction `tx`, under the advisory lock
  * SCHEMA_LOCK_KEY (held until `tx` ends), so that several processes may do it at once.
  * Also used by `server migrate` (lib/server/migrate.ts), which copies into the same
- * transaction. Throws PostgresStoreError("SCHEMA_TOO_NEW") for a newer database.
+ * transaction. Throws StoreError("SCHEMA_TOO_NEW") for a newer database.
  */
 export async function createOrMigrateSchema(tx: postgres.TransactionSql): Promise<void> {
   await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}::int8)`;
@@ -462,7 +448,7 @@ export async function createOrMigrateSchema(tx: postgres.TransactionSql): Promis
     version = Number(row?.value ?? 0);
   }
   if (version > PG_SCHEMA_VERSION) {
-    throw new PostgresStoreError(
+    throw new StoreError(
       "SCHEMA_TOO_NEW",
       `the database has schema version ${version}; this server knows up to ${PG_SCHEMA_VERSION}`,
     );

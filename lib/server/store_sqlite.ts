@@ -2,6 +2,7 @@
 // store-and-forward: WAL mode, synchronous=FULL, one transaction per batch (group commit),
 // prepared statements reused, schema versioned with PRAGMA user_version and migrated here.
 
+import { StoreError } from "./errors.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   type AcceptOp,
@@ -56,14 +57,6 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE users ADD COLUMN cert_chain BLOB;
   `,
 ];
-
-/** Thrown for a database this version cannot use (e.g. written by a newer version). */
-export class StoreError extends Error {
-  override name = "StoreError";
-  constructor(readonly code: "SCHEMA_TOO_NEW" | "CLOSED", message: string) {
-    super(message);
-  }
-}
 
 interface Statements {
   rememberId: StatementSync;

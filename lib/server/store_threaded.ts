@@ -2,15 +2,13 @@
 // (store_worker.ts): the network thread never blocks on a disk flush, so commands that
 // arrive during a commit are gathered into the next one (ASL spec section 5, durable OK).
 
+import { StoreError, type StoreErrorCode } from "./errors.ts";
 import type { SidLease, Store, StoreOp, StoreResult, StoreSnapshot } from "./store.ts";
 import type { WorkerRequest, WorkerResponse } from "./store_worker.ts";
 
-/** A failure reported by the store worker, with the engine's error code when it had one. */
-export class StoreWorkerError extends Error {
-  override name = "StoreWorkerError";
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
+/** The worker's engine code when it is a store code, else `WORKER`. */
+function storeCode(code: string | undefined): StoreErrorCode {
+  return code === "SCHEMA_TOO_NEW" || code === "CLOSED" || code === "DATABASE" ? code : "WORKER";
 }
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -45,12 +43,12 @@ export class WorkerStore implements Store {
       this.#pending.delete(msg.id);
       if (msg.ok) pending.resolve(msg.value);
       else {pending.reject(
-          new StoreWorkerError(msg.error.code ?? msg.error.name, msg.error.message),
+          new StoreError(storeCode(msg.error.code), msg.error.message),
         );}
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#fail(new StoreWorkerError("WORKER", `the store worker failed: ${event.message}`));
+      this.#fail(new StoreError("WORKER", `the store worker failed: ${event.message}`));
     };
   }
 
@@ -83,7 +81,7 @@ export class WorkerStore implements Store {
     try {
       await this.#call({ type: "close" });
     } finally {
-      this.#fail(new StoreWorkerError("CLOSED", "the store is closed"));
+      this.#fail(new StoreError("CLOSED", "the store is closed"));
     }
   }
 
