@@ -7,7 +7,8 @@
 import { StoreError } from "../lib/server/errors.ts";
 import assert from "node:assert/strict";
 import type { AcceptOp, StoreOp, StoreResult } from "../lib/server/store.ts";
-import { PG_SCHEMA_VERSION, PostgresStore, SID_BLOCK } from "../lib/server/store_postgres.ts";
+import { PostgresStore } from "../lib/server/store_postgres.ts";
+import { PG_SCHEMA_VERSION, SID_BLOCK } from "../lib/server/store_postgres_schema.ts";
 import type { PostgresLocation } from "../lib/server/store_url.ts";
 import {
   adminSql,

@@ -10,7 +10,7 @@
 import { DatabaseSync } from "node:sqlite";
 import postgres from "postgres";
 import { StoreError } from "./errors.ts";
-import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres.ts";
+import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres_schema.ts";
 import { decodeChain, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "./store_sqlite.ts";
 import { type PostgresLocation, redact, storeUrlText } from "./store_url.ts";
 

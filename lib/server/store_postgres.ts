@@ -8,6 +8,8 @@
 // unreachable. Client: the `postgres` npm package.
 
 import { StoreError } from "./errors.ts";
+import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres_schema.ts";
+import { QUEUE_CHANNEL, type Row, SESSION_CHANNEL, statement } from "./store_postgres_sql.ts";
 import postgres from "postgres";
 import {
   type AcceptOp,
@@ -23,75 +25,12 @@ import {
   type SweepInfo,
 } from "./store.ts";
 import type { ClusterEvents } from "./store.ts";
-import { decodeChain, encodeChain } from "./store_sqlite.ts";
+import { decodeChain } from "./store_sqlite.ts";
 import { type PostgresLocation, redact, storeUrlText } from "./store_url.ts";
-
-/** The schema version this code writes (row `schema_version` of table `meta`). */
-export const PG_SCHEMA_VERSION = 2;
-
-/** Sids one `nextval` of the sequence `queue_sid` leases to a node. */
-export const SID_BLOCK = 1024;
-
-/** Notification channels: `NODE RECIPIENT` (queued) and `NODE USER EPOCH` (registered). */
-export const QUEUE_CHANNEL = "netsec_queue";
-export const SESSION_CHANNEL = "netsec_session";
 
 /** Backoff while the database is unreachable: first and longest wait, ms. */
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
-
-/** The advisory lock held while the schema is created or migrated ("NSMS" + 1). */
-export const SCHEMA_LOCK_KEY = 0x4e534d53_0001;
-
-/** Migrations: entry `i` takes a database from version `i` to `i + 1` (one transaction). */
-const MIGRATIONS: readonly string[] = [
-  // Version 1: the SQLite schema of version 2 (lib/server/store_sqlite.ts). Keys compare
-  // as bytes (COLLATE "C"), as SQLite's do.
-  `
-  CREATE TABLE meta (
-    key text COLLATE "C" PRIMARY KEY,
-    value bigint NOT NULL
-  );
-  INSERT INTO meta (key, value) VALUES ('next_sid', 1), ('schema_version', 0);
-  CREATE TABLE users (
-    user_id text COLLATE "C" PRIMARY KEY,
-    registered_at bigint NOT NULL,
-    cert_chain bytea
-  );
-  CREATE TABLE queue (
-    sid bigint PRIMARY KEY,
-    recipient text COLLATE "C" NOT NULL,
-    sender text COLLATE "C" NOT NULL,
-    payload text NOT NULL,
-    accepted_at bigint NOT NULL
-  );
-  CREATE INDEX queue_by_recipient ON queue (recipient, sid);
-  CREATE TABLE message_ids (
-    sender text COLLATE "C" NOT NULL,
-    message_id text COLLATE "C" NOT NULL,
-    digest bytea NOT NULL,
-    accepted_at bigint NOT NULL,
-    PRIMARY KEY (sender, message_id)
-  );
-  CREATE INDEX message_ids_by_time ON message_ids (accepted_at);
-  `,
-  // Version 2: several nodes. Sids from a sequence in blocks of SID_BLOCK (never below the
-  // old counter or a queued sid); each user's latest session epoch; an index for the
-  // per-pair queue limit counted in the database.
-  `
-  CREATE SEQUENCE queue_sid INCREMENT BY ${SID_BLOCK} MINVALUE 1;
-  SELECT setval('queue_sid', greatest(
-    (SELECT value FROM meta WHERE key = 'next_sid'),
-    (SELECT coalesce(max(sid), 0) + 1 FROM queue)), false);
-  DELETE FROM meta WHERE key = 'next_sid';
-  CREATE SEQUENCE session_epoch;
-  CREATE TABLE sessions (
-    user_id text COLLATE "C" PRIMARY KEY,
-    epoch bigint NOT NULL
-  );
-  CREATE INDEX queue_by_pair ON queue (recipient, sender);
-  `,
-];
 
 /** How to reach the database. */
 export interface PostgresStoreOptions {
@@ -105,7 +44,6 @@ export interface PostgresStoreOptions {
 }
 
 type Sql = postgres.Sql;
-type Row = Record<string, unknown>;
 
 /** Driver error codes that mean no connection was made or it was lost. */
 const CONNECTION_CODES = new Set([
@@ -431,161 +369,4 @@ export class PostgresStore implements SharedStore {
     const detail = e.message === "" ? code : e.message;
     return new StoreError(what, redact(`${this.#where}: ${detail}`, this.#password));
   }
-}
-
-/**
- * Creates or migrates the schema inside the transaction `tx`, under the advisory lock
- * SCHEMA_LOCK_KEY (held until `tx` ends), so that several processes may do it at once.
- * Also used by `server migrate` (lib/server/migrate.ts), which copies into the same
- * transaction. Throws StoreError("SCHEMA_TOO_NEW") for a newer database.
- */
-export async function createOrMigrateSchema(tx: postgres.TransactionSql): Promise<void> {
-  await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}::int8)`;
-  const [present] = await tx`SELECT to_regclass('meta') IS NOT NULL AS present`;
-  let version = 0;
-  if (present?.present === true) {
-    const [row] = await tx`SELECT value FROM meta WHERE key = 'schema_version'`;
-    version = Number(row?.value ?? 0);
-  }
-  if (version > PG_SCHEMA_VERSION) {
-    throw new StoreError(
-      "SCHEMA_TOO_NEW",
-      `the database has schema version ${version}; this server knows up to ${PG_SCHEMA_VERSION}`,
-    );
-  }
-  while (version < PG_SCHEMA_VERSION) {
-    await tx.unsafe(MIGRATIONS[version] ?? "");
-    version++;
-    await tx`UPDATE meta SET value = ${version} WHERE key = 'schema_version'`;
-  }
-}
-
-/** The one statement of `op` (built now, sent with the batch). */
-function statement(
-  sql: Sql,
-  op: StoreOp,
-  digest: Uint8Array | undefined,
-  node: string,
-): postgres.PendingQuery<Row[]> {
-  switch (op.kind) {
-    case "accept":
-      if (op.limits !== undefined) return checkedAccept(sql, op, digest, node);
-      if (op.precheck !== "pass") {
-        return sql`SELECT false AS inserted, digest FROM message_ids
-          WHERE sender = ${op.sender} AND message_id = ${op.messageId}`;
-      }
-      // Remember the id unless known; queue one copy per recipient only if it was new.
-      // The digest subquery sees the table as before this statement: the earlier holder.
-      return sql`WITH ins AS (
-          INSERT INTO message_ids (sender, message_id, digest, accepted_at)
-          VALUES (${op.sender}, ${op.messageId}, ${
-        digest ?? new Uint8Array()
-      }::bytea, ${op.at}::int8)
-          ON CONFLICT DO NOTHING RETURNING 1
-        ), q AS (
-          INSERT INTO queue (sid, recipient, sender, payload, accepted_at)
-          SELECT ${op.firstSid}::int8 + t.o - 1, t.r, ${op.sender}, ${op.payload}, ${op.at}::int8
-          FROM unnest(${op.recipients as string[]}::text[]) WITH ORDINALITY AS t(r, o)
-          WHERE EXISTS (SELECT 1 FROM ins)
-        )
-        SELECT EXISTS (SELECT 1 FROM ins) AS inserted,
-          (SELECT digest FROM message_ids
-            WHERE sender = ${op.sender} AND message_id = ${op.messageId}) AS digest`;
-    case "ack":
-      return op.sender !== undefined
-        ? sql`DELETE FROM queue WHERE sid = ${op.sid}::int8 AND recipient = ${op.recipient}
-            RETURNING 1 AS removed`
-        : sql`DELETE FROM queue WHERE sid = ${op.sid}::int8 AND recipient = ${op.recipient}
-            RETURNING sender`;
-    case "user": {
-      // An unchanged chain (the same certificate again) writes no user row. Every REGISTER
-      // takes a new session epoch and tells the other nodes (at commit).
-      const session = sql`s AS (
-          INSERT INTO sessions (user_id, epoch) VALUES (${op.userId}, nextval('session_epoch'))
-          ON CONFLICT (user_id) DO UPDATE SET epoch = excluded.epoch RETURNING epoch
-        )
-        SELECT epoch, pg_notify(${SESSION_CHANNEL}, ${node} || ' ' || ${op.userId} || ' ' || epoch)
-        FROM s`;
-      return op.chain === undefined
-        ? sql`WITH u AS (
-            INSERT INTO users (user_id, registered_at) VALUES (${op.userId}, ${op.at}::int8)
-            ON CONFLICT DO NOTHING
-          ), ${session}`
-        : sql`WITH u AS (
-            INSERT INTO users (user_id, registered_at, cert_chain)
-            VALUES (${op.userId}, ${op.at}::int8, ${encodeChain(op.chain)}::bytea)
-            ON CONFLICT (user_id) DO UPDATE SET cert_chain = excluded.cert_chain
-            WHERE users.cert_chain IS DISTINCT FROM excluded.cert_chain
-          ), ${session}`;
-    }
-    case "cert":
-      return sql`SELECT cert_chain FROM users WHERE user_id = ${op.userId}`;
-    case "fetch":
-      return op.exclude === undefined || op.exclude.length === 0
-        ? sql`SELECT sid, sender, payload FROM queue
-          WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
-          ORDER BY sid LIMIT ${op.limit}::int8`
-        : sql`SELECT sid, sender, payload FROM queue
-          WHERE recipient = ${op.recipient} AND sid > ${op.afterSid}::int8
-            AND sid <> ALL (${op.exclude as number[]}::int8[])
-          ORDER BY sid LIMIT ${op.limit}::int8`;
-    case "prune":
-      return sql`WITH gone AS (
-          DELETE FROM message_ids WHERE accepted_at < ${op.before}::int8 RETURNING 1
-        ) SELECT count(*)::int8 AS pruned FROM gone`;
-  }
-}
-
-/**
- * An accept that checks, after the MESSAGEID memory (the spec's reason order), that every
- * recipient is a registered user and that no recipient's queue (or the sender's share of
- * it) is full, counting in this transaction (so it sees earlier statements of its batch
- * and what other nodes committed), then remembers the id, queues one row per recipient and
- * notifies the other nodes at commit. The counts stop at the limit (LIMIT), so a check
- * reads at most `limits.queue` index entries of the recipient's queue, and the sender's share
- * is counted only when the queue holds at least `limits.pair` messages.
- */
-function checkedAccept(
-  sql: Sql,
-  op: AcceptOp,
-  digest: Uint8Array | undefined,
-  node: string,
-): postgres.PendingQuery<Row[]> {
-  const limits = op.limits ?? { queue: 0, pair: 0 };
-  const recipients = op.recipients as string[];
-  return sql`WITH prior AS (
-      SELECT digest FROM message_ids WHERE sender = ${op.sender} AND message_id = ${op.messageId}
-    ), verdict AS (
-      SELECT CASE
-        WHEN EXISTS (SELECT 1 FROM prior) THEN 'known'
-        WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
-          WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = t.r)) THEN 'UNKNOWN_USER'
-        WHEN EXISTS (SELECT 1 FROM unnest(${recipients}::text[]) AS t(r)
-          CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM queue
-            WHERE recipient = t.r LIMIT ${limits.queue}::int8) AS a) AS q
-          WHERE CASE
-            WHEN q.n >= ${limits.queue}::int8 THEN true
-            WHEN q.n < ${limits.pair}::int8 THEN false -- the pair's share cannot be full
-            ELSE (SELECT count(*) FROM (SELECT 1 FROM queue
-                WHERE recipient = t.r AND sender = ${op.sender}
-                LIMIT ${limits.pair}::int8) AS b) >= ${limits.pair}::int8
-          END) THEN 'QUEUE_FULL'
-        ELSE 'pass' END AS v
-    ), ins AS (
-      INSERT INTO message_ids (sender, message_id, digest, accepted_at)
-      SELECT ${op.sender}, ${op.messageId}, ${digest ?? new Uint8Array()}::bytea, ${op.at}::int8
-      WHERE (SELECT v FROM verdict) = 'pass'
-      ON CONFLICT DO NOTHING RETURNING 1
-    ), q AS (
-      INSERT INTO queue (sid, recipient, sender, payload, accepted_at)
-      SELECT ${op.firstSid}::int8 + t.o - 1, t.r, ${op.sender}, ${op.payload}, ${op.at}::int8
-      FROM unnest(${recipients}::text[]) WITH ORDINALITY AS t(r, o)
-      WHERE EXISTS (SELECT 1 FROM ins)
-    ), n AS (
-      SELECT pg_notify(${QUEUE_CHANNEL}, ${node} || ' ' || t.r)
-      FROM unnest(${recipients}::text[]) AS t(r)
-      WHERE EXISTS (SELECT 1 FROM ins)
-    )
-    SELECT EXISTS (SELECT 1 FROM ins) AS inserted, (SELECT digest FROM prior) AS digest,
-      (SELECT v FROM verdict) AS verdict, (SELECT count(*) FROM n) AS notified`;
 }
