@@ -33,6 +33,7 @@ import { ClientValidator, fixedTrust } from "./revocation.ts";
 import { type ClientSession, Router, type SessionPort } from "./router.ts";
 import { SqliteStore } from "./store_sqlite.ts";
 import { WorkerStore } from "./store_threaded.ts";
+import { WorkSlots } from "./work_slots.ts";
 
 export type {
   PublicServeOptions,
@@ -127,11 +128,9 @@ class Server {
   /** Resolved when the last connection has closed (set by shutdown while some are open). */
   #allClosed: PromiseWithResolvers<void> | undefined;
   readonly #maxConnections: number;
-  readonly #maxHandshakes: number;
+  readonly #slots: WorkSlots;
   readonly #handshakeTimeoutMs: number;
   #connections = 0;
-  #handshakes = 0;
-  #handshakeWaiters: (() => void)[] = [];
   #stopping = false;
   #closing: Promise<void> | undefined;
   /** The accept loop; it ends once the listener is closed and its pending accept is over. */
@@ -145,7 +144,7 @@ class Server {
     this.#options = options;
     this.#log = log;
     this.#maxConnections = options.maxConnections ?? 20_000;
-    this.#maxHandshakes = options.maxHandshakes ?? 64;
+    this.#slots = new WorkSlots(options.maxHandshakes ?? 64);
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.#pending = new PendingHandshakes({
       maxPending: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
@@ -166,7 +165,7 @@ class Server {
       stats: () => ({
         ...this.#router.stats,
         connections: this.#connections,
-        handshakes: this.#handshakes,
+        handshakes: this.#slots.busy,
         pendingHandshakes: this.#pending.total,
         pendingAddresses: this.#pending.addresses,
         refusedPending: this.#refusedPending,
@@ -325,7 +324,7 @@ class Server {
         credentials: this.#options.credentials,
         trust: this.#options.trust, // not used: the validator takes the source's current one
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
-        admit: () => this.#handshakeSlot(),
+        admit: () => this.#slots.take(),
         signal: this.#abort.signal,
         answerAfterHalfClose: true,
         ...(this.#options.suites ? { suites: this.#options.suites } : {}),
@@ -393,24 +392,6 @@ class Server {
     }
   }
 
-  /**
-   * Takes a slot for one stretch of handshake work, waiting (FIFO) while all are busy; the
-   * returned function gives it back. The handshake timeout bounds the wait from outside.
-   */
-  async #handshakeSlot(): Promise<() => void> {
-    while (this.#handshakes >= this.#maxHandshakes && !this.#stopping) {
-      await new Promise<void>((resolve) => this.#handshakeWaiters.push(resolve));
-    }
-    this.#handshakes++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#handshakes--;
-      this.#handshakeWaiters.shift()?.();
-    };
-  }
-
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
@@ -426,7 +407,7 @@ class Server {
       // already closed
     }
     this.#abort.abort(new Error("server shutting down"));
-    for (const wake of this.#handshakeWaiters.splice(0)) wake();
+    this.#slots.open();
     try {
       // The listening socket is released only when its pending accept has ended: wait for
       // it, so that the port can be bound again as soon as close() resolves.
