@@ -3,9 +3,11 @@
 // TrustSource whose CRL may change), a handshake is refused with INTERNAL_ERROR while the
 // revocation data is unusable (fail closed), and each validated peer's chain is remembered
 // so that, when the CRL changes, the open sessions whose leaf or intermediates are now
-// revoked can be found and closed (serve.ts does the closing).
+// revoked can be found and closed (`closeRevoked`; serve.ts calls it when the CRL changes).
 
 import { AslError } from "../asl/errors.ts";
+import type { SecureSession } from "../asl/mod.ts";
+import type { Logger } from "../log.ts";
 import { parseCertificate } from "../pki/certificate.ts";
 import { parseCrl } from "../pki/crl.ts";
 import type { TrustSource } from "../pki/crl_watch.ts";
@@ -17,6 +19,7 @@ import {
   ValidationCache,
   type ValidationCacheOptions,
 } from "../pki/validation_cache.ts";
+import type { ClientSession } from "./session.ts";
 
 /** A trust source that never changes (a server given a fixed TrustStore). */
 export function fixedTrust(trust: TrustStore): TrustSource {
@@ -79,9 +82,27 @@ export class ClientValidator extends ValidationCache {
     });
   }
 
+  /** Whether `trust` is the source's current trust store. */
+  isCurrent(trust: TrustStore): boolean {
+    return this.#source.current() === trust;
+  }
+
   /** The trust store `peer` was validated with here, if it was. */
   validatedWith(peer: ValidatedPeer): TrustStore | undefined {
     return this.#records.get(peer)?.trust;
+  }
+
+  /**
+   * At the end of a handshake: undefined when `peer`'s chain still stands under the source's
+   * current trust store (the CRL may have changed since M3 was validated), else the code it
+   * now fails with.
+   */
+  recheck(peer: ValidatedPeer): Promise<string | undefined> {
+    const trust = this.#source.current();
+    if (trust === undefined || this.validatedWith(peer) === trust) {
+      return Promise.resolve(undefined);
+    }
+    return this.revoked(peer, trust);
   }
 
   /**
@@ -117,5 +138,32 @@ export class ClientValidator extends ValidationCache {
       this.#revokedSerials.set(trust, set);
     }
     return set;
+  }
+}
+
+/**
+ * Closes the open sessions whose chain `trust` (a new CRL) revokes, logging each; stops
+ * closing once `trust` is no longer the validator's source's current store. Never rejects.
+ */
+export async function closeRevoked(
+  sessions: ReadonlyMap<SecureSession, ClientSession>,
+  validator: ClientValidator,
+  trust: TrustStore,
+  log: Logger,
+): Promise<void> {
+  try {
+    for (const [session, client] of [...sessions]) {
+      const code = await validator.revoked(session.peer, trust);
+      if (code === undefined || !validator.isCurrent(trust)) continue;
+      log.warn("session_revoked", {
+        conn: client.connId,
+        cn: session.peer.identity,
+        user: client.userId,
+        code,
+      });
+      void session.close();
+    }
+  } catch (err) {
+    log.error("revocation_check_failed", { error: (err as Error).message });
   }
 }

@@ -9,19 +9,12 @@ import { deadline } from "../deadline.ts";
 import { AslError, type SecureSession } from "../asl/mod.ts";
 // endpoint.ts rather than mod.ts: the server passes its own chain validator (revocation.ts).
 import { accept } from "../asl/endpoint.ts";
-import { serializeAslError } from "../asl/messages.ts";
-import { closeQuietly, listen } from "../asl/transport.ts";
+import { listen } from "../asl/transport.ts";
 import { DEFAULT_PORT } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import type { TrustSource } from "../pki/crl_watch.ts";
-import type { TrustStore } from "../pki/types.ts";
-import {
-  addressKey,
-  type AdmissionRefusal,
-  type AdmissionTicket,
-  PendingHandshakes,
-} from "./admission.ts";
+import { addressKey, type AdmissionTicket, PendingHandshakes } from "./admission.ts";
 import { ServerError } from "./errors.ts";
 import {
   DEFAULT_MAX_PENDING_HANDSHAKES,
@@ -29,8 +22,10 @@ import {
   type ServeOptions,
   type ServerHandle,
 } from "./serve_options.ts";
-import { ClientValidator, fixedTrust } from "./revocation.ts";
-import { type ClientSession, Router, type SessionPort } from "./router.ts";
+import { ClientValidator, closeRevoked, fixedTrust } from "./revocation.ts";
+import { PortOf } from "./port.ts";
+import { Refusals } from "./refusal.ts";
+import { type ClientSession, Router } from "./router.ts";
 import { SqliteStore } from "./store_sqlite.ts";
 import { WorkerStore } from "./store_threaded.ts";
 import { WorkSlots } from "./work_slots.ts";
@@ -49,11 +44,6 @@ export {
 
 /** How long a connection whose input ended may take to answer what it read. */
 const REPLY_FLUSH_MS = 5_000;
-
-/** What a connection refused before its handshake is sent (spec section 2). */
-const REFUSED = serializeAslError("INTERNAL_ERROR");
-/** At most one `connection_refused` line per this many ms for the pending bounds. */
-const REFUSAL_LOG_MS = 1_000;
 
 /**
  * Starts the messenger server. Throws `ServerError("LISTEN")` when the address cannot be
@@ -122,9 +112,7 @@ class Server {
   readonly #validator: ClientValidator;
   readonly #stopWatching: () => void;
   readonly #pending: PendingHandshakes;
-  #refusedPending = 0;
-  #refusedUnlogged = 0;
-  #lastRefusalLog = -Infinity;
+  readonly #refusals: Refusals;
   /** Resolved when the last connection has closed (set by shutdown while some are open). */
   #allClosed: PromiseWithResolvers<void> | undefined;
   readonly #maxConnections: number;
@@ -150,12 +138,13 @@ class Server {
       maxPending: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
       maxPendingPerAddress: options.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS,
     });
+    this.#refusals = new Refusals(log);
     this.#source = options.trustSource ?? fixedTrust(options.trust);
     this.#validator = new ClientValidator(this.#source);
     this.#stopWatching = this.#source.onChange((trust) => {
       if (trust === undefined) return; // fail closed: new handshakes are refused meanwhile
       this.#validator.clear(); // entries of the old store would only miss from now on
-      void this.#closeRevoked(trust);
+      void closeRevoked(this.#sessions, this.#validator, trust, this.#log);
     });
     const addr = listener.addr;
     this.handle = {
@@ -168,7 +157,7 @@ class Server {
         handshakes: this.#slots.busy,
         pendingHandshakes: this.#pending.total,
         pendingAddresses: this.#pending.addresses,
-        refusedPending: this.#refusedPending,
+        refusedPending: this.#refusals.count,
       }),
     };
     options.signal?.addEventListener("abort", () => void this.close(), { once: true });
@@ -210,42 +199,13 @@ class Server {
       }
       const ticket = this.#pending.admit(addressKey(remote.hostname));
       if (typeof ticket === "string") {
-        this.#refuse(conn, connId, from, ticket);
+        this.#refusals.refuse(conn, connId, from, ticket);
         continue;
       }
       this.#connections++;
       this.#log.info("connect", { conn: connId, from });
       void this.#serveConn(conn, connId, ticket);
     }
-  }
-
-  /**
-   * Refuses a connection past a pending-handshake bound: `ASL_ERROR INTERNAL_ERROR` (a new
-   * socket's send buffer is empty, so the write does not wait), then close; no drain, so a
-   * flood costs no more than its own sockets. Logged at most once a second, with a count.
-   */
-  #refuse(conn: Deno.TcpConn, connId: number, from: string, reason: AdmissionRefusal): void {
-    this.#refusedPending++;
-    this.#refusedUnlogged++;
-    const now = Date.now();
-    if (now - this.#lastRefusalLog >= REFUSAL_LOG_MS) {
-      this.#log.warn("connection_refused", {
-        conn: connId,
-        from,
-        reason,
-        refused: this.#refusedUnlogged,
-      });
-      this.#refusedUnlogged = 0;
-      this.#lastRefusalLog = now;
-    } else {
-      this.#log.debug("connection_refused", { conn: connId, from, reason });
-    }
-    conn.write(REFUSED)
-      .then(() => conn.closeWrite())
-      .catch(() => {
-        // the peer is gone already
-      })
-      .finally(() => closeQuietly(conn));
   }
 
   /**
@@ -361,35 +321,13 @@ class Server {
       return undefined;
     }
     // The CRL may have changed between M3's validation and the end of the handshake.
-    const trust = this.#source.current();
-    if (trust !== undefined && this.#validator.validatedWith(session.peer) !== trust) {
-      const code = await this.#validator.revoked(session.peer, trust);
-      if (code !== undefined) {
-        this.#log.warn("session_revoked", { conn: connId, cn: session.peer.identity, code });
-        await session.close();
-        return undefined;
-      }
+    const code = await this.#validator.recheck(session.peer);
+    if (code !== undefined) {
+      this.#log.warn("session_revoked", { conn: connId, cn: session.peer.identity, code });
+      await session.close();
+      return undefined;
     }
     return session;
-  }
-
-  /** Closes the open sessions whose chain `trust` (a new CRL) revokes. */
-  async #closeRevoked(trust: TrustStore): Promise<void> {
-    try {
-      for (const [session, client] of [...this.#sessions]) {
-        const code = await this.#validator.revoked(session.peer, trust);
-        if (code === undefined || this.#source.current() !== trust) continue;
-        this.#log.warn("session_revoked", {
-          conn: client.connId,
-          cn: session.peer.identity,
-          user: client.userId,
-          code,
-        });
-        void session.close();
-      }
-    } catch (err) {
-      this.#log.error("revocation_check_failed", { error: (err as Error).message });
-    }
   }
 
   close(): Promise<void> {
@@ -433,29 +371,5 @@ class Server {
     } finally {
       this.#finished.resolve();
     }
-  }
-}
-
-/**
- * The router's port to one session: methods on the prototype, so an idle session costs one
- * small object here rather than an object, two closures and their context.
- */
-class PortOf implements SessionPort {
-  readonly identity: string;
-  readonly chain: readonly Uint8Array[];
-  readonly #session: SecureSession;
-
-  constructor(session: SecureSession) {
-    this.#session = session;
-    this.identity = session.peer.identity;
-    this.chain = session.peer.chain;
-  }
-
-  send(line: string): Promise<void> {
-    return this.#session.send(line);
-  }
-
-  close(): void {
-    void this.#session.close();
   }
 }
