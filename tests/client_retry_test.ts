@@ -1,8 +1,8 @@
-// Tests lib/client/retry.ts: backoff arithmetic with injected randomness, sleep (deadline:
-// tests/deadline_test.ts).
+// Tests lib/client/retry.ts: backoff arithmetic with injected randomness, sleep, the reconnect
+// loop (retryWithBackoff) with (near) zero delays (deadline: tests/deadline_test.ts).
 
 import assert from "node:assert/strict";
-import { backoff, sleep } from "../lib/client/retry.ts";
+import { backoff, retryWithBackoff, sleep } from "../lib/client/retry.ts";
 
 Deno.test("backoff grows by the factor and stops at the maximum", () => {
   const delay = backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 });
@@ -34,4 +34,78 @@ Deno.test("sleep is cut short by an abort signal", async () => {
   await assert.rejects(p, /stop/);
   await assert.rejects(sleep(1, AbortSignal.abort(new Error("already"))), /already/);
   await sleep(0);
+});
+
+const NO_WAIT = { initialMs: 0, maxMs: 0, jitter: 0 };
+
+function recorder(outcomes: Array<Error | undefined>, fatal: (e: Error) => boolean = () => false) {
+  const seen: string[] = [];
+  return {
+    seen,
+    hooks: {
+      waiting: (n: number, ms: number, last: Error) => seen.push(`wait ${n} ${ms} ${last.message}`),
+      attempt: (n: number) => {
+        seen.push(`try ${n}`);
+        const outcome = outcomes[n - 1];
+        return outcome === undefined ? Promise.resolve() : Promise.reject(outcome);
+      },
+      failed: (n: number, e: Error) => seen.push(`failed ${n} ${e.message}`),
+      fatal,
+    },
+  };
+}
+
+Deno.test("retryWithBackoff: retries until an attempt succeeds, then resolves undefined", async () => {
+  const { seen, hooks } = recorder([new Error("a"), new Error("b"), undefined]);
+  const last = await retryWithBackoff(
+    NO_WAIT,
+    0,
+    new Error("drop"),
+    new AbortController().signal,
+    hooks,
+  );
+  assert.equal(last, undefined);
+  assert.deepEqual(seen, [
+    "wait 1 0 drop",
+    "try 1",
+    "failed 1 a",
+    "wait 2 0 a",
+    "try 2",
+    "failed 2 b",
+    "wait 3 0 b",
+    "try 3",
+  ]);
+});
+
+Deno.test("retryWithBackoff: maxAttempts ends with the last error; a fatal one ends at once", async () => {
+  const signal = new AbortController().signal;
+  const two = recorder([new Error("a"), new Error("b"), undefined]);
+  const last = await retryWithBackoff(
+    { ...NO_WAIT, maxAttempts: 2 },
+    0,
+    new Error("drop"),
+    signal,
+    two.hooks,
+  );
+  assert.equal(last?.message, "b");
+  assert.equal(two.seen.filter((s) => s.startsWith("try")).length, 2);
+  const fatal = recorder([new Error("refused"), undefined], (e) => e.message === "refused");
+  const stop = await retryWithBackoff(NO_WAIT, 0, new Error("drop"), signal, fatal.hooks);
+  assert.equal(stop?.message, "refused");
+  assert.deepEqual(fatal.seen, ["wait 1 0 drop", "try 1", "failed 1 refused"]);
+});
+
+Deno.test("retryWithBackoff: skip starts the delays later; an aborted signal tries nothing", async () => {
+  const { seen, hooks } = recorder([undefined]);
+  const slow = { initialMs: 1, maxMs: 1000, jitter: 0 };
+  await retryWithBackoff(slow, 3, new Error("drop"), new AbortController().signal, hooks);
+  assert.deepEqual(seen, ["wait 1 8 drop", "try 1"]); // attempt 0 + skip 3: 1 * 2^3 ms
+  const aborted = new AbortController();
+  aborted.abort(new Error("closed"));
+  const none = recorder([undefined]);
+  assert.equal(
+    await retryWithBackoff(NO_WAIT, 0, new Error("drop"), aborted.signal, none.hooks),
+    undefined,
+  );
+  assert.deepEqual(none.seen, []);
 });

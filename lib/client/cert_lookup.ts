@@ -3,15 +3,18 @@
 // parses the reply strictly (`OK <USERID> <CERTB64> …`, 1 to 5 certificates, leaf first,
 // or `FAILED <USERID> <REASON>`), and validates the chain as a server validates a
 // client's: purpose client, the client's own CA file and CRL, leaf CN = the id asked.
-// Pure: lines in, values or ClientErrors out; the session lives in client.ts.
+// Pure: lines in, values or ClientErrors out; the session lives in connection.ts, and
+// `certAnswer` asks over it for the e2e layer.
 
 import { decodeBase64Strict } from "../base64.ts";
+import { deadline } from "../deadline.ts";
+import type { CertAnswer } from "../e2e/open.ts";
 import { PkiError } from "../pki/errors.ts";
 import type { TrustStore } from "../pki/types.ts";
 import { validateChain } from "../pki/validate.ts";
 import { MAX_CHAIN_LENGTH } from "../limits.ts";
 import { isUserId } from "./commands.ts";
-import { ClientError } from "./errors.ts";
+import { asError, ClientError, timeoutError } from "./errors.ts";
 
 /**
  * The `FAILED` reasons a server gives to `CERT` (section 5), in the order it checks them.
@@ -179,4 +182,33 @@ export async function checkCertReply(
     });
   }
   return await verifyUserChain(user, parsed.chain, trust);
+}
+
+/** What `certAnswer` asks: a session's `cert` (link.ts). */
+export interface CertAsker {
+  cert(user: string, line: string): Promise<string>;
+}
+
+/**
+ * `CERT <user>` as the e2e layer wants it (a CertAnswer): asked over the session `link`
+ * gives (it may throw or reject: unreachable), the reply awaited up to `timeoutMs`.
+ */
+export async function certAnswer(
+  link: () => CertAsker | Promise<CertAsker>,
+  user: string,
+  timeoutMs: number,
+): Promise<CertAnswer> {
+  let line: string;
+  try {
+    const reply = (await link()).cert(user, certLine(user));
+    line = await deadline(reply, timeoutMs, timeoutError(`CERT ${user}`, timeoutMs));
+  } catch (err) {
+    return { unreachable: asError(err).message };
+  }
+  try {
+    const reply = parseCertReply(line, user);
+    return reply.kind === "ok" ? { chain: reply.chain } : { failed: reply.reason };
+  } catch {
+    return { failed: "PROTOCOL" };
+  }
 }

@@ -2,7 +2,7 @@
 // handshakes and registers, becomes ready at `OK <user>` and resends every unanswered
 // MESSAGE with the same MESSAGEID, notices a dropped session and reconnects with backoff
 // (slower after quick drops, never after a refusal no retry can change), trying the servers
-// of a cluster in turn (each attempt dials each once, from the last good one), and closes: every
+// of a cluster in turn (servers.ts), and closes: every
 // unanswered command rejected with CLOSED. Each session is a Link (link.ts); what outlives
 // it is the outbox (outbox.ts) and the inbox with its seen memories (inbox.ts, seen.ts).
 // MessengerClient (client.ts) is the public face over one Connection. Its end-to-end layer
@@ -13,24 +13,22 @@ import { connect as aslConnect } from "../asl/mod.ts";
 import type { Suite } from "../asl/types.ts";
 import { deadline } from "../deadline.ts";
 import { silentLogger } from "../log.ts";
-import type { CertAnswer } from "../e2e/open.ts";
-import { certLine, parseCertReply } from "./cert_lookup.ts";
+import { certAnswer } from "./cert_lookup.ts";
 import { ClientE2e } from "./e2e.ts";
 import { asError, ClientError, isFatal, timeoutError } from "./errors.ts";
 import { Inbox } from "./inbox.ts";
 import { Link } from "./link.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
-import { backoff, sleep } from "./retry.ts";
+import { retryWithBackoff } from "./retry.ts";
 import { SeenMemories } from "./seen.ts";
-import {
-  type ClientCloseInfo,
-  type ClientEvent,
-  type ClientInfo,
-  type ClientLogger,
-  type ClientOptions,
-  type ClientState,
-  DEFAULT_PORT,
-  type ServerAddress,
+import { type ServerEndpoint, ServerList } from "./servers.ts";
+import type {
+  ClientCloseInfo,
+  ClientEvent,
+  ClientInfo,
+  ClientLogger,
+  ClientOptions,
+  ClientState,
 } from "./types.ts";
 
 /** A session shorter than this counts as a quick drop for the reconnect backoff. */
@@ -47,13 +45,11 @@ export class Connection {
   /** Sealing and opening (ASL spec section 7). */
   readonly e2e: ClientE2e;
   readonly #opts: ClientOptions;
-  /** The servers to try, in order (one unless `servers` was given). */
-  readonly #servers: readonly { readonly hostname: string; readonly port: number }[];
-  /** The index of the server last connected to (tried first). */
-  #current = 0;
-  /** The seen memories' name of the server (list): a cluster shares one sid space. */
-  readonly #address: string;
+  /** The servers to try and the fail-over choice. */
+  readonly #servers: ServerList;
   readonly #log: ClientLogger;
+  /** How long a handshake, REGISTER or CERT may take. */
+  readonly #timeoutMs: number;
   readonly #fingerprint: string;
   readonly #memories: SeenMemories;
   readonly #abort = new AbortController();
@@ -70,11 +66,8 @@ export class Connection {
   /** Not connected yet: call {@link Connection.start}. `fingerprint`: own certificate's. */
   constructor(opts: ClientOptions, fingerprint: string) {
     this.#opts = opts;
-    const servers: readonly ServerAddress[] = opts.servers !== undefined && opts.servers.length > 0
-      ? opts.servers
-      : [{ hostname: opts.hostname ?? "localhost", port: opts.port ?? DEFAULT_PORT }];
-    this.#servers = servers.map((s) => ({ hostname: s.hostname, port: s.port ?? DEFAULT_PORT }));
-    this.#address = this.#servers.map((s) => `${s.hostname}:${s.port}`).join(",");
+    this.#servers = new ServerList(opts);
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
     const log = this.#log = opts.logger ?? silentLogger;
     this.#fingerprint = fingerprint;
     this.#memories = new SeenMemories({
@@ -96,8 +89,9 @@ export class Connection {
       ...(opts.earlierKeys ? { earlierKeys: opts.earlierKeys } : {}),
       trust: opts.trust,
       stateDir: opts.stateDir,
-      sendLookup: (user) => this.#certAnswer(user, true),
-      openLookup: (user) => this.#certAnswer(user, false),
+      sendLookup: (user) =>
+        certAnswer(() => this.readyLink(this.#timeoutMs), user, this.#timeoutMs),
+      openLookup: (user) => certAnswer(() => this.link(), user, this.#timeoutMs),
       emit: (event) => this.#emit(event),
       sealedOnly: opts.sealedOnly ?? false,
     });
@@ -119,7 +113,7 @@ export class Connection {
   get info(): ClientInfo {
     return {
       user: this.#opts.user,
-      server: `${this.#server.hostname}:${this.#server.port}`,
+      server: `${this.#servers.current.hostname}:${this.#servers.current.port}`,
       suite: this.#peer?.suite,
       serverIdentity: this.#peer?.identity,
       serverFingerprint: this.#peer?.fingerprint,
@@ -148,34 +142,10 @@ export class Connection {
     return deadline(waiting, timeoutMs, timeoutError("connecting", timeoutMs));
   }
 
-  /** `CERT <user>` as the e2e layer wants it; `wait`: wait for the connection first. */
-  async #certAnswer(user: string, wait: boolean): Promise<CertAnswer> {
-    const timeoutMs = this.#opts.timeoutMs ?? 10_000;
-    let line: string;
-    try {
-      const link = wait ? await this.readyLink(timeoutMs) : this.link();
-      const reply = link.cert(user, certLine(user));
-      line = await deadline(reply, timeoutMs, timeoutError(`CERT ${user}`, timeoutMs));
-    } catch (err) {
-      return { unreachable: asError(err).message };
-    }
-    try {
-      const reply = parseCertReply(line, user);
-      return reply.kind === "ok" ? { chain: reply.chain } : { failed: reply.reason };
-    } catch {
-      return { failed: "PROTOCOL" };
-    }
-  }
-
   /** Puts a MESSAGE in the outbox, and on the wire now when ready (else once ready). */
   enqueue(entry: Outgoing): void {
     this.outbox.add(entry);
     if (this.#state === "ready") this.#link?.transmit(entry);
-  }
-
-  /** The server in use (or tried first). */
-  get #server(): { readonly hostname: string; readonly port: number } {
-    return this.#servers[this.#current] ?? this.#servers[0]!;
   }
 
   /** Connects and registers the first time; on failure the connection is finished. */
@@ -197,43 +167,27 @@ export class Connection {
     if (link !== undefined) await link.close();
   }
 
-  /**
-   * One attempt: each server once, from the current one on; the first that registers
-   * becomes current. A refusal no retry can change ends the attempt at once.
-   */
-  async #establishAny(attempt: number): Promise<void> {
-    let last: Error | undefined;
-    const start = this.#current;
-    for (let i = 0; i < this.#servers.length; i++) {
-      const index = (start + i) % this.#servers.length;
-      this.#current = index;
-      try {
-        await this.#establish(attempt, this.#servers[index]!);
-        return;
-      } catch (err) {
-        last = asError(err);
-        if (isFatal(last) || this.#abort.signal.aborted) throw last;
-        if (i + 1 < this.#servers.length) {
-          this.#log.info("client.server_failed", {
-            server: `${this.#servers[index]!.hostname}:${this.#servers[index]!.port}`,
-            reason: last.message,
-          });
-        }
-      }
-    }
-    // Next time the server after the one tried first leads (a node that died stays behind).
-    this.#current = (start + 1) % this.#servers.length;
-    throw last;
+  /** One attempt: each server once, from the current one on (servers.ts). */
+  #establishAny(attempt: number): Promise<void> {
+    return this.#servers.tryEach(
+      (server) => this.#establish(attempt, server),
+      (error) => isFatal(error) || this.#abort.signal.aborted,
+      (server, error) =>
+        this.#log.info("client.server_failed", {
+          server: `${server.hostname}:${server.port}`,
+          reason: error.message,
+        }),
+    );
   }
 
   async #establish(
     attempt: number,
-    server: { readonly hostname: string; readonly port: number },
+    server: ServerEndpoint,
   ): Promise<void> {
     this.#state = "connecting";
     const { hostname, port } = server;
     this.#emit({ type: "connecting", hostname, port, attempt });
-    const timeoutMs = this.#opts.timeoutMs ?? 10_000;
+    const timeoutMs = this.#timeoutMs;
     const session = await aslConnect({ hostname, port }, {
       credentials: this.#opts.credentials,
       trust: this.#opts.trust,
@@ -247,7 +201,7 @@ export class Connection {
       await session.close().catch(() => {});
       throw new ClientError("CLOSED", "the client was closed");
     }
-    const serverKey = { address: this.#address, fingerprint: session.peer.fingerprint };
+    const serverKey = { address: this.#servers.address, fingerprint: session.peer.fingerprint };
     const seen = this.#memories.for(serverKey);
     try {
       await this.e2e.useServer(serverKey);
@@ -315,31 +269,22 @@ export class Connection {
   }
 
   async #reconnect(cause: Error): Promise<void> {
-    const settings = this.#opts.reconnect || {};
-    const delay = backoff(settings);
-    const maxAttempts = settings.maxAttempts ?? Infinity;
-    let last: Error = cause;
     const skip = Math.min(this.#quickDrops, 16);
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      if (this.#abort.signal.aborted) return;
-      const delayMs = delay(attempt + skip);
-      this.#emit({ type: "reconnecting", attempt: attempt + 1, delayMs, error: last });
-      try {
-        await sleep(delayMs, this.#abort.signal);
-      } catch {
-        return;
-      }
-      try {
-        await this.#establishAny(attempt + 1);
-        return;
-      } catch (err) {
-        last = asError(err);
-        if (this.#abort.signal.aborted) return;
-        this.#log.info("client.reconnect_failed", { attempt: attempt + 1, reason: last.message });
-        if (isFatal(last)) break;
-      }
-    }
-    this.#finish({ reason: "error", error: last });
+    const last = await retryWithBackoff(
+      this.#opts.reconnect || {},
+      skip,
+      cause,
+      this.#abort.signal,
+      {
+        waiting: (attempt, delayMs, error) =>
+          this.#emit({ type: "reconnecting", attempt, delayMs, error }),
+        attempt: (attempt) => this.#establishAny(attempt),
+        failed: (attempt, error) =>
+          this.#log.info("client.reconnect_failed", { attempt, reason: error.message }),
+        fatal: isFatal,
+      },
+    );
+    if (last !== undefined) this.#finish({ reason: "error", error: last });
   }
 
   #finish(info: ClientCloseInfo): void {

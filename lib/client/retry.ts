@@ -1,5 +1,8 @@
-// The waits of the client's reconnect loop: backoff delays (pure arithmetic) and an
-// abortable sleep. Timeouts are lib/deadline.ts.
+// The client's reconnect loop and its waits: backoff delays (pure arithmetic), an abortable
+// sleep, and the attempts themselves (`retryWithBackoff`, the dialling passed in). Timeouts
+// are lib/deadline.ts.
+
+import { asError } from "./errors.ts";
 
 /** How reconnect delays grow.
  *
@@ -53,4 +56,54 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** What `retryWithBackoff` calls around each attempt. */
+export interface RetryHooks {
+  /** Before the wait of attempt `n` (1, 2…), with its delay and the error that led here. */
+  waiting(n: number, delayMs: number, last: Error): void;
+  /** Attempt `n`; rejects when it failed. */
+  attempt(n: number): Promise<void>;
+  /** Attempt `n` failed with `error` (not called once the signal has aborted). */
+  failed(n: number, error: Error): void;
+  /** An error no retry can change: no more attempts. */
+  fatal(error: Error): boolean;
+}
+
+/**
+ * Attempts after a drop caused by `cause`, each after a backoff delay (its attempt number
+ * plus `skip`, so quick drops start slower), at most `settings.maxAttempts`. Resolves
+ * undefined once an attempt succeeds or `signal` aborts, else with the last error (the
+ * attempts ran out, or one failed with an error `fatal` says yes to).
+ */
+export async function retryWithBackoff(
+  settings: BackoffOptions & { readonly maxAttempts?: number },
+  skip: number,
+  cause: Error,
+  signal: AbortSignal,
+  hooks: RetryHooks,
+): Promise<Error | undefined> {
+  const delay = backoff(settings);
+  const maxAttempts = settings.maxAttempts ?? Infinity;
+  let last: Error = cause;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    if (signal.aborted) return undefined;
+    const delayMs = delay(attempt + skip);
+    hooks.waiting(attempt + 1, delayMs, last);
+    try {
+      await sleep(delayMs, signal);
+    } catch {
+      return undefined;
+    }
+    try {
+      await hooks.attempt(attempt + 1);
+      return undefined;
+    } catch (err) {
+      last = asError(err);
+      if (signal.aborted) return undefined;
+      hooks.failed(attempt + 1, last);
+      if (hooks.fatal(last)) break;
+    }
+  }
+  return last;
 }
