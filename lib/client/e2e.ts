@@ -20,7 +20,7 @@ import type { Credentials, TrustStore } from "../pki/types.ts";
 import { type ChainValidator, importLeafKeys, ValidationCache } from "../pki/validation_cache.ts";
 import { FilePinStore, FileReplayMemory, pinDirectory, replayFilePath } from "./e2e_files.ts";
 import { ClientError } from "./errors.ts";
-import type { Opened } from "./inbox.ts";
+import type { Opened } from "./held.ts";
 import { payloadText } from "./commands.ts";
 import type { Delivery } from "./replies.ts";
 import type { SeenServer } from "./seen.ts";

@@ -11,10 +11,11 @@
 // decision, or `CERT` unavailable) is set aside — neither shown nor acknowledged nor
 // counted as seen — while the ones after it go on: it is opened again on `retryHeld`, after
 // a backoff (`retry`), or when the server delivers it again, and then shown in the order it
-// is decided, after the messages that were not held.
+// is decided, after the messages that were not held (the bookkeeping of those: held.ts).
 
 import { payloadText } from "./commands.ts";
 import { asError } from "./errors.ts";
+import { HeldDeliveries, type Opened } from "./held.ts";
 import type { Delivery } from "./replies.ts";
 import { deliveryDigest, type SeenDeliveries } from "./seen.ts";
 import type { ClientLogger, IncomingMessage } from "./types.ts";
@@ -24,6 +25,8 @@ import type { ClientLogger, IncomingMessage } from "./types.ts";
  * server: 40 times the spec's default window of 100 unacknowledged messages per session.
  */
 export const MAX_BUFFERED_INCOMING = 4_000;
+
+export type { Opened } from "./held.ts";
 
 /**
  * The message a program sees for a plain delivery: its payload as bytes and as UTF-8 text,
@@ -39,33 +42,6 @@ export function incomingMessage(delivery: Delivery, receivedAt: Date): IncomingM
     receivedAt,
     sealed: false,
   };
-}
-
-/** What the `open` step decided for a delivery. */
-export type Opened =
-  /** Show it (acknowledged once the consumer took it). */
-  | { readonly kind: "show"; readonly message: IncomingMessage }
-  /** Answer `FAILED <sid> <reason>`; never shown; counts as seen. */
-  | { readonly kind: "refuse"; readonly reason: string }
-  /** Answer `OK <sid>` without showing it (a replay); counts as seen. */
-  | { readonly kind: "drop" }
-  /**
-   * Set it aside, unanswered and not seen. `key` names what it waits for (the sender, for
-   * `retryHeld`); `retry`: try again by itself after a backoff.
-   */
-  | { readonly kind: "hold"; readonly key: string; readonly retry: boolean };
-
-interface Held<S> {
-  readonly target: AckTarget<S>;
-  readonly delivery: Delivery;
-  readonly key: string;
-  readonly retry: boolean;
-  attempts: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
-function defaultRetryDelay(attempt: number): number {
-  return Math.min(1_000 * 2 ** Math.min(attempt, 6), 60_000);
 }
 
 /** Where a shown message is acknowledged and remembered: the session and memory that sent it. */
@@ -108,14 +84,15 @@ export class Inbox<S> {
   #closed = false;
   /** Deliveries being opened (in order, one at a time), by digest. */
   readonly #opening = new Map<string, AckTarget<S>>();
-  /** Held deliveries, by digest. */
-  readonly #held = new Map<string, Held<S>>();
+  /** Held deliveries, by digest (held.ts). */
+  readonly #held: HeldDeliveries<AckTarget<S>>;
   #chain: Promise<void> = Promise.resolve();
 
   /** An open, empty inbox. */
   constructor(options: InboxOptions<S>) {
     this.#opts = options;
     this.#limit = options.limit ?? MAX_BUFFERED_INCOMING;
+    this.#held = new HeldDeliveries((digest) => this.#reopen(digest), options.retryDelay);
   }
 
   /** How many messages wait for the consumer. */
@@ -191,16 +168,13 @@ export class Inbox<S> {
    * they were delivered: after the person accepted or rejected a certificate.
    */
   retryHeld(key?: string): void {
-    for (const [digest, held] of this.#held) {
-      if (key === undefined || held.key === key) this.#reopen(digest);
-    }
+    for (const digest of this.#held.digests(key)) this.#reopen(digest);
   }
 
   #reopen(digest: string): void {
-    const held = this.#held.get(digest);
-    if (held === undefined || this.#closed) return;
-    clearTimeout(held.timer);
-    this.#held.delete(digest);
+    if (this.#closed) return;
+    const held = this.#held.take(digest);
+    if (held === undefined) return;
     this.#opening.set(digest, held.target);
     this.#enqueueOpen(held.target, held.delivery, held.attempts);
   }
@@ -238,18 +212,12 @@ export class Inbox<S> {
         this.#wakeSpace();
         return;
       case "hold": {
-        const held: Held<S> = {
-          target,
-          delivery,
-          key: decided.key,
-          retry: decided.retry,
-          attempts: attempts + 1,
-        };
-        this.#held.set(target.digest, held);
-        if (decided.retry) {
-          const delay = (this.#opts.retryDelay ?? defaultRetryDelay)(attempts);
-          held.timer = setTimeout(() => this.#reopen(target.digest), delay);
-        }
+        const { key, retry } = decided;
+        this.#held.hold(
+          target.digest,
+          { target, delivery, key, retry, attempts: attempts + 1 },
+          attempts,
+        );
         this.#wakeSpace();
         return;
       }
@@ -315,7 +283,7 @@ export class Inbox<S> {
   /** Ends the inbox: iteration ends once the queue is empty, the reader stops waiting. */
   close(): void {
     this.#closed = true;
-    for (const held of this.#held.values()) clearTimeout(held.timer);
+    this.#held.stop();
     const paused = this.#spaceWaiters;
     this.#spaceWaiters = [];
     for (const resume of paused) resume();
