@@ -1,30 +1,26 @@
 // The library client's end-to-end layer (ASL spec section 7, ASL-E2E/1): seals what it
 // sends (recipients' keys from the KeyDirectory, the sender's own certificate for its own
-// copy, `sealSplit` for groups that do not fit one MESSAGE) and opens what it receives
-// (`openPayload` with this client's keys, clock, CA file and CRL, a ValidationCache, the
-// `CERT` lookup over its connection, the pin store and the replay memory), turning each
-// outcome into what the inbox does: show, refuse (`BAD_SEAL` / `NOT_SEALED`), drop a replay,
-// or hold. Pins live per identity and server (`<state>/pins/…`, e2e_files.ts), the replay
-// memory per identity; both in memory when the client has no state directory.
+// copy, `sealSplit` for groups that do not fit one MESSAGE), keeps the pins and key
+// directory of each server, answers trust / reject / whois, and hands what it receives to
+// the receive side (e2e_receive.ts: opening, outcomes → inbox). Pins live per identity and
+// server (`<state>/pins/…`, e2e_files.ts), in memory when the client has no state directory.
 
 import { CHAT_TYPE } from "../e2e/header.ts";
 import { type SealRecipient, sealSplit } from "../e2e/seal.ts";
 import { E2eError } from "../e2e/errors.ts";
 import { KeyDirectory, KeyDirectoryError, type RecipientKey } from "../e2e/key_directory.ts";
-import { type CertAnswer, openPayload } from "../e2e/open.ts";
+import type { CertAnswer } from "../e2e/open.ts";
 import { MemoryPinStore, type PinStore, pinVerdict } from "../e2e/pins.ts";
-import { MemoryReplayMemory, type ReplayMemory } from "../e2e/replay.ts";
 import { parseCertificate } from "../pki/certificate.ts";
 import { sha256Fingerprint, sha256FingerprintBase64 } from "../pki/fingerprint.ts";
-import type { Credentials, TrustStore } from "../pki/types.ts";
 import { type ChainValidator, importLeafKeys, ValidationCache } from "../pki/validation_cache.ts";
-import { FilePinStore, FileReplayMemory, pinDirectory, replayFilePath } from "./e2e_files.ts";
+import { FilePinStore, pinDirectory } from "./e2e_files.ts";
+import { type E2eReceiveOptions, E2eReceiver } from "./e2e_receive.ts";
 import { ClientError } from "./errors.ts";
 import type { Opened } from "./held.ts";
-import { payloadText } from "./commands.ts";
 import type { Delivery } from "./replies.ts";
 import type { SeenServer } from "./seen.ts";
-import type { ClientEvent, PinStatus, WhoisResult } from "./types.ts";
+import type { PinStatus, WhoisResult } from "./types.ts";
 
 /** One MESSAGE of a sealed send: its MESSAGEID (= H.id), recipients and payload. */
 export interface SealedPart {
@@ -33,22 +29,10 @@ export interface SealedPart {
   readonly payload: string;
 }
 
-/** What the end-to-end layer needs from its client. */
-export interface ClientE2eOptions {
-  readonly user: string;
-  readonly credentials: Credentials;
-  /** Earlier private keys (RSA-OAEP decrypt), most recent first. */
-  readonly earlierKeys?: readonly CryptoKey[];
-  readonly trust: TrustStore;
-  readonly stateDir?: string | undefined;
+/** What the end-to-end layer needs from its client (the receive side's needs, and more). */
+export interface ClientE2eOptions extends E2eReceiveOptions {
   /** `CERT` for sealing: may wait for the connection. */
   readonly sendLookup: (userId: string) => Promise<CertAnswer>;
-  /** `CERT` for opening: answers `unreachable` at once when not connected. */
-  readonly openLookup: (userId: string) => Promise<CertAnswer>;
-  /** Lifecycle hook for bad_seal / pin_pending / not_sealed / held events. */
-  readonly emit: (event: ClientEvent) => void;
-  /** Refuse plain payloads with `NOT_SEALED`. */
-  readonly sealedOnly?: boolean;
   /** Clock, ms since 1970; default `Date.now`. */
   readonly now?: () => number;
 }
@@ -77,22 +61,17 @@ interface ServerState {
 export class ClientE2e {
   readonly #opts: ClientE2eOptions;
   readonly #validator: ChainValidator;
-  readonly #replay: ReplayMemory;
+  /** The receive side: opening and what each outcome becomes (e2e_receive.ts). */
+  readonly #receiver: E2eReceiver;
   readonly #servers = new Map<string, ServerState>();
   #current: ServerState | undefined;
   #self: Promise<{ fp: string; hex: string; key: SealRecipient }> | undefined;
-  /** `user fp` pairs already announced as pending, so each is told once. */
-  readonly #announced = new Set<string>();
-  /** `from sid` of deliveries already announced as held (CERT unavailable), told once each. */
-  readonly #heldTold = new Set<string>();
 
   constructor(options: ClientE2eOptions) {
     this.#opts = options;
     const cache = new ValidationCache({ limit: 1_000 });
     this.#validator = async (chain, trust, opts) => (await cache.validate(chain, trust, opts)).peer;
-    this.#replay = options.stateDir === undefined
-      ? new MemoryReplayMemory()
-      : new FileReplayMemory(replayFilePath(options.stateDir, options.user));
+    this.#receiver = new E2eReceiver(options, this.#validator, () => this.#now());
   }
 
   #now(): number {
@@ -214,84 +193,7 @@ export class ClientE2e {
   /** What to do with a delivery (section 7 "Receiving"), as the inbox understands it. */
   async open(delivery: Delivery, receivedAt: Date): Promise<Opened> {
     const state = this.#state();
-    const decryptKeys = [this.#opts.credentials.decryptKey, ...(this.#opts.earlierKeys ?? [])];
-    const outcome = await openPayload(delivery.payload, delivery.from, {
-      userId: this.#opts.user,
-      decryptKeys,
-      now: () => this.#now(),
-      trust: this.#opts.trust,
-      validate: this.#validator,
-      certLookup: this.#opts.openLookup,
-      pins: state.pins,
-      replay: this.#replay,
-    });
-    const { sid, from } = delivery;
-    switch (outcome.kind) {
-      case "open":
-        return {
-          kind: "show",
-          message: {
-            sid,
-            from,
-            bytes: outcome.plaintext,
-            text: payloadText(outcome.plaintext),
-            receivedAt,
-            sealed: true,
-            senderFingerprint: outcome.senderFingerprint,
-            ...(outcome.header.type === CHAT_TYPE ? {} : { type: outcome.header.type }),
-          },
-        };
-      case "not_sealed":
-        if (this.#opts.sealedOnly) {
-          this.#opts.emit({ type: "not_sealed", from, sid });
-          return { kind: "refuse", reason: "NOT_SEALED" };
-        }
-        return {
-          kind: "show",
-          message: {
-            sid,
-            from,
-            bytes: delivery.payload,
-            text: payloadText(delivery.payload),
-            receivedAt,
-            sealed: false,
-          },
-        };
-      case "bad_seal":
-        this.#opts.emit({
-          type: "bad_seal",
-          from,
-          sid,
-          reason: outcome.reason,
-          step: outcome.step,
-          message: outcome.message,
-        });
-        return { kind: "refuse", reason: "BAD_SEAL" };
-      case "replay":
-        return { kind: "drop" };
-      case "hold":
-        if (outcome.why === "pin_pending") {
-          // The sender signs with another certificate now: ask CERT afresh before sealing.
-          state.directory.forget(outcome.userId);
-          const key = `${outcome.userId} ${outcome.fingerprint}`;
-          if (!this.#announced.has(key)) {
-            this.#announced.add(key);
-            this.#opts.emit({
-              type: "pin_pending",
-              userId: outcome.userId,
-              fingerprint: outcome.fingerprint,
-              accepted: outcome.accepted,
-            });
-          }
-          return { kind: "hold", key: outcome.userId, retry: false };
-        }
-        if (!this.#heldTold.has(`${from} ${sid}`)) {
-          if (this.#heldTold.size >= 1_000) this.#heldTold.clear();
-          this.#heldTold.add(`${from} ${sid}`);
-          this.#opts.emit({ type: "held", from, sid, detail: outcome.detail });
-        }
-        return { kind: "hold", key: outcome.userId, retry: true };
-    }
+    return await this.#receiver.open(delivery, receivedAt, state.pins, state.directory);
   }
 
   /**
@@ -306,7 +208,7 @@ export class ClientE2e {
     } catch (err) {
       throw keyError(err);
     }
-    this.#forgetAnnounced(userId);
+    this.#receiver.forgetAnnounced(userId);
     return { ...(await this.whois(userId)), previous: before };
   }
 
@@ -318,7 +220,7 @@ export class ClientE2e {
     } catch (err) {
       throw keyError(err);
     }
-    this.#forgetAnnounced(userId);
+    this.#receiver.forgetAnnounced(userId);
     return await this.whois(userId);
   }
 
@@ -348,12 +250,6 @@ export class ClientE2e {
       accepted: record.accepted.map((l) => l.fingerprint),
       previous: [],
     };
-  }
-
-  #forgetAnnounced(userId: string): void {
-    for (const key of this.#announced) {
-      if (key.startsWith(`${userId} `)) this.#announced.delete(key);
-    }
   }
 }
 
