@@ -602,22 +602,27 @@ async function runListen(cmd: Extract<CliCommand, { name: "listen" }>, io: CliIO
   return EXIT.OK;
 }
 
-async function runWhois(cmd: Extract<CliCommand, { name: "whois" }>, io: CliIO): Promise<number> {
-  const flags = cmd.common;
+/**
+ * A one-shot command on a connected client (whois, trust): events on stderr with --verbose,
+ * a ClientError as one line on stderr (exit 1), the client closed whatever happens.
+ */
+async function withClient(
+  flags: CommonFlags,
+  io: CliIO,
+  failure: (err: ClientError) => string,
+  body: (client: MessengerClient) => Promise<void>,
+): Promise<number> {
   const log = (e: ClientEvent) => {
     const line = flags.verbose ? statusLine(e, flags) : undefined;
     if (line !== undefined) io.stderr(line + "\n");
   };
   const client = await open(flags, io, log, false);
   try {
-    const found = await client.lookupCertificate(cmd.target);
-    io.stdout(`${found.identity} SHA-256 ${found.fingerprint}\n`);
-    const pin = await client.whois(cmd.target);
-    io.stdout(`${pin.userId} fingerprint ${pin.fingerprint} pin ${pin.pin}\n`);
+    await body(client);
     return EXIT.OK;
   } catch (err) {
     if (err instanceof ClientError) {
-      io.stderr(`whois ${cmd.target}: ${explainLookupError(err, cmd.target, flags.ca)}\n`);
+      io.stderr(failure(err) + "\n");
       return EXIT.FAILED;
     }
     throw err;
@@ -626,30 +631,27 @@ async function runWhois(cmd: Extract<CliCommand, { name: "whois" }>, io: CliIO):
   }
 }
 
-async function runTrust(cmd: Extract<CliCommand, { name: "trust" }>, io: CliIO): Promise<number> {
-  const flags = cmd.common;
-  const log = (e: ClientEvent) => {
-    const line = flags.verbose ? statusLine(e, flags) : undefined;
-    if (line !== undefined) io.stderr(line + "\n");
-  };
-  const client = await open(flags, io, log, false);
-  try {
+function runWhois(cmd: Extract<CliCommand, { name: "whois" }>, io: CliIO): Promise<number> {
+  const failure = (err: ClientError) =>
+    `whois ${cmd.target}: ${explainLookupError(err, cmd.target, cmd.common.ca)}`;
+  return withClient(cmd.common, io, failure, async (client) => {
+    const found = await client.lookupCertificate(cmd.target);
+    io.stdout(`${found.identity} SHA-256 ${found.fingerprint}\n`);
+    const pin = await client.whois(cmd.target);
+    io.stdout(`${pin.userId} fingerprint ${pin.fingerprint} pin ${pin.pin}\n`);
+  });
+}
+
+function runTrust(cmd: Extract<CliCommand, { name: "trust" }>, io: CliIO): Promise<number> {
+  const failure = (err: ClientError) => `trust ${cmd.target}: ${err.code}: ${err.message}`;
+  return withClient(cmd.common, io, failure, async (client) => {
     const result = await client.trust(cmd.target);
     const before = result.previous.filter((fp) => fp !== result.fingerprint);
     io.stdout(
       `${result.userId} accepted before: ${before.length ? before.join(", ") : "(none)"}\n` +
         `${result.userId} accepted now:    ${result.fingerprint}\n`,
     );
-    return EXIT.OK;
-  } catch (err) {
-    if (err instanceof ClientError) {
-      io.stderr(`trust ${cmd.target}: ${err.code}: ${err.message}\n`);
-      return EXIT.FAILED;
-    }
-    throw err;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
 async function runChatCommand(
