@@ -220,3 +220,27 @@ Deno.test("cli: --crl is loaded; a revoked client fails the handshake with CERT_
 addEventListener("unload", () => {
   if (shared) Deno.removeSync(shared.dir, { recursive: true });
 });
+
+Deno.test("cli: --store memory: relays and warns at start that it is not durable", async () => {
+  const p = await pki();
+  const dir = await Deno.makeTempDir();
+  const clients: TestClient[] = [];
+  try {
+    const child = await spawnServer({ pki: p, args: ["--store", "memory:"] });
+    try {
+      const alice = await TestClient.connect(child.port, p, "alice");
+      const bob = await TestClient.connect(child.port, p, "bob");
+      clients.push(alice, bob);
+      assert.equal(await alice.request("MESSAGE m1 bob aGk="), "OK m1");
+      const [d] = await bob.deliveriesN(1);
+      assert.deepEqual([d!.from, d!.payload], ["alice", "aGk="]);
+      assert.match(child.output().join("\n"), /store_not_durable store=memory:/);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+  } finally {
+    for (const c of clients) await c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -21,6 +21,8 @@ Deno.test("store_url: sqlite paths and postgres URLs, printed back without a pas
     "postgres://u@h:5432/d",
   );
   assert.equal(storeUrlText({ kind: "sqlite", path: "a.db" }), "sqlite:a.db");
+  assert.deepEqual(parseStoreUrl("memory:"), { kind: "memory" });
+  assert.equal(storeUrlText({ kind: "memory" }), "memory:");
 });
 
 Deno.test("store_url: what is refused, and why (no password repeated)", () => {
@@ -33,6 +35,7 @@ Deno.test("store_url: what is refused, and why (no password repeated)", () => {
     "postgres://u@h/a/b",
     "postgres://u@h:99999/d",
     "postgres://u@h/d#x",
+    "memory:x",
   ].map(parseStoreUrl);
   for (const r of reasons) assert.equal(typeof r, "string", JSON.stringify(r));
   assert.ok(!String(reasons[3]).includes("topsecret"));

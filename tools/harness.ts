@@ -11,7 +11,7 @@ import { readProcText } from "./load/proc.ts";
 export const SERVER_TS = new URL("../server.ts", import.meta.url).pathname;
 /** The repository root. */
 export const REPO_ROOT = new URL("../", import.meta.url).pathname;
-/** server.ts's (and memory_server.ts's) log line that carries the listening port. */
+/** server.ts's log line that carries the listening port. */
 export const LISTEN_LINE = /listening\b.*?(?:127\.0\.0\.1|localhost|\]):(\d{1,5})\b/i;
 
 /** A running child. */
@@ -158,15 +158,13 @@ export interface ServerPkiFiles {
   readonly serverKeyPath: string;
 }
 
-/** How to start server.ts (or another script taking its flags, e.g. memory_server.ts). */
+/** How to start server.ts. */
 export interface ServerSpawnOptions extends Omit<SpawnOptions, "cmd" | "ready"> {
   readonly pki: ServerPkiFiles;
   /** Flags after `--host 127.0.0.1 --port 0 --ca --cert --key`. */
   readonly args?: readonly string[];
   /** Deno flags after `--allow-net --allow-read --allow-write --allow-env`. */
   readonly denoFlags?: readonly string[];
-  /** The script; default server.ts. */
-  readonly script?: string;
 }
 
 /**
@@ -174,7 +172,7 @@ export interface ServerSpawnOptions extends Omit<SpawnOptions, "cmd" | "ready"> 
  * port 0 and waits until it logs its address. Stop it (or kill and await `status`) in `finally`.
  */
 export function spawnServerTs(o: ServerSpawnOptions): Promise<Child> {
-  const { pki, args = [], denoFlags = [], script = SERVER_TS, ...rest } = o;
+  const { pki, args = [], denoFlags = [], ...rest } = o;
   return spawnChild({
     cmd: [
       Deno.execPath(),
@@ -184,7 +182,7 @@ export function spawnServerTs(o: ServerSpawnOptions): Promise<Child> {
       "--allow-write",
       "--allow-env",
       ...denoFlags,
-      script,
+      SERVER_TS,
       ...["--host", "127.0.0.1", "--port", "0", "--ca", pki.caCertPath],
       ...["--cert", pki.serverCertPath, "--key", pki.serverKeyPath],
       ...args,

@@ -123,7 +123,7 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: "store",
     env: "NETSEC_STORE",
     arg: "URL",
-    help: "sqlite:FILE or postgres://USER@HOST:PORT/DB (docs/CLUSTER.md)",
+    help: "sqlite:FILE, postgres://USER@HOST:PORT/DB (docs/CLUSTER.md) or memory: (not durable)",
     fallback: "",
   },
   {

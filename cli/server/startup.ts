@@ -18,6 +18,7 @@ import type { ServerConfig } from "./config.ts";
 import { ServerError } from "../../lib/server/errors.ts";
 import { serve, type ServerHandle } from "../../lib/server/serve.ts";
 import type { Store } from "../../lib/server/store.ts";
+import { MemoryStore } from "../../lib/server/store_memory.ts";
 import { redact } from "../../lib/server/store_url.ts";
 
 /** A started server and what `server.ts` prints about it. */
@@ -127,7 +128,10 @@ async function startWith(
   }
   const fingerprint = await sha256Fingerprint(leaf);
 
-  const store = await openPostgres(config);
+  const store = config.store.kind === "memory" ? new MemoryStore() : await openPostgres(config);
+  if (config.store.kind === "memory") {
+    logger.warn("store_not_durable", { store: "memory:", lost_at_exit: "every queued message" });
+  }
   if (store === undefined) {
     try {
       await Deno.mkdir(dirname(config.data), { recursive: true });

@@ -1,15 +1,21 @@
 // The server's `--store URL` (docs/CLUSTER.md): which durable store holds ASL spec section
 // 5's users, queues and MESSAGEID memory. `sqlite:PATH` is the embedded default;
 // `postgres://USER@HOST:PORT/DB` is a PostgreSQL database that several server nodes may
-// share. Pure: parsing, and a printable form that never holds a password.
+// share; `memory:` keeps everything in the process (lost at exit: for tests and benchmarks).
+// Pure: parsing, and a printable form that never holds a password.
 
 /** Where the server keeps its state. */
-export type StoreLocation = SqliteLocation | PostgresLocation;
+export type StoreLocation = SqliteLocation | PostgresLocation | MemoryLocation;
 
 /** A SQLite database file. */
 export interface SqliteLocation {
   readonly kind: "sqlite";
   readonly path: string;
+}
+
+/** The process's memory: nothing survives a restart (`memory:`; tests and benchmarks). */
+export interface MemoryLocation {
+  readonly kind: "memory";
 }
 
 /** A PostgreSQL database; the password is never part of it (PGPASSWORD or a file). */
@@ -42,8 +48,11 @@ export function parseStoreUrl(text: string): StoreLocation | string {
     if (path === "") return "a sqlite: store needs a file path (sqlite:PATH)";
     return { kind: "sqlite", path };
   }
+  if (text.startsWith("memory:")) {
+    return text === "memory:" ? { kind: "memory" } : "the memory store is just memory:";
+  }
   if (!/^postgres(ql)?:\/\//.test(text)) {
-    return "the store must be sqlite:PATH or postgres://USER@HOST:PORT/DB";
+    return "the store must be sqlite:PATH, postgres://USER@HOST:PORT/DB or memory:";
   }
   let url: URL;
   try {
@@ -72,9 +81,10 @@ export function parseStoreUrl(text: string): StoreLocation | string {
   return { kind: "postgres", host, port, database, user };
 }
 
-/** The location as a URL to print: `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`. */
+/** The location as a URL to print: `sqlite:PATH`, `postgres://USER@HOST:PORT/DB`, `memory:`. */
 export function storeUrlText(where: StoreLocation): string {
   if (where.kind === "sqlite") return `sqlite:${where.path}`;
+  if (where.kind === "memory") return "memory:";
   const host = where.host.includes(":") ? `[${where.host}]` : where.host;
   return `postgres://${encodeURIComponent(where.user)}@${host}:${where.port}/${
     encodeURIComponent(where.database)

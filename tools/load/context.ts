@@ -123,11 +123,11 @@ export function serverSuites(suite: Suite): Suite[] {
 }
 
 /**
- * Starts a server child for a phase (recorded for cleanup): server.ts with a temporary
- * `--data` database, for `postgres` with `extra.storeArgs` (`--store URL …`), or for `memory` memory_server.ts (lib/server's MemoryStore; server.ts
- * has no flag for it). The limits that would cap the tool's own load are lifted: the
- * per-USERID rate (the tool measures capacity) and the pending-handshake bounds (all load
- * comes from one loopback address; --faults opens 1 000 stalled handshakes).
+ * Starts a server.ts child for a phase (recorded for cleanup) on a temporary `--data`
+ * database, `--store memory:`, or for `postgres` `extra.storeArgs` (`--store URL …`). The
+ * limits that would cap the tool's own load are lifted: the per-USERID rate (the tool measures
+ * capacity) and the pending-handshake bounds (all load comes from one loopback address;
+ * --faults opens 1 000 stalled handshakes).
  */
 export async function spawnUnder(
   ctx: Ctx,
@@ -137,17 +137,17 @@ export async function spawnUnder(
   const dataDir = `${ctx.tmp}/data${ctx.dataSeq++}`;
   await Deno.mkdir(dataDir, { recursive: true });
   const o = ctx.opts;
+  const stores = {
+    sqlite: ["--data", `${dataDir}/netsec-msg.db`],
+    memory: ["--store", "memory:"],
+    postgres: extra.storeArgs ?? [],
+  };
   const child = await spawnServerTs({
     pki: ctx.pki,
-    ...(store === "memory"
-      ? { script: new URL("./memory_server.ts", import.meta.url).pathname }
-      : {}),
     args: [
       ...["--suites", serverSuites(o.suite).join(",")],
-      ...(store === "memory" ? [] : ["--rate", "0"]),
-      ...(store === "sqlite" ? ["--data", `${dataDir}/netsec-msg.db`] : []),
-      ...(store === "postgres" ? extra.storeArgs ?? [] : []),
-      ...(store === "memory" ? [] : ["--max-pending", "1000000", "--max-pending-ip", "1000000"]),
+      ...["--rate", "0", "--max-pending", "1000000", "--max-pending-ip", "1000000"],
+      ...stores[store],
       ...(extra.extraArgs ?? []),
     ],
     denoFlags: [
