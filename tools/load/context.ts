@@ -12,7 +12,7 @@ import { generateRsaKeys } from "../../lib/pki/keys.ts";
 import { initPki, loadIssuer } from "../../lib/pki/pki_files.ts";
 import type { Credentials, TrustStore } from "../../lib/pki/types.ts";
 import { readCpuSeconds } from "./proc.ts";
-import type { RelayOutcome } from "./relay.ts";
+import { type RelayOutcome, type RelayParams, runRelay } from "./relay.ts";
 import type { LoadResults, RelayFigure } from "./results.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -92,6 +92,79 @@ export function relayFigure(
       ? { client_cpu_ms_per_msg: round((clientCpuSeconds * 1000) / o.messages, 4) }
       : {}),
   };
+}
+
+/** One relay measurement: the workload's own parameters plus whose CPU is the server's. */
+export interface RelayMeasure {
+  /** Progress and report label, e.g. `ASL relay 50x20`. */
+  readonly label: string;
+  /** Processes whose CPU (summed) over the measured window is the server side's. */
+  readonly serverPids: readonly (number | undefined)[];
+  /** Prefix of the user ids: senders `<prefix>s<i>`, recipients `<prefix>r<i>`. */
+  readonly prefix?: string;
+  /** Messages in flight per sender, how to open a channel, and any overrides. */
+  readonly params: Pick<RelayParams, "window" | "open"> & Partial<RelayParams>;
+}
+
+/**
+ * Runs the relay workload with the run's pairs, payload, warm-up and seconds, and turns it
+ * into the JSON figure with the server side's CPU and this process's (the load tool's) CPU
+ * over the measured window; prints the figure's line when done.
+ */
+export async function measureRelay(
+  ctx: Ctx,
+  m: RelayMeasure,
+): Promise<{ figure: RelayFigure; outcome: RelayOutcome }> {
+  const o = ctx.opts;
+  const ids = (role: string) =>
+    Array.from({ length: o.pairs }, (_, i) => `${m.prefix ?? ""}${role}${i}`);
+  const serverCpu = () => {
+    let sum = 0;
+    for (const pid of m.serverPids) {
+      const c = cpuOf(pid);
+      if (c === undefined) return undefined;
+      sum += c;
+    }
+    return sum;
+  };
+  let server0: number | undefined;
+  let server1: number | undefined;
+  let self0 = 0;
+  let self1 = 0;
+  const outcome = await runRelay({
+    senders: ids("s"),
+    recipients: ids("r"),
+    warmupSeconds: o.quick ? 0.5 : 2,
+    seconds: o.relaySeconds,
+    payloadBytes: o.payloadBytes,
+    onProgress: (n) => ctx.progress.update(`${m.label}: ${n} messages`),
+    ...m.params,
+    onMeasureStart: () => {
+      server0 = serverCpu();
+      self0 = readCpuSeconds("self");
+      m.params.onMeasureStart?.();
+    },
+    onMeasureEnd: () => {
+      server1 = serverCpu();
+      self1 = readCpuSeconds("self");
+      m.params.onMeasureEnd?.();
+    },
+  });
+  const figure = relayFigure(
+    outcome,
+    server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
+    self1 - self0,
+  );
+  ctx.progress.done(
+    `${m.label}: ${figure.msgs_per_s} msgs/s, p50 ${figure.p50_ms} ms (OK ${figure.ok_p50_ms}, delivery ${figure.delivery_p50_ms}), p99 ${figure.p99_ms} ms, server CPU ${
+      figure.server_cpu_ms_per_msg ?? "n/a"
+    } ms/msg, load-tool CPU ${
+      figure.client_cpu_ms_per_msg ?? "n/a"
+    } ms/msg, errors ${figure.errors}${
+      outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""
+    }`,
+  );
+  return { figure, outcome };
 }
 
 /** What every phase of one run shares. */

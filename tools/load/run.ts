@@ -7,13 +7,12 @@
 import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions, Phase } from "./args.ts";
 import { IdlePool, openAsl, runHandshakes } from "./asl_client.ts";
-import { runBaselineRelay } from "./baseline.ts";
-import { cpuOf, type Ctx, openLoadPki, relayFigure, type Under, withServer } from "./context.ts";
+import { cpuOf, type Ctx, measureRelay, openLoadPki, type Under, withServer } from "./context.ts";
 import { phaseFaults } from "./fault_phases.ts";
 import { phasePostgres } from "./postgres.ts";
 import type { Child } from "../harness.ts";
 import { Progress } from "./out.ts";
-import { readCpuSeconds, readProcText, readRssKib } from "./proc.ts";
+import { readProcText, readRssKib } from "./proc.ts";
 import { runRelay, sleep } from "./relay.ts";
 import { makeSealer } from "./sealed.ts";
 import {
@@ -25,6 +24,7 @@ import {
 } from "./results.ts";
 import { measureCommitLatency } from "./disk_commit.ts";
 import { measureRecordLayer, relayedMessageLines } from "./record_layer.ts";
+import { openTlsChannel, spawnTlsRelay } from "./tls_relay.ts";
 import { type HandshakeBound, measureHandshakeBound } from "./rsa_bound.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -43,54 +43,18 @@ export function machineInfo(): { nproc: number; cpu_model: string; kernel: strin
   };
 }
 
-async function aslRelay(
-  ctx: Ctx,
-  u: Under,
-  window: number,
-  label: string,
-  sealed = false,
-) {
-  const o = ctx.opts;
-  const senders = Array.from({ length: o.pairs }, (_, i) => `s${i}`);
-  const recipients = Array.from({ length: o.pairs }, (_, i) => `r${i}`);
-  let cpu0: number | undefined;
-  let cpu1: number | undefined;
-  let self0 = 0;
-  let self1 = 0;
-  const outcome = await runRelay({
-    senders,
-    recipients,
-    window,
-    ...(sealed
-      ? { sealer: makeSealer(u.target.users, u.target.pki.trust, senders, recipients) }
-      : {}),
-    warmupSeconds: o.quick ? 0.5 : 2,
-    seconds: o.relaySeconds,
-    payloadBytes: o.payloadBytes,
-    open: (user) => openAsl(u.target, user),
-    onMeasureStart: () => {
-      cpu0 = cpuOf(u.pid);
-      self0 = readCpuSeconds("self");
-    },
-    onMeasureEnd: () => {
-      cpu1 = cpuOf(u.pid);
-      self1 = readCpuSeconds("self");
-    },
-    onProgress: (n) => ctx.progress.update(`${label}: ${n} messages`),
+/** The relay against a server under test, optionally with every payload sealed. */
+async function aslRelay(ctx: Ctx, u: Under, window: number, label: string, sealed = false) {
+  const users = Array.from({ length: ctx.opts.pairs }, (_, i) => [`s${i}`, `r${i}`] as const);
+  const sealer = sealed
+    ? makeSealer(u.target.users, u.target.pki.trust, users.map((p) => p[0]), users.map((p) => p[1]))
+    : undefined;
+  const { figure } = await measureRelay(ctx, {
+    label,
+    serverPids: [u.pid],
+    params: { window, open: (user) => openAsl(u.target, user), ...(sealer ? { sealer } : {}) },
   });
-  const fig = relayFigure(
-    outcome,
-    cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-    self1 - self0,
-  );
-  ctx.progress.done(
-    `${label}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms (OK ${fig.ok_p50_ms}, delivery ${fig.delivery_p50_ms}), p99 ${fig.p99_ms} ms, server CPU ${
-      fig.server_cpu_ms_per_msg ?? "n/a"
-    } ms/msg, load-tool CPU ${fig.client_cpu_ms_per_msg ?? "n/a"} ms/msg, errors ${fig.errors}${
-      outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""
-    }`,
-  );
-  return fig;
+  return figure;
 }
 
 async function measureHandshakes(
@@ -312,30 +276,21 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResults> {
     if (on("relay") && opts.pgStore !== undefined) await phasePostgres(ctx);
 
     if (!opts.noBaseline && on("baseline")) {
-      for (const window of [20, 1]) {
-        const key = relayKey(opts.pairs, window);
-        const outcome = await runBaselineRelay(
-          {
-            caPem: pki.caPem,
-            serverCertPath: pki.serverCertPath,
-            serverKeyPath: pki.serverKeyPath,
-          },
-          {
-            senders: Array.from({ length: opts.pairs }, (_, i) => `s${i}`),
-            recipients: Array.from({ length: opts.pairs }, (_, i) => `r${i}`),
-            window,
-            warmupSeconds: opts.quick ? 0.5 : 2,
-            seconds: opts.relaySeconds,
-            payloadBytes: opts.payloadBytes,
-            onProgress: (n) => progress.update(`TLS baseline ${key}: ${n} messages`),
-          },
-          opts.verbose,
-        );
-        const fig = relayFigure(outcome, outcome.serverCpuSeconds, outcome.clientCpuSeconds);
-        results.baseline_tls.relay[key] = fig;
-        progress.done(
-          `TLS baseline ${key}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms`,
-        );
+      const child = await spawnTlsRelay(pki, opts.verbose);
+      children.add(child);
+      try {
+        for (const window of [20, 1]) {
+          const key = relayKey(opts.pairs, window);
+          const { figure } = await measureRelay(ctx, {
+            label: `TLS baseline ${key}`,
+            serverPids: [child.pid],
+            params: { window, open: () => openTlsChannel(child.port, pki.caPem) },
+          });
+          results.baseline_tls.relay[key] = figure;
+        }
+      } finally {
+        await child.stop();
+        children.delete(child);
       }
     }
 

@@ -2,12 +2,13 @@
 // Deno.listenTls with the same RSA-2048 server certificate, speaking newline-delimited
 // lines shaped like ASL's session commands (REGISTER / MESSAGE / OK) and framed like ASL's
 // session messages (channel.ts), with no durability.
-// Run as a child process: `deno run --allow-net=127.0.0.1 --allow-read tls_relay.ts
-// --cert FILE --key FILE`; it prints `LISTENING <port>` on stdout.
+// Run as a child process (`spawnTlsRelay`): `deno run --allow-net=127.0.0.1 --allow-read
+// tls_relay.ts --cert FILE --key FILE`; it prints `LISTENING <port>` on stdout.
 
 import { parseArgs } from "node:util";
 import { closeQuietly, prepareConn } from "../../lib/asl/transport.ts";
 import { BatchWriter, readLines, TextLineChannel } from "./channel.ts";
+import { type Child, spawnChild } from "../harness.ts";
 import { writeErr, writeOut } from "./out.ts";
 
 /** A running baseline relay. */
@@ -108,6 +109,23 @@ export async function openTlsChannel(port: number, caPem: string): Promise<TextL
   const conn = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [caPem] });
   await conn.handshake();
   return new TextLineChannel(conn);
+}
+
+/** Starts this relay as a child process with the run's server certificate and key files. */
+export function spawnTlsRelay(
+  pki: { readonly serverCertPath: string; readonly serverKeyPath: string },
+  verbose: boolean,
+): Promise<Child> {
+  return spawnChild({
+    cmd: [
+      Deno.execPath(),
+      ...["run", "--allow-net=127.0.0.1", "--allow-read"],
+      new URL(import.meta.url).pathname,
+      ...["--cert", pki.serverCertPath, "--key", pki.serverKeyPath],
+    ],
+    ready: /^LISTENING (\d+)$/,
+    verbose,
+  });
 }
 
 if (import.meta.main) {
