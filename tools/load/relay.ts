@@ -153,13 +153,8 @@ export async function runRelay(p: RelayParams): Promise<RelayOutcome> {
     f.delete(seq);
     const t0 = (start[pair] as Map<number, number>).get(seq) as number;
     start[pair]?.delete(seq);
-    const now = performance.now();
-    if (measuring && t0 >= measureStart) {
-      completed++;
-      latencies.push(now - t0);
-    } else if (measuring) {
-      completed++;
-    }
+    if (measuring) completed++;
+    if (measuring && t0 >= measureStart) latencies.push(performance.now() - t0);
     pump[pair]?.();
   };
 

@@ -13,7 +13,7 @@ import { phasePostgres } from "./postgres.ts";
 import type { Child } from "../harness.ts";
 import { Progress } from "./out.ts";
 import { readProcText, readRssKib } from "./proc.ts";
-import { runRelay, sleep } from "./relay.ts";
+import { sleep } from "./relay.ts";
 import { makeSealer } from "./sealed.ts";
 import {
   emptyResults,
