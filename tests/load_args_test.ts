@@ -13,6 +13,8 @@ Deno.test("defaults describe a full run against a spawned server", () => {
   assert.equal(o.payloadBytes, 75);
   assert.deepEqual(o.idleCounts, [1000, 10_000]);
   assert.equal(o.relaySeconds, 15);
+  assert.equal(o.handshakeSeconds, 8);
+  assert.equal(o.serverPid, undefined);
   assert.equal(o.outDir, "bench/results");
   assert.equal(o.jsonPath, undefined);
   assert.equal([...o.phases].join(","), "rsa,records,disk,handshakes,relay,baseline,memory,idle");
@@ -44,23 +46,19 @@ Deno.test("--quick shortens phases and measures 1 000 idle sessions only", () =>
   assert.equal(o.faults, true);
   assert.deepEqual(o.idleCounts, [1000]);
   assert.equal(o.relaySeconds, 4);
+  assert.equal(o.handshakeSeconds, 3);
+  assert.equal(o.payloadBytes, 75);
   assert.equal(o.jsonPath, "out.json");
 });
 
 Deno.test("explicit values override the defaults", () => {
-  const o = parseLoadArgs([
-    "--pairs",
-    "10",
-    "--seconds",
-    "0.5",
-    "--idle",
-    "20,100",
-    "--payload",
-    "300",
-    "--no-baseline",
-  ]);
+  const o = parseLoadArgs(
+    "--pairs 10 --seconds 0.5 --handshake-seconds 2 --idle 20,100 --payload 300 --no-baseline"
+      .split(" "),
+  );
   assert.equal(o.pairs, 10);
   assert.equal(o.relaySeconds, 0.5);
+  assert.equal(o.handshakeSeconds, 2);
   assert.deepEqual(o.idleCounts, [20, 100]);
   assert.equal(o.payloadBytes, 300);
   assert.equal(o.noBaseline, true);
@@ -86,6 +84,11 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
     [["--seconds", "-1"], /ambiguous/],
     [["--seconds", "0"], /--seconds needs seconds/],
     [["--idle", "10,x"], /--idle needs a whole number/],
+    [["--idle", "15001"], /^--idle must be between 1 and 15000, got 15001$/],
+    [["--payload", "8001"], /^--payload must be between 1 and 8000, got 8001$/],
+    [["--handshake-seconds", "3601"], /^--handshake-seconds needs seconds between 0 and 3600/],
+    [["--idle-settle", "0"], /^--idle-settle needs seconds between 0 and 3600, got "0"$/],
+    [["--server", "h:1", "--pki", "d", "--server-pid", "0"], /^--server-pid must be between 1/],
     [["--server", "nohost"], /--server needs HOST:PORT/],
     [["--server", "h:70000", "--pki", "d"], /--server needs HOST:PORT/],
     [["--server", "127.0.0.1:1"], /--server needs --pki/],

@@ -16,21 +16,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   let opts;
   try {
     opts = parseLoadArgs(argv);
+    const file = opts.pgStore?.kind === "url" ? opts.pgStore.passwordFile : undefined;
+    if (file !== undefined) {
+      await Deno.stat(file).catch(() => {
+        throw new UsageError(`--store-password-file: cannot read ${file}`);
+      });
+    }
   } catch (err) {
-    if (err instanceof UsageError) {
-      writeErr(`load: ${err.message} (see --help)\n`);
-      return 2;
-    }
-    throw err;
-  }
-  const passwordFile = opts.pgStore?.kind === "url" ? opts.pgStore.passwordFile : undefined;
-  if (passwordFile !== undefined) {
-    try {
-      Deno.statSync(passwordFile);
-    } catch {
-      writeErr(`load: --store-password-file: cannot read ${passwordFile} (see --help)\n`);
-      return 2;
-    }
+    if (!(err instanceof UsageError)) throw err;
+    writeErr(`load: ${err.message} (see --help)\n`);
+    return 2;
   }
   if (opts.help) {
     writeOut(USAGE + "\n");

@@ -1,7 +1,7 @@
 // Command-line flags of the load tool (issue #6, `deno task load`): parsed with node:util
 // parseArgs in strict mode into a typed LoadOptions. Pure: argv in, options or UsageError out.
 
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { parseSuiteList } from "../../lib/asl/suites.ts";
 import type { Suite } from "../../lib/asl/types.ts";
 import { parseStoreUrl, type PostgresLocation } from "../../lib/server/store_url.ts";
@@ -22,11 +22,7 @@ export type ServerTarget =
  * throwaway cluster the tool starts itself with tools/pg/cluster.sh and always stops.
  */
 export type PgStoreTarget =
-  | {
-    readonly kind: "url";
-    readonly location: PostgresLocation;
-    readonly passwordFile?: string;
-  }
+  | { readonly kind: "url"; readonly location: PostgresLocation; readonly passwordFile?: string }
   | { readonly kind: "throwaway" };
 
 /** `--store` values that mean "start a throwaway PostgreSQL cluster". */
@@ -52,56 +48,41 @@ export type Phase = typeof PHASES[number];
 /** The suite the ASL phases run with unless `--suite` says otherwise (the server's default). */
 export const DEFAULT_LOAD_SUITE: Suite = "X25519_AES_GCM";
 
-/** Everything one run of the load tool needs to know. */
+/**
+ * Everything one run of the load tool needs to know. Most fields are one flag each, and
+ * USAGE says what it does and its default; the comments here say what USAGE does not.
+ */
 export interface LoadOptions {
-  /** Every phase briefly (about 3 minutes in all; idle memory at 1 000 sessions only). */
   readonly quick: boolean;
-  /** Run the robustness phases (stalled handshakes, hostile M3s, a non-reading client). */
   readonly faults: boolean;
-  /** Also run the relay with sealed payloads (end to end, spec section 7), beside the plain one. */
+  /** Also the relay with sealed payloads (end to end, spec section 7), beside the plain one. */
   readonly sealed: boolean;
-  /** Spawn the server as a child process, or attach to one already running. */
   readonly server: ServerTarget;
   /** With `attach`: the PKI directory (ca.pem, ca.key) the server trusts; users are issued there. */
   readonly pkiDir?: string;
   /** With `attach`: the server's pid, so its CPU time and RSS can be read from /proc. */
   readonly serverPid?: number;
-  /** Write the results as JSON to this file. */
   readonly jsonPath?: string;
-  /** Directory for the SVG chart and the default JSON file. */
   readonly outDir: string;
-  /** Sender→recipient pairs in the relay workload. */
   readonly pairs: number;
-  /** Seconds per measured relay phase. */
   readonly relaySeconds: number;
-  /** Seconds per handshake phase. */
   readonly handshakeSeconds: number;
   /** Payload size in bytes before base64 (75 bytes make a 100-character payload). */
   readonly payloadBytes: number;
   /** Idle-session counts to measure the server's RSS at (0 is always measured). */
   readonly idleCounts: readonly number[];
-  /** Seconds each idle count is left idle before its RSS is read (at least 3). */
   readonly idleSettleSeconds: number;
-  /** Skip the Deno-TLS baseline. */
   readonly noBaseline: boolean;
-  /** Print the server's log lines. */
   readonly verbose: boolean;
-  /** Phases to run (default all): rsa, records, disk, handshakes, relay, baseline, memory, idle. */
   readonly phases: ReadonlySet<Phase>;
-  /** Run spawned ASL servers with --cpu-prof, writing profiles to this directory. */
   readonly cpuProfDir?: string;
-  /** `--v8-flags=` value for spawned ASL servers (e.g. a heap cap for the stalled-reader probe). */
   readonly serverV8Flags?: string;
-  /**
-   * The suite every ASL client of the run offers (alone), and the spawned servers accept.
-   * Handshakes are also measured with `AES_GCM`, side by side, when this is another suite.
-   */
+  /** Every ASL client offers this suite alone; handshakes are also measured with AES_GCM. */
   readonly suite: Suite;
-  /** Also run the relay phases against PostgreSQL (`--store`); absent: SQLite only. */
+  /** Also the relay phases on PostgreSQL; absent: SQLite only. */
   readonly pgStore?: PgStoreTarget;
   /** Server nodes on the PostgreSQL store: the relay runs with 1 and, when above 1, with N. */
   readonly nodes: number;
-  /** Show the help text and exit. */
   readonly help: boolean;
 }
 
@@ -142,21 +123,43 @@ export const USAGE = `Usage: deno task load [flags]
   --verbose            show the server's log
   --help               this text`;
 
-function positiveInt(name: string, text: string | undefined, fallback: number, max: number) {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} needs a whole number, got "${text}"`);
+/**
+ * The number flags, in the order they are checked: flag, LoadOptions field, the largest
+ * value (0: seconds, a decimal above 0 and at most 3600), the default, the --quick default.
+ */
+const NUMBER_FLAGS = [
+  ["pairs", "pairs", 500, 50, 50],
+  ["seconds", "relaySeconds", 0, 15, 4],
+  ["handshake-seconds", "handshakeSeconds", 0, 8, 3],
+  ["payload", "payloadBytes", 8_000, 75, 75],
+  ["idle-settle", "idleSettleSeconds", 0, 30, 18],
+  ["nodes", "nodes", MAX_NODES, 2, 2],
+  ["server-pid", "serverPid", 2 ** 22, undefined, undefined],
+] as const;
+type NumberField = typeof NUMBER_FLAGS[number][1];
+
+const BOOLEAN_FLAGS = ["quick", "faults", "sealed", "no-baseline", "verbose", "help"] as const;
+const STRING_FLAGS = [
+  ...["server", "pki", "json", "out", "idle", "suite", "phases", "cpu-prof", "server-v8-flags"],
+  ...["store", "store-password-file", ...NUMBER_FLAGS.map(([flag]) => flag)],
+] as const;
+type Flags = Partial<
+  Record<typeof BOOLEAN_FLAGS[number], boolean> & Record<typeof STRING_FLAGS[number], string>
+>;
+
+function wholeNumber(flag: string, text: string, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} needs a whole number, got "${text}"`);
   const value = Number(text);
   if (value < 1 || value > max) {
-    throw new UsageError(`--${name} must be between 1 and ${max}, got ${value}`);
+    throw new UsageError(`--${flag} must be between 1 and ${max}, got ${value}`);
   }
   return value;
 }
 
-function positiveSeconds(name: string, text: string | undefined, fallback: number) {
-  if (text === undefined) return fallback;
+function seconds(flag: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0) || value > 3600) {
-    throw new UsageError(`--${name} needs seconds between 0 and 3600, got "${text}"`);
+    throw new UsageError(`--${flag} needs seconds between 0 and 3600, got "${text}"`);
   }
   return value;
 }
@@ -183,45 +186,19 @@ export function parseHostPort(text: string): { hostname: string; port: number } 
  * ```
  */
 export function parseLoadArgs(argv: readonly string[]): LoadOptions {
-  let parsed;
+  const options: ParseArgsOptionsConfig = { help: { type: "boolean", short: "h" } };
+  for (const flag of BOOLEAN_FLAGS) options[flag] ??= { type: "boolean" };
+  for (const flag of STRING_FLAGS) options[flag] = { type: "string" };
+  let v: Flags;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean", default: false },
-        faults: { type: "boolean", default: false },
-        server: { type: "string" },
-        pki: { type: "string" },
-        "server-pid": { type: "string" },
-        json: { type: "string" },
-        out: { type: "string", default: "bench/results" },
-        pairs: { type: "string" },
-        seconds: { type: "string" },
-        "handshake-seconds": { type: "string" },
-        payload: { type: "string" },
-        idle: { type: "string" },
-        "idle-settle": { type: "string" },
-        suite: { type: "string" },
-        "no-baseline": { type: "boolean", default: false },
-        sealed: { type: "boolean", default: false },
-        "cpu-prof": { type: "string" },
-        "server-v8-flags": { type: "string" },
-        phases: { type: "string" },
-        store: { type: "string" },
-        "store-password-file": { type: "string" },
-        nodes: { type: "string" },
-        verbose: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    // Strict parsing guarantees each value's type, as Flags declares it.
+    v = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options })
+      .values as Flags;
   } catch (err) {
     throw new UsageError(
       err instanceof Error ? err.message.split("\n")[0] ?? "bad flags" : "bad flags",
     );
   }
-  const v = parsed.values;
   const quick = v.quick === true;
   const server: ServerTarget = v.server === undefined
     ? { kind: "spawn" }
@@ -234,13 +211,11 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
   if (server.kind === "spawn" && (v.pki !== undefined || v["server-pid"] !== undefined)) {
     throw new UsageError("--pki and --server-pid only make sense with --server HOST:PORT");
   }
-  let idleCounts: number[] = quick ? [1000] : [1000, 10_000];
-  if (v.idle !== undefined) {
-    idleCounts = v.idle.split(",").map((part) => positiveInt("idle", part, 0, 15_000));
-  }
-  let phases = new Set<Phase>(PHASES);
+  const idleCounts = v.idle?.split(",").map((part) => wholeNumber("idle", part, 15_000)) ??
+    (quick ? [1000] : [1000, 10_000]);
+  const phases = new Set<Phase>(PHASES);
   if (v.phases !== undefined) {
-    phases = new Set();
+    phases.clear();
     for (const name of v.phases.split(",")) {
       if (!(PHASES as readonly string[]).includes(name)) {
         throw new UsageError(`--phases: unknown phase "${name}" (known: ${PHASES.join(",")})`);
@@ -257,7 +232,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     }
     suite = list[0];
   }
-  const pgStore = parsePgStore(v.store, v["store-password-file"]);
+  const pgStore = parsePgStore(v);
   if (pgStore === undefined && v.nodes !== undefined) {
     throw new UsageError("--nodes only makes sense with --store");
   }
@@ -269,40 +244,40 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
   if (pgStore !== undefined && server.kind === "attach") {
     throw new UsageError("--store needs spawned servers: it cannot be used with --server");
   }
-  const options: LoadOptions = {
+  const numbers: Partial<Record<NumberField, number>> = {};
+  for (const [flag, field, max, full, quickValue] of NUMBER_FLAGS) {
+    const text = v[flag];
+    const value = text === undefined
+      ? (quick ? quickValue : full)
+      : max > 0
+      ? wholeNumber(flag, text, max)
+      : seconds(flag, text);
+    if (value !== undefined) numbers[field] = value;
+  }
+  return {
     phases,
     suite,
     quick,
+    server,
+    idleCounts,
     faults: v.faults === true,
     sealed: v.sealed === true,
-    server,
     outDir: v.out ?? "bench/results",
-    pairs: positiveInt("pairs", v.pairs, 50, 500),
-    relaySeconds: positiveSeconds("seconds", v.seconds, quick ? 4 : 15),
-    handshakeSeconds: positiveSeconds("handshake-seconds", v["handshake-seconds"], quick ? 3 : 8),
-    payloadBytes: positiveInt("payload", v.payload, 75, 8_000),
-    idleCounts,
-    idleSettleSeconds: positiveSeconds("idle-settle", v["idle-settle"], quick ? 18 : 30),
     noBaseline: v["no-baseline"] === true,
     verbose: v.verbose === true,
     help: v.help === true,
-    nodes: positiveInt("nodes", v.nodes, 2, MAX_NODES),
+    ...(numbers as Pick<LoadOptions, NumberField>),
     ...(pgStore !== undefined ? { pgStore } : {}),
     ...(v.pki !== undefined ? { pkiDir: v.pki } : {}),
-    ...(v["server-pid"] !== undefined
-      ? { serverPid: positiveInt("server-pid", v["server-pid"], 0, 2 ** 22) }
-      : {}),
     ...(v.json !== undefined ? { jsonPath: v.json } : {}),
     ...(v["cpu-prof"] !== undefined ? { cpuProfDir: v["cpu-prof"] } : {}),
     ...(v["server-v8-flags"] !== undefined ? { serverV8Flags: v["server-v8-flags"] } : {}),
   };
-  return options;
 }
 
 /** Parses `--store` and `--store-password-file` into a PostgreSQL target, or undefined. */
 function parsePgStore(
-  store: string | undefined,
-  passwordFile: string | undefined,
+  { store, "store-password-file": passwordFile }: Flags,
 ): PgStoreTarget | undefined {
   if (store === undefined) {
     if (passwordFile !== undefined) {

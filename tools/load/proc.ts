@@ -1,57 +1,48 @@
-// /proc readers for the load tool (issue #6): a process's CPU time from /proc/<pid>/stat
-// and its resident set size from /proc/<pid>/status. Parsing is pure; reading is the edge.
+// /proc readers of the load tool (issue #6) and tools/harness.ts: a process's CPU time from
+// /proc/<pid>/stat, its resident set size from /proc/<pid>/status, and the CPU time of a
+// process's children. Parsing is pure; reading is the edge.
 
 import process from "node:process";
 
-/** CPU time and memory of one process at one instant. */
-export interface ProcSample {
-  /** User plus system CPU time, seconds (all threads). */
-  readonly cpuSeconds: number;
-  /** Resident set size, KiB. */
-  readonly rssKib: number;
-}
-
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream kernel). */
-export const CLOCK_TICKS_PER_SECOND = 100;
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * Parses /proc/<pid>/stat and returns utime + stime in clock ticks. The command name
- * (field 2) may contain spaces and parentheses, so fields are counted after the last `)`.
- * Throws a SyntaxError for text that is not a stat line.
- *
- * @example
- * ```ts
- * import { parseStatCpuTicks } from "./proc.ts";
- * parseStatCpuTicks("42 (deno) S 1 42 42 0 -1 0 0 0 0 0 150 25 0 0 20 0 9 0 1 2 3");
- * // 175
- * ```
+ * Field `index` (1-based, as in proc(5)) of a /proc/<pid>/stat line, a whole number. The
+ * command name (field 2) may hold spaces and parentheses, so fields are counted after the
+ * last `)`. Throws a SyntaxError for text that is not a stat line.
  */
-export function parseStatCpuTicks(text: string): number {
+function statField(text: string, index: number, name: string): number {
   const close = text.lastIndexOf(")");
   if (close < 0 || !/^\d+ \(/.test(text)) throw new SyntaxError("not a /proc/<pid>/stat line");
-  // After ") ": field 3 (state) is index 0, so utime (field 14) is index 11, stime index 12.
-  const rest = text.slice(close + 2).trim().split(" ");
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isSafeInteger(utime) || !Number.isSafeInteger(stime) || utime < 0 || stime < 0) {
-    throw new SyntaxError("/proc/<pid>/stat has no numeric utime/stime");
+  const value = Number(text.slice(close + 2).trim().split(" ")[index - 3]);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SyntaxError(`/proc/<pid>/stat has no numeric ${name}`);
   }
-  return utime + stime;
+  return value;
 }
 
-/**
- * Parses the `VmRSS:` line of /proc/<pid>/status, in KiB. Throws a SyntaxError when absent.
- *
- * @example
- * ```ts
- * import { parseStatusRssKib } from "./proc.ts";
- * parseStatusRssKib("Name:\tdeno\nVmRSS:\t  51234 kB\n"); // 51234
- * ```
- */
+/** utime + stime (fields 14 and 15) of a /proc/<pid>/stat line, in clock ticks. */
+export function parseStatCpuTicks(text: string): number {
+  return statField(text, 14, "utime") + statField(text, 15, "stime");
+}
+
+/** The parent's pid (field 4) of a /proc/<pid>/stat line. */
+export function parseStatPpid(text: string): number {
+  return statField(text, 4, "ppid");
+}
+
+/** The `VmRSS:` line of /proc/<pid>/status, in KiB. Throws a SyntaxError when absent. */
 export function parseStatusRssKib(text: string): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(text);
   if (match === null) throw new SyntaxError("/proc/<pid>/status has no VmRSS line");
   return Number(match[1]);
+}
+
+/** Runs `cmd args` to its end; its stdout as text. */
+function runSync(cmd: string, args: string[]): { success: boolean; text: string } {
+  const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+  return { success: out.success, text: new TextDecoder().decode(out.stdout) };
 }
 
 /**
@@ -64,10 +55,9 @@ export function readProcText(path: string): string {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotCapable)) throw err;
   }
-  const out = new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
-    .outputSync();
-  if (!out.success) throw new Error(`cannot read ${path}`);
-  return new TextDecoder().decode(out.stdout);
+  const { success, text } = runSync("cat", [path]);
+  if (!success) throw new Error(`cannot read ${path}`);
+  return text;
 }
 
 /** Reads the CPU time (seconds, all threads) of process `pid` ("self" for this process). */
@@ -85,60 +75,23 @@ export function readRssKib(pid: number | "self"): number {
   return parseStatusRssKib(readProcText(`/proc/${pid}/status`));
 }
 
-/** Reads CPU time and RSS of process `pid` together. */
-export function sampleProc(pid: number | "self"): ProcSample {
-  return { cpuSeconds: readCpuSeconds(pid), rssKib: readRssKib(pid) };
-}
-
-/**
- * Parses /proc/<pid>/stat and returns the parent's pid (field 4). Throws a SyntaxError for
- * text that is not a stat line.
- *
- * @example
- * ```ts
- * import { parseStatPpid } from "./proc.ts";
- * parseStatPpid("42 (post gres) S 7 42 42 0 -1 0 0 0 0 0 150 25 0 0 20 0 9 0 1 2 3"); // 7
- * ```
- */
-export function parseStatPpid(text: string): number {
-  const close = text.lastIndexOf(")");
-  if (close < 0 || !/^\d+ \(/.test(text)) throw new SyntaxError("not a /proc/<pid>/stat line");
-  const ppid = Number(text.slice(close + 2).trim().split(" ")[1]);
-  if (!Number.isSafeInteger(ppid) || ppid < 0) {
-    throw new SyntaxError("/proc/<pid>/stat has no numeric ppid");
-  }
-  return ppid;
-}
-
 /**
  * Sums utime + stime (seconds) of every process whose parent is `ppid` (e.g. a PostgreSQL
  * postmaster's backends and auxiliary processes), from `ps` for the list and one `cat` of
  * their /proc/<pid>/stat. A process that exits between the two is left out.
  */
 export function readChildrenCpuSeconds(ppid: number): { cpuSeconds: number; processes: number } {
-  const ps = new Deno.Command("ps", {
-    args: ["-o", "pid=", "--ppid", String(ppid)],
-    stdout: "piped",
-    stderr: "null",
-  }).outputSync();
-  const pids = new TextDecoder().decode(ps.stdout).split("\n").map((l) => l.trim())
-    .filter((l) => /^\d+$/.test(l));
-  if (pids.length === 0) return { cpuSeconds: 0, processes: 0 };
-  const cat = new Deno.Command("cat", {
-    args: pids.map((p) => `/proc/${p}/stat`),
-    stdout: "piped",
-    stderr: "null",
-  }).outputSync();
+  const pids = runSync("ps", ["-o", "pid=", "--ppid", String(ppid)]).text.match(/\d+/g) ?? [];
+  if (pids.length === 0) return { cpuSeconds: 0, processes: 0 }; // `cat` alone would read stdin
   let ticks = 0;
   let processes = 0;
-  for (const line of new TextDecoder().decode(cat.stdout).split("\n")) {
-    if (line.trim() === "") continue;
+  for (const line of runSync("cat", pids.map((p) => `/proc/${p}/stat`)).text.split("\n")) {
     try {
       if (parseStatPpid(line) !== ppid) continue;
       ticks += parseStatCpuTicks(line);
       processes++;
     } catch {
-      // a partial line: skip it
+      // an empty or partial line: skip it
     }
   }
   return { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, processes };

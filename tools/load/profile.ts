@@ -5,45 +5,34 @@
 
 import { writeErr, writeOut } from "./out.ts";
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-
 /** The parts of a .cpuprofile this summary reads. */
 export interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  }[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
 }
 
-/** One row of the summary. */
+/** One row of the summary: self time in ms and as a percent of busy time. */
 export interface ProfileRow {
   readonly name: string;
-  /** Self time, ms. */
   readonly ms: number;
-  /** Share of busy time, percent. */
   readonly pct: number;
 }
 
-/** The summary of one profile. */
+/** The summary of one profile: sampled and busy ms (not idle), the top functions and files. */
 export interface ProfileSummary {
-  /** Sampled time, ms. */
   readonly totalMs: number;
-  /** Time not in (idle), (program) or (garbage collector)… — the busy part, ms. */
   readonly busyMs: number;
   readonly functions: readonly ProfileRow[];
   readonly files: readonly ProfileRow[];
 }
 
-const IDLE = new Set(["(idle)"]);
+/** `part` as a percent of `whole`, one decimal. */
+const percent = (part: number, whole: number) =>
+  whole > 0 ? Math.round((1000 * part) / whole) / 10 : 0;
 
 function shortUrl(url: string): string {
   if (url === "") return "(native)";
@@ -51,54 +40,37 @@ function shortUrl(url: string): string {
   if (i >= 0) return url.slice(i + 1);
   const npm = url.indexOf("/npm/registry.npmjs.org/");
   if (npm >= 0) return `npm:${url.slice(npm + 24).split("/").slice(0, 2).join("/")}`;
-  return url.replace(/^.*\/(tools|bench|tests)\//, "$1/").replace(/^ext:/, "ext:");
+  return url.replace(/^.*\/(tools|bench|tests)\//, "$1/");
 }
 
-/**
- * Aggregates self time by function (name + file:line) and by file.
- *
- * @example
- * ```ts
- * import { summarizeProfile } from "./profile.ts";
- * const s = summarizeProfile({
- *   nodes: [{ id: 1, callFrame: { functionName: "f", url: "file:///x/lib/a.ts", lineNumber: 3 } }],
- *   samples: [1, 1],
- *   timeDeltas: [1000, 1000],
- * }, 5);
- * s.files[0]?.name; // "lib/a.ts"
- * ```
- */
+function add(map: Map<string, number>, key: string, amount: number): void {
+  map.set(key, (map.get(key) ?? 0) + amount);
+}
+
+/** Aggregates self time by function (name + file:line) and by file; the `top` of each. */
 export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  let total = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i] as number;
-    // V8 attributes timeDeltas[i + 1] to sample i; the last sample gets its own delta.
-    const dt = Math.max(0, profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0);
-    selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
-    total += dt;
-  }
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
+  let total = 0;
   let busy = 0;
-  for (const [id, us] of selfUs) {
-    const node = byId.get(id);
-    if (node === undefined) continue;
-    const name = node.callFrame.functionName || "(anonymous)";
-    if (IDLE.has(name)) continue;
+  profile.samples.forEach((id, i) => {
+    // V8 attributes timeDeltas[i + 1] to sample i; the last sample gets its own delta.
+    const us = Math.max(0, profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0);
+    total += us;
+    const frame = frames.get(id);
+    const name = frame?.functionName || "(anonymous)";
+    if (frame === undefined || name === "(idle)") return;
     busy += us;
-    const where = shortUrl(node.callFrame.url);
-    const key = `${name} ${where}${node.callFrame.url ? `:${node.callFrame.lineNumber + 1}` : ""}`;
-    fn.set(key, (fn.get(key) ?? 0) + us);
-    const fileKey = name.startsWith("(") && node.callFrame.url === "" ? name : where;
-    file.set(fileKey, (file.get(fileKey) ?? 0) + us);
-  }
+    const where = shortUrl(frame.url);
+    add(fn, `${name} ${where}${frame.url ? `:${frame.lineNumber + 1}` : ""}`, us);
+    add(file, name.startsWith("(") && frame.url === "" ? name : where, us);
+  });
   const rows = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({
       name,
       ms: Math.round(us / 100) / 10,
-      pct: busy > 0 ? Math.round((1000 * us) / busy) / 10 : 0,
+      pct: percent(us, busy),
     }));
   return {
     totalMs: Math.round(total / 1000),
@@ -140,24 +112,26 @@ export function categorize(profile: CpuProfile): ProfileRow[] {
   const all = summarizeProfile(profile, Number.MAX_SAFE_INTEGER);
   const sums = new Map<string, number>();
   for (const row of all.functions) {
-    const cat = CATEGORIES.find(([, re]) => re.test(row.name))?.[0] ?? "other";
-    sums.set(cat, (sums.get(cat) ?? 0) + row.ms);
+    add(sums, CATEGORIES.find(([, re]) => re.test(row.name))?.[0] ?? "other", row.ms);
   }
   return [...sums].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({
     name,
     ms: Math.round(ms),
-    pct: all.busyMs > 0 ? Math.round((1000 * ms) / all.busyMs) / 10 : 0,
+    pct: percent(ms, all.busyMs),
   }));
+}
+
+function table(title: string, rows: readonly ProfileRow[], code = true): string {
+  const name = (r: ProfileRow) => code ? `\`${r.name.replaceAll("|", "\\|")}\`` : r.name;
+  return [
+    `| ${title} | self ms | % of busy |`,
+    "| --- | ---: | ---: |",
+    ...rows.map((r) => `| ${name(r)} | ${r.ms} | ${r.pct} |`),
+  ].join("\n");
 }
 
 /** Formats a summary as Markdown tables. */
 export function formatProfile(s: ProfileSummary): string {
-  const table = (title: string, rows: readonly ProfileRow[]) =>
-    [
-      `| ${title} | self ms | % of busy |`,
-      "| --- | ---: | ---: |",
-      ...rows.map((r) => `| \`${r.name.replaceAll("|", "\\|")}\` | ${r.ms} | ${r.pct} |`),
-    ].join("\n");
   return `sampled ${s.totalMs} ms, busy ${s.busyMs} ms\n\n${table("file", s.files)}\n\n${
     table("function", s.functions)
   }\n`;
@@ -172,8 +146,7 @@ if (import.meta.main) {
   try {
     const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
     writeOut(formatProfile(summarizeProfile(profile, Number(top ?? 25))));
-    writeOut("\n| category | self ms | % of busy |\n| --- | ---: | ---: |\n");
-    for (const r of categorize(profile)) writeOut(`| ${r.name} | ${r.ms} | ${r.pct} |\n`);
+    writeOut(`\n${table("category", categorize(profile), false)}\n`);
   } catch (err) {
     writeErr(`profile: ${err instanceof Error ? err.message : String(err)}\n`);
     Deno.exit(2);
