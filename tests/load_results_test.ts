@@ -331,3 +331,21 @@ Deno.test("the report puts PostgreSQL's rows beside SQLite's, with the database'
   assert.match(text, /PostgreSQL cross-node 50x1 p50 .* yes/);
   assert.ok(!formatReport(sample()).includes("PostgreSQL"));
 });
+
+Deno.test("a committed run's JSON comes out of evaluate and toJson byte for byte", async () => {
+  for (const name of ["full", "postgres", "faults"]) {
+    const text = await Deno.readTextFile(
+      new URL(`../bench/results/2026-12-04-${name}.json`, import.meta.url),
+    );
+    // The record as run.ts hands it over: figures only, nothing evaluate derives.
+    const run = JSON.parse(text) as LoadResults;
+    run.ratios = {};
+    run.targets = [];
+    if (run.postgres !== undefined) {
+      delete run.postgres.cross_node_50x1_p50_ms;
+      delete run.postgres.same_node_50x1_p50_ms;
+      run.postgres.db_cpu_us_per_msg = null;
+    }
+    assert.equal(toJson(evaluate(run)), text, name);
+  }
+});
