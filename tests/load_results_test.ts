@@ -349,3 +349,23 @@ Deno.test("a committed run's JSON comes out of evaluate and toJson byte for byte
     assert.equal(toJson(evaluate(run)), text, name);
   }
 });
+
+Deno.test("the sealed relay and the disk commit are report rows, not chart bars", () => {
+  const r = sample();
+  r.asl.relay_sealed = {
+    "50x20": { ...fig(20_000, 50), server_cpu_ms_per_msg: 0.09, client_cpu_ms_per_msg: 0.01 },
+  };
+  r.asl.commit_latency = { commits: 1000, p50_ms: 0.125, p99_ms: 0.341, max_ms: 3.343 };
+  r.faults = { stalled_reader: { pass: true } };
+  const text = formatReport(evaluate(r));
+  assert.match(text, /ASL 50x20 sealed\s+20,000\s+25\s+50\s+100\s+0\s+0\.57x/);
+  assert.match(text, /ASL 50x20 sealed\s+90\s+10\s+100\n/); // the CPU table
+  assert.match(text, /disk commit\s+-\s+0\.13\s+0\.34\s+3\.3\s+-\s+-/);
+  assert.match(text, /\nFaults\n {2}stalled_reader: \{"pass":true\}\n\nTargets\n/);
+  // Only the sealed relay has CPU figures, so it is the CPU table's only row.
+  assert.equal(text.match(/^ASL 50x20 sealed/gm)?.length, 2);
+  assert.equal(text.match(/^ASL 50x20 /gm)?.length, 4); // relay, mem-store, sealed, sealed CPU
+  const svg = renderChart(r);
+  assert.ok(!svg.includes("sealed"));
+  assert.equal([...svg.matchAll(/class="bar"/g)].length, 10);
+});
