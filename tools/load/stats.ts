@@ -1,13 +1,12 @@
 // Statistics for the load tool (issue #6): nearest-rank percentiles over latency samples,
 // a latency summary, and ratios against the baseline. Pure functions, no I/O.
 
-/** A latency summary in ms: sample count, nearest-rank p50 and p99, largest, mean. */
+/** A latency summary in ms: sample count, nearest-rank p50 and p99, largest. */
 export interface LatencySummary {
   readonly count: number;
   readonly p50_ms: number;
   readonly p99_ms: number;
   readonly max_ms: number;
-  readonly mean_ms: number;
 }
 
 /**
@@ -24,16 +23,13 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
 /** Summarises latency samples (milliseconds, any order). An empty list gives zeros. */
 export function summarize(samples: ArrayLike<number>): LatencySummary {
   const n = samples.length;
-  if (n === 0) return { count: 0, p50_ms: 0, p99_ms: 0, max_ms: 0, mean_ms: 0 };
+  if (n === 0) return { count: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 };
   const sorted = Float64Array.from(samples).sort();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] as number;
   return {
     count: n,
     p50_ms: percentileSorted(sorted, 50),
     p99_ms: percentileSorted(sorted, 99),
     max_ms: sorted[n - 1] as number,
-    mean_ms: sum / n,
   };
 }
 
