@@ -331,3 +331,41 @@ Deno.test("the report puts PostgreSQL's rows beside SQLite's, with the database'
   assert.match(text, /PostgreSQL cross-node 50x1 p50 .* yes/);
   assert.ok(!formatReport(sample()).includes("PostgreSQL"));
 });
+
+Deno.test("a committed run's JSON comes out of evaluate and toJson byte for byte", async () => {
+  for (const name of ["full", "postgres", "faults"]) {
+    const text = await Deno.readTextFile(
+      new URL(`../bench/results/2026-12-04-${name}.json`, import.meta.url),
+    );
+    // The record as run.ts hands it over: figures only, nothing evaluate derives.
+    const run = JSON.parse(text) as LoadResults;
+    run.ratios = {};
+    run.targets = [];
+    if (run.postgres !== undefined) {
+      delete run.postgres.cross_node_50x1_p50_ms;
+      delete run.postgres.same_node_50x1_p50_ms;
+      run.postgres.db_cpu_us_per_msg = null;
+    }
+    assert.equal(toJson(evaluate(run)), text, name);
+  }
+});
+
+Deno.test("the sealed relay and the disk commit are report rows, not chart bars", () => {
+  const r = sample();
+  r.asl.relay_sealed = {
+    "50x20": { ...fig(20_000, 50), server_cpu_ms_per_msg: 0.09, client_cpu_ms_per_msg: 0.01 },
+  };
+  r.asl.commit_latency = { commits: 1000, p50_ms: 0.125, p99_ms: 0.341, max_ms: 3.343 };
+  r.faults = { stalled_reader: { pass: true } };
+  const text = formatReport(evaluate(r));
+  assert.match(text, /ASL 50x20 sealed\s+20,000\s+25\s+50\s+100\s+0\s+0\.57x/);
+  assert.match(text, /ASL 50x20 sealed\s+90\s+10\s+100\n/); // the CPU table
+  assert.match(text, /disk commit\s+-\s+0\.13\s+0\.34\s+3\.3\s+-\s+-/);
+  assert.match(text, /\nFaults\n {2}stalled_reader: \{"pass":true\}\n\nTargets\n/);
+  // Only the sealed relay has CPU figures, so it is the CPU table's only row.
+  assert.equal(text.match(/^ASL 50x20 sealed/gm)?.length, 2);
+  assert.equal(text.match(/^ASL 50x20 /gm)?.length, 4); // relay, mem-store, sealed, sealed CPU
+  const svg = renderChart(r);
+  assert.ok(!svg.includes("sealed"));
+  assert.equal([...svg.matchAll(/class="bar"/g)].length, 10);
+});

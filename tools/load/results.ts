@@ -5,7 +5,7 @@
 
 import type { Suite } from "../../lib/asl/types.ts";
 import type { CommitLatency } from "./disk_commit.ts";
-import { ratio, round } from "./stats.ts";
+import { type Measured, ratio, round } from "./stats.ts";
 
 /** One relay measurement (the shape `asl.relay[...]` and `baseline_tls.relay[...]` share). */
 export interface RelayFigure {
@@ -65,11 +65,6 @@ export interface PostgresResults {
   [same: `same_node_${string}_p50_ms`]: number | null;
   /** The database's CPU µs per message of the one-node 50x20 relay. */
   db_cpu_us_per_msg: number | null;
-}
-
-/** The key of the N-node relay with each pair on one node, e.g. `"50x1_same_node"`. */
-export function sameNodeKey(pairs: number, window: number): string {
-  return `${relayKey(pairs, window)}_same_node`;
 }
 
 /** Handshakes with a given number of concurrent connectors. */
@@ -190,8 +185,51 @@ export function relayKey(pairs: number, window: number): string {
   return `${pairs}x${window}`;
 }
 
-function fmt(value: number | null | undefined, digits = 0): string {
-  return value === null || value === undefined ? "n/a" : round(value, digits).toString();
+/** The key of the N-node relay with each pair on one node, e.g. `"50x1_same_node"`. */
+export function sameNodeKey(pairs: number, window: number): string {
+  return `${relayKey(pairs, window)}_same_node`;
+}
+
+/** One set of relay figures of a run, as the report's rows and the chart's bars show it. */
+export interface RelaySeries {
+  /** The report's row label for a workload key. */
+  readonly label: (key: string) => string;
+  readonly figures: (results: LoadResults) => Record<string, RelayFigure> | undefined;
+  /** A report row for every workload of the run, measured or not (else measured ones only). */
+  readonly always?: true;
+  /** Listed in the report's CPU-per-message table. */
+  readonly cpu?: true;
+  /** Name and colour of its bars in the chart (absent: not charted). */
+  readonly bar?: readonly [name: string, color: string];
+}
+
+/** Every relay series, in the order of the report's rows and the chart's bars. */
+export const RELAY_SERIES: readonly RelaySeries[] = [
+  {
+    label: (key) => `ASL ${key}`,
+    figures: (r) => r.asl.relay,
+    always: true,
+    cpu: true,
+    bar: ["NetSec-MSG (SQLite)", "#2b6cb0"],
+  },
+  {
+    label: (key) => `ASL ${key} mem-store`,
+    figures: (r) => r.asl.relay_memory_store,
+    bar: ["NetSec-MSG (memory store)", "#63b3ed"],
+  },
+  { label: (key) => `ASL ${key} sealed`, figures: (r) => r.asl.relay_sealed, cpu: true },
+  {
+    label: (key) => `TLS ${key}`,
+    figures: (r) => r.baseline_tls.relay,
+    always: true,
+    cpu: true,
+    bar: ["Deno TLS baseline", "#dd6b20"],
+  },
+];
+
+/** The workload keys of the given series, in order of first appearance. */
+export function workloads(results: LoadResults, series: readonly RelaySeries[]): string[] {
+  return [...new Set(series.flatMap((s) => Object.keys(s.figures(results) ?? {})))];
 }
 
 /** A relay's whole CPU µs per message (server + clients), when both were measured. */
@@ -202,19 +240,32 @@ export function totalCpuUsPerMsg(figure: RelayFigure | undefined): number | unde
 }
 
 /** Handshakes per server CPU-s of the run's suite against AES_GCM's: at least this. */
-export const HANDSHAKE_GAIN_TARGET = 1.7;
+const HANDSHAKE_GAIN_TARGET = 1.7;
 /** Handshakes per server CPU-s against the suite's own bound: at least this. */
-export const HANDSHAKE_BOUND_TARGET = 0.9;
+const HANDSHAKE_BOUND_TARGET = 0.9;
 /** Relay 50×1 p99 against the TLS baseline's p99 in the same run: at most this. */
-export const RELAY_P99_TARGET = 2;
-
+const RELAY_P99_TARGET = 2;
 /** PostgreSQL with one node against SQLite, 50x20 msgs/s in the same run: at least this. */
-export const PG_VS_SQLITE_TARGET = 0.6;
+const PG_VS_SQLITE_TARGET = 0.6;
 /** Cross-node 50x1 p50 against same-node p50 in the same cluster: at most this many ms more. */
-export const CROSS_NODE_P50_SLACK_MS = 3;
+const CROSS_NODE_P50_SLACK_MS = 3;
 
-const pct = (r: number | null) => r === null ? "n/a" : `${fmt(r * 100, 1)} %`;
-const times = (r: number | null, digits = 2) => r === null ? "n/a" : `${fmt(r, digits)}x`;
+/** `value` rounded to `digits` decimals for a target's text, or `missing`. */
+function fmt(value: Measured, digits = 0, missing = "n/a"): string {
+  return value === null || value === undefined ? missing : round(value, digits).toString();
+}
+
+/** A ratio as `"1.03x"`, or `missing`. */
+export function times(r: Measured, digits = 2, missing = "n/a"): string {
+  return r === null || r === undefined ? missing : `${fmt(r, digits)}x`;
+}
+
+const pct = (r: Measured) => r === null || r === undefined ? "n/a" : `${fmt(r * 100, 1)} %`;
+
+/** A target's verdict: `ok(a, b)`, or null when either figure was not measured. */
+function met(a: Measured, b: Measured, ok: (a: number, b: number) => boolean): boolean | null {
+  return a === null || a === undefined || b === null || b === undefined ? null : ok(a, b);
+}
 
 /**
  * Fills `ratios` (ASL ÷ AES_GCM, ÷ bound, ÷ baseline) and `targets` (the issue's targets)
@@ -223,96 +274,85 @@ const times = (r: number | null, digits = 2) => r === null ? "n/a" : `${fmt(r, d
 export function evaluate(results: LoadResults): LoadResults {
   const { asl, asl_rsa: rsa, baseline_tls: tls } = results;
   const w20 = relayKey(results.meta.pairs, 20);
-  const baseCpu20 = totalCpuUsPerMsg(tls.relay[w20]);
   const w1 = relayKey(results.meta.pairs, 1);
-  const hs = asl.handshakes_per_server_cpu_s ?? undefined;
-  results.ratios = {
-    [`relay_${w20}_msgs_per_s`]: ratio(asl.relay[w20]?.msgs_per_s, tls.relay[w20]?.msgs_per_s),
-    [`relay_${w1}_msgs_per_s`]: ratio(asl.relay[w1]?.msgs_per_s, tls.relay[w1]?.msgs_per_s),
-    [`relay_${w20}_p99`]: ratio(asl.relay[w20]?.p99_ms, tls.relay[w20]?.p99_ms),
-    [`relay_${w1}_p99`]: ratio(asl.relay[w1]?.p99_ms, tls.relay[w1]?.p99_ms),
+  const [relay20, relay1] = [asl.relay[w20], asl.relay[w1]];
+  const [base20, base1] = [tls.relay[w20], tls.relay[w1]];
+  const baseCpu20 = totalCpuUsPerMsg(base20);
+  const records = asl.record_layer_cpu_us_per_msg;
+  const hs = asl.handshakes_per_server_cpu_s;
+  const ratios = results.ratios = {
+    [`relay_${w20}_msgs_per_s`]: ratio(relay20?.msgs_per_s, base20?.msgs_per_s),
+    [`relay_${w1}_msgs_per_s`]: ratio(relay1?.msgs_per_s, base1?.msgs_per_s),
+    [`relay_${w20}_p99`]: ratio(relay20?.p99_ms, base20?.p99_ms),
+    [`relay_${w1}_p99`]: ratio(relay1?.p99_ms, base1?.p99_ms),
     [`relay_memory_store_${w20}_msgs_per_s`]: ratio(
       asl.relay_memory_store[w20]?.msgs_per_s,
-      tls.relay[w20]?.msgs_per_s,
+      base20?.msgs_per_s,
     ),
-    [`record_layer_vs_baseline_cpu_${w20}`]: ratio(
-      asl.record_layer_cpu_us_per_msg,
-      baseCpu20,
-    ),
-    handshakes_vs_bound: ratio(hs, asl.handshake_bound_per_server_cpu_s ?? undefined),
-    handshakes_vs_aes_gcm: ratio(hs, rsa.handshakes_per_server_cpu_s ?? undefined),
+    [`record_layer_vs_baseline_cpu_${w20}`]: ratio(records, baseCpu20),
+    handshakes_vs_bound: ratio(hs, asl.handshake_bound_per_server_cpu_s),
+    handshakes_vs_aes_gcm: ratio(hs, rsa.handshakes_per_server_cpu_s),
     // AES_GCM's handshakes against its own (the RSA) bound.
     handshakes_vs_rsa_bound: ratio(
-      rsa.handshakes_per_server_cpu_s ?? undefined,
-      asl.rsa_bound_handshakes_per_server_cpu_s ?? undefined,
+      rsa.handshakes_per_server_cpu_s,
+      asl.rsa_bound_handshakes_per_server_cpu_s,
     ),
   };
-  const gain = asl.suite === "AES_GCM" ? null : results.ratios.handshakes_vs_aes_gcm ?? null;
-  const ofBound = results.ratios.handshakes_vs_bound ?? null;
+  const gain = asl.suite === "AES_GCM" ? null : ratios.handshakes_vs_aes_gcm;
   const idle10k = asl.idle_kib_per_session["10000"];
-  const relay20 = asl.relay[w20];
-  const base20 = tls.relay[w20];
-  const r20 = results.ratios[`relay_${w20}_msgs_per_s`] ?? null;
-  const relay1 = asl.relay[w1];
-  const base1 = tls.relay[w1];
-  const p99 = results.ratios[`relay_${w1}_p99`] ?? null;
   results.targets = [
     {
       name: "handshakes/server-CPU-s vs AES_GCM",
       target: `${asl.suite} >= ${HANDSHAKE_GAIN_TARGET}x AES_GCM (same run)`,
       measured: asl.suite === "AES_GCM"
         ? "n/a (the run's suite is AES_GCM)"
-        : `${fmt(asl.handshakes_per_server_cpu_s)} vs ${fmt(rsa.handshakes_per_server_cpu_s)} = ${
-          times(gain, 3)
-        }`,
-      met: gain === null ? null : gain >= HANDSHAKE_GAIN_TARGET,
+        : `${fmt(hs)} vs ${fmt(rsa.handshakes_per_server_cpu_s)} = ${times(gain, 3)}`,
+      met: met(gain, HANDSHAKE_GAIN_TARGET, (g, t) => g >= t),
     },
     {
       name: "handshakes/server-CPU-s vs bound",
       target: `>= ${HANDSHAKE_BOUND_TARGET * 100} % of the ${asl.suite} bound`,
-      measured: `${fmt(asl.handshakes_per_server_cpu_s)} / ${
-        fmt(asl.handshake_bound_per_server_cpu_s)
-      } = ${pct(ofBound)}`,
-      met: ofBound === null ? null : ofBound >= HANDSHAKE_BOUND_TARGET,
+      measured: `${fmt(hs)} / ${fmt(asl.handshake_bound_per_server_cpu_s)} = ${
+        pct(ratios.handshakes_vs_bound)
+      }`,
+      met: met(ratios.handshakes_vs_bound, HANDSHAKE_BOUND_TARGET, (r, t) => r >= t),
     },
     {
       name: `relay ${w20} msgs/s`,
       target: ">= 1.0x Deno-TLS baseline (same run)",
-      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)} = ${times(r20)}${
-        asl.record_layer_cpu_us_per_msg === undefined || baseCpu20 === undefined
+      measured: `${fmt(relay20?.msgs_per_s)} vs ${fmt(base20?.msgs_per_s)} = ${
+        times(ratios[`relay_${w20}_msgs_per_s`])
+      }${
+        records === undefined || baseCpu20 === undefined
           ? ""
-          : ` (ASL records alone ${fmt(asl.record_layer_cpu_us_per_msg)} µs CPU/msg, baseline ${
-            fmt(baseCpu20)
-          } in all)`
+          : ` (ASL records alone ${fmt(records)} µs CPU/msg, baseline ${fmt(baseCpu20)} in all)`
       }`,
-      met: relay20 === undefined || base20 === undefined
-        ? null
-        : relay20.msgs_per_s >= base20.msgs_per_s,
+      met: met(relay20?.msgs_per_s, base20?.msgs_per_s, (a, b) => a >= b),
     },
     {
       name: `relay ${w1} p99`,
       target: `<= ${RELAY_P99_TARGET}x the baseline's p99 (same run)`,
-      measured: `${fmt(relay1?.p99_ms, 2)} ms vs ${fmt(base1?.p99_ms, 2)} ms = ${times(p99)}${
+      measured: `${fmt(relay1?.p99_ms, 2)} ms vs ${fmt(base1?.p99_ms, 2)} ms = ${
+        times(ratios[`relay_${w1}_p99`])
+      }${
         asl.commit_latency === undefined
           ? ""
           : ` (one disk commit: p99 ${fmt(asl.commit_latency.p99_ms, 2)} ms)`
       }`,
-      met: relay1 === undefined || base1 === undefined
-        ? null
-        : relay1.p99_ms <= RELAY_P99_TARGET * base1.p99_ms,
+      met: met(relay1?.p99_ms, base1?.p99_ms, (a, b) => a <= RELAY_P99_TARGET * b),
     },
     {
       name: "idle RSS per session @10 000",
       target: "<= 20 KiB",
       measured: idle10k === undefined ? "n/a (not run)" : `${fmt(idle10k, 1)} KiB`,
-      met: idle10k === undefined ? null : idle10k <= 20,
+      met: met(idle10k, 20, (kib, max) => kib <= max),
     },
   ];
   if (results.postgres !== undefined) results.targets.push(...postgresTargets(results));
   return results;
 }
 
-/** Fills the PostgreSQL summary fields and returns its three targets. */
+/** Fills the PostgreSQL summary fields and ratios, and returns its three targets. */
 function postgresTargets(results: LoadResults): TargetCheck[] {
   const pg = results.postgres as PostgresResults;
   const pairs = results.meta.pairs;
@@ -320,24 +360,22 @@ function postgresTargets(results: LoadResults): TargetCheck[] {
   const w1 = relayKey(pairs, 1);
   const one = pg.nodes1;
   const many = pg.nodes > 1 ? pg[`nodes${pg.nodes}`] : undefined;
-  const cross = many?.[w1]?.p50_ms;
-  const same = many?.[sameNodeKey(pairs, 1)]?.p50_ms;
-  pg[`cross_node_${w1}_p50_ms`] = cross ?? null;
-  pg[`same_node_${w1}_p50_ms`] = same ?? null;
+  const cross = pg[`cross_node_${w1}_p50_ms`] = many?.[w1]?.p50_ms ?? null;
+  const same = pg[`same_node_${w1}_p50_ms`] = many?.[sameNodeKey(pairs, 1)]?.p50_ms ?? null;
   pg.db_cpu_us_per_msg = one?.[w20]?.db_cpu_us_per_msg ?? null;
   const sqlite20 = results.asl.relay[w20]?.msgs_per_s;
   const pg20 = one?.[w20]?.msgs_per_s;
-  const vsSqlite = ratio(pg20, sqlite20);
-  results.ratios[`postgres_nodes1_vs_sqlite_${w20}_msgs_per_s`] = vsSqlite;
   const multi = many?.[w20]?.msgs_per_s;
+  const vsSqlite = ratio(pg20, sqlite20);
   const scale = ratio(multi, pg20);
+  results.ratios[`postgres_nodes1_vs_sqlite_${w20}_msgs_per_s`] = vsSqlite;
   results.ratios[`postgres_nodes${pg.nodes}_vs_nodes1_${w20}_msgs_per_s`] = scale;
   return [
     {
       name: `PostgreSQL 1 node ${w20} msgs/s`,
       target: `>= ${PG_VS_SQLITE_TARGET * 100} % of SQLite's (same run)`,
       measured: `${fmt(pg20)} vs ${fmt(sqlite20)} = ${pct(vsSqlite)}`,
-      met: vsSqlite === null ? null : vsSqlite >= PG_VS_SQLITE_TARGET,
+      met: met(vsSqlite, PG_VS_SQLITE_TARGET, (r, t) => r >= t),
     },
     {
       name: `PostgreSQL ${pg.nodes} nodes ${w20} msgs/s`,
@@ -345,17 +383,15 @@ function postgresTargets(results: LoadResults): TargetCheck[] {
       measured: pg.nodes < 2
         ? "n/a (--nodes 1)"
         : `${fmt(multi)} vs ${fmt(pg20)} = ${times(scale)}`,
-      met: scale === null ? null : scale >= 1,
+      met: met(scale, 1, (r, t) => r >= t),
     },
     {
       name: `PostgreSQL cross-node ${w1} p50`,
       target: `<= same-node p50 + ${CROSS_NODE_P50_SLACK_MS} ms (${pg.nodes} nodes)`,
-      measured: cross === undefined || same === undefined
+      measured: cross === null || same === null
         ? "n/a (needs --nodes 2 or more)"
         : `${fmt(cross, 2)} ms vs ${fmt(same, 2)} ms (+${fmt(cross - same, 2)} ms)`,
-      met: cross === undefined || same === undefined
-        ? null
-        : cross <= same + CROSS_NODE_P50_SLACK_MS,
+      met: met(cross, same, (c, s) => c <= s + CROSS_NODE_P50_SLACK_MS),
     },
   ];
 }

@@ -1,29 +1,17 @@
 // Statistics for the load tool (issue #6): nearest-rank percentiles over latency samples,
 // a latency summary, and ratios against the baseline. Pure functions, no I/O.
 
-/** A latency summary in milliseconds. */
+/** A latency summary in ms: sample count, nearest-rank p50 and p99, largest. */
 export interface LatencySummary {
-  /** Number of samples. */
   readonly count: number;
-  /** Median (nearest rank). */
   readonly p50_ms: number;
-  /** 99th percentile (nearest rank). */
   readonly p99_ms: number;
-  /** Largest sample. */
   readonly max_ms: number;
-  /** Arithmetic mean. */
-  readonly mean_ms: number;
 }
 
 /**
- * The nearest-rank percentile `p` (0 < p ≤ 100) of samples already sorted ascending.
- * Throws a RangeError for an empty list or a `p` outside (0, 100].
- *
- * @example
- * ```ts
- * import { percentileSorted } from "./stats.ts";
- * percentileSorted([1, 2, 3, 4], 50); // 2
- * ```
+ * The nearest-rank percentile `p` (0 < p ≤ 100) of samples already sorted ascending, e.g.
+ * 2 for `([1, 2, 3, 4], 50)`. Throws a RangeError for an empty list or a `p` outside (0, 100].
  */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) throw new RangeError("percentile of an empty sample list");
@@ -32,36 +20,26 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
-/**
- * Summarises latency samples (milliseconds, any order). An empty list gives zeros.
- *
- * @example
- * ```ts
- * import { summarize } from "./stats.ts";
- * summarize([3, 1, 2]).p50_ms; // 2
- * ```
- */
+/** Summarises latency samples (milliseconds, any order). An empty list gives zeros. */
 export function summarize(samples: ArrayLike<number>): LatencySummary {
   const n = samples.length;
-  if (n === 0) return { count: 0, p50_ms: 0, p99_ms: 0, max_ms: 0, mean_ms: 0 };
-  const sorted = Float64Array.from(samples as ArrayLike<number>).sort();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  if (n === 0) return { count: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 };
+  const sorted = Float64Array.from(samples).sort();
   return {
     count: n,
     p50_ms: percentileSorted(sorted, 50),
     p99_ms: percentileSorted(sorted, 99),
     max_ms: sorted[n - 1] as number,
-    mean_ms: sum / n,
   };
 }
 
+/** A figure that may not have been measured. */
+export type Measured = number | null | undefined;
+
 /** `value / base`, or `null` when either is missing or the base is not positive. */
-export function ratio(value: number | undefined, base: number | undefined): number | null {
-  if (value === undefined || base === undefined || !(base > 0) || !Number.isFinite(value)) {
-    return null;
-  }
-  return value / base;
+export function ratio(value: Measured, base: Measured): number | null {
+  if (value === null || value === undefined || base === null || base === undefined) return null;
+  return base > 0 && Number.isFinite(value) ? value / base : null;
 }
 
 /** Rounds to `digits` decimals (for reports and JSON). */
