@@ -4,6 +4,7 @@
 // DENORT_BIN (a local denort binary); when no runtime can be had it fails with one line.
 
 import { parseArgs } from "node:util";
+import { errLine, outLine } from "./out.ts";
 
 /** One executable to build. */
 export interface Target {
@@ -133,14 +134,6 @@ export async function compileTarget(target: Target): Promise<string | null> {
   return first;
 }
 
-const encoder = new TextEncoder();
-function printOut(line: string): void {
-  Deno.stdout.writeSync(encoder.encode(line + "\n"));
-}
-function printErr(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
-}
-
 const HELP = `Usage: deno task compile [--only server|client] [--out DIR]
 
 Builds DIR/netsec-msg-server and DIR/netsec-msg-client (DIR defaults to dist) with
@@ -161,20 +154,20 @@ export async function main(args: readonly string[]): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    printErr(`error: ${(err as Error).message.split("\n")[0]}`);
+    errLine(`error: ${(err as Error).message.split("\n")[0]}`);
     return 2;
   }
   if (values.help) {
-    printOut(HELP);
+    outLine(HELP);
     return 0;
   }
   if (values.only !== undefined && values.only !== "server" && values.only !== "client") {
-    printErr(`error: --only must be server or client, not ${JSON.stringify(values.only)}`);
+    errLine(`error: --only must be server or client, not ${JSON.stringify(values.only)}`);
     return 2;
   }
   const runtime = await findRuntime();
   if (!runtime.available && Deno.env.get("DENORT_BIN")) {
-    printErr(`error: ${runtime.detail}`);
+    errLine(`error: ${runtime.detail}`);
     return 1;
   }
   const chosen = targets(values.out ?? "dist").filter((t) =>
@@ -184,10 +177,10 @@ export async function main(args: readonly string[]): Promise<number> {
   for (const target of chosen) {
     const failure = await compileTarget(target);
     if (failure !== null) {
-      printErr(`error: ${target.output}: ${failure}`);
+      errLine(`error: ${target.output}: ${failure}`);
       return 1;
     }
-    printOut(`built ${target.output} (${target.permissions.join(" ")})`);
+    outLine(`built ${target.output} (${target.permissions.join(" ")})`);
   }
   return 0;
 }

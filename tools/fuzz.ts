@@ -8,14 +8,7 @@ import { failureText, slowestLines, summaryLine } from "./fuzz/report.ts";
 import { runOne } from "./fuzz/runner.ts";
 import { findTarget, TARGETS } from "./fuzz/targets/mod.ts";
 import { runInWorker } from "./fuzz/watchdog.ts";
-
-const encoder = new TextEncoder();
-function out(text: string): void {
-  Deno.stdout.writeSync(encoder.encode(text + "\n"));
-}
-function err(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text + "\n"));
-}
+import { errLine as err, outLine as out } from "./out.ts";
 
 /** Writes `bytes` to `file` in `dir`; on failure says why on stderr and returns false. */
 async function save(dir: string, file: string, bytes: Uint8Array): Promise<boolean> {

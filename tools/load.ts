@@ -4,7 +4,7 @@
 
 import { parseLoadArgs, USAGE, UsageError } from "./load/args.ts";
 import { killAllChildren } from "./harness.ts";
-import { writeErr, writeOut } from "./load/out.ts";
+import { writeErr, writeOut } from "./out.ts";
 import { stopThrowawayClustersSync } from "./load/postgres.ts";
 import { formatReport } from "./load/report.ts";
 import { toJson } from "./load/results.ts";

@@ -7,7 +7,7 @@ import type { Suite } from "../../lib/asl/types.ts";
 import type { LoadOptions } from "./args.ts";
 import type { AslTarget } from "./asl_client.ts";
 import { type Child, spawnServerTs } from "../harness.ts";
-import type { Progress } from "./out.ts";
+import type { Progress } from "../out.ts";
 import { generateRsaKeys } from "../../lib/pki/keys.ts";
 import { initPki, loadIssuer } from "../../lib/pki/pki_files.ts";
 import type { Credentials, TrustStore } from "../../lib/pki/types.ts";

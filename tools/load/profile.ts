@@ -3,7 +3,7 @@
 // share of the profile's busy (non-idle) time. Pure aggregation plus a small CLI:
 // `deno run --allow-read tools/load/profile.ts FILE.cpuprofile [TOP]`.
 
-import { writeErr, writeOut } from "./out.ts";
+import { writeErr, writeOut } from "../out.ts";
 
 /** The parts of a .cpuprofile this summary reads. */
 export interface CpuProfile {

@@ -11,7 +11,7 @@ import { cpuOf, type Ctx, measureRelay, openLoadPki, type Under, withServer } fr
 import { phaseFaults } from "./fault_phases.ts";
 import { phasePostgres } from "./postgres.ts";
 import type { Child } from "../harness.ts";
-import { Progress } from "./out.ts";
+import { Progress } from "../out.ts";
 import { readProcText, readRssKib } from "./proc.ts";
 import { sleep } from "./relay.ts";
 import { makeSealer } from "./sealed.ts";

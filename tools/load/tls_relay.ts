@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { closeQuietly, prepareConn } from "../../lib/asl/transport.ts";
 import { BatchWriter, readLines, TextLineChannel } from "./channel.ts";
 import { type Child, spawnChild } from "../harness.ts";
-import { writeErr, writeOut } from "./out.ts";
+import { writeErr, writeOut } from "../out.ts";
 
 /** A running baseline relay. */
 export interface TlsRelayHandle {

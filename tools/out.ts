@@ -1,5 +1,6 @@
-// Terminal output of the load tool (issue #6): whole lines to stdout/stderr and a progress
-// line that redraws in place on a terminal. The lint config forbids `console`.
+// Terminal output of the tools (load, fuzz, compile): text and whole lines to stdout/stderr,
+// and the load tool's progress line that redraws in place on a terminal. The lint config
+// forbids `console`.
 
 const encoder = new TextEncoder();
 
@@ -11,6 +12,16 @@ export function writeOut(text: string): void {
 /** Writes text to stderr. */
 export function writeErr(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text));
+}
+
+/** Writes one line to stdout. */
+export function outLine(line: string): void {
+  writeOut(line + "\n");
+}
+
+/** Writes one line to stderr. */
+export function errLine(line: string): void {
+  writeErr(line + "\n");
 }
 
 /** A single status line on stderr, redrawn in place on a terminal and throttled otherwise. */
