@@ -48,7 +48,7 @@ function filler(size: number, dense: boolean): Uint8Array<ArrayBuffer> {
 }
 
 /** A self-signed RSA certificate (`CN=evil`) with `extensions`, DER. */
-export async function selfSigned(keys: KeyPair, extensions: x509.Extension[]): Promise<Uint8Array> {
+async function selfSigned(keys: KeyPair, extensions: x509.Extension[]): Promise<Uint8Array> {
   const cert = await createCertificate({
     subject: "CN=evil",
     publicKey: keys.publicKey,

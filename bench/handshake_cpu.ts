@@ -1,25 +1,22 @@
 // Server CPU per ASL handshake (spec section 2, M1–M7) against the bound set by the runtime's
 // public-key speed (issue #6, #12). Not a `deno bench` file: run it directly,
-//   deno task bench:handshake [--suite X25519_AES_GCM] [--n 400] [--concurrency 8]
-// `--suite` (default X25519_AES_GCM, the default suite) is the one suite the client offers and
-// the server accepts. It starts the server in a CHILD process (so the client's own work is not
-// counted), runs N handshakes from this process over loopback TCP and reads the child's CPU
-// time (user + system, all threads: process.cpuUsage) before and after. Then it starts a
-// second child that performs only the server's public-key work of one handshake N times,
-// several in flight, and reports the same way (the suite's bound):
-// - AES_GCM / AES_CBC: the CA's signature on the client certificate (PKCS#1 v1.5), PSS verify of
-//   SIG_C, OAEP decrypt of E, then PSS sign of SIG_S and OAEP encrypt of E2;
-// - X25519_AES_GCM: the CA's signature, an X25519 key pair for Q_S, PSS verify of SIG_C, K
-//   (import Q_C + deriveBits), PSS sign of SIG_S — no RSA-OAEP.
-// `--role server|bound` are the children; `--cache off` disables the validation cache;
-// `--prof DIR` writes a V8 CPU profile of the server child into DIR; `--role logic` measures
-// the server's handshake logic alone (recorded vector messages, no sockets). Each round also
-// measures two reference servers: the socket floor (the handshake's socket work, no crypto) and
-// "floor + public-key calls" (the same plus exactly the server's WebCrypto public-key calls,
-// nothing else) — the most any ASL server could reach against the bound on this machine.
+//   deno task bench:handshake [--suite X25519_AES_GCM] [--n 400] [--concurrency 8] [--rounds 3]
+//     [--warmup 40] [--cache off] [--threads] [--prof DIR] [--role logic]
+// `--suite` (default X25519_AES_GCM) is the one suite the client offers and the server accepts.
+// The server (lib/asl `accept` on the vectors' credentials) runs in a CHILD process started with
+// tools/harness.ts, so the client's own work is not counted; this process runs N handshakes over
+// loopback TCP and reads the child's CPU time (all threads) before and after.
+// The bound is the suite's public-key work of one handshake (tools/load/rsa_bound.ts, the load
+// tool's code, on the vectors' keys) done N times in this process. Each round also measures two
+// reference servers: the socket floor (the handshake's socket work, no crypto) and "floor +
+// public-key calls" (the same plus exactly the server's WebCrypto public-key calls, nothing else)
+// — the most any ASL server could reach against the bound on this machine.
+// `--cache off` disables the validation cache; `--threads` adds per-thread CPU ticks; `--prof DIR`
+// writes a V8 CPU profile of the server child into DIR; `--role logic` measures the server's
+// handshake logic alone (recorded vector messages, no sockets). `--role server|floor|floor-rsa`
+// are the children.
 
 import "reflect-metadata";
-import process from "node:process";
 import { parseArgs } from "node:util";
 import { Certificate } from "@peculiar/asn1-x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
@@ -29,11 +26,18 @@ import { ServerHandshake } from "../lib/asl/handshake_server.ts";
 import { ValidationCache } from "../lib/pki/validation_cache.ts";
 import { closeQuietly, prepareConn, writeAll } from "../lib/asl/transport.ts";
 import { validateChain } from "../lib/pki/validate.ts";
-import type { Credentials, TrustStore } from "../lib/pki/types.ts";
 import { parseSuiteList } from "../lib/asl/suites.ts";
 import { ephemeralFromPrivateKey } from "../lib/asl/kx_x25519.ts";
 import type { Suite } from "../lib/asl/types.ts";
-import { prepareServerWork, type ServerWork } from "../tools/load/rsa_bound.ts";
+import { type Child, LISTEN_LINE, spawnChild } from "../tools/harness.ts";
+import { parseStatCpuTicks, readCpuSeconds, readProcText } from "../tools/load/proc.ts";
+import {
+  driveUnits,
+  handshakeUnit,
+  type Op,
+  prepareServerWork,
+  type ServerWork,
+} from "../tools/load/rsa_bound.ts";
 import { readVectorText, vectorCredentials, vectorTrust } from "./fixtures.ts";
 
 const { values } = parseArgs({
@@ -63,91 +67,61 @@ const CONCURRENCY = Number(values.concurrency);
 
 const encoder = new TextEncoder();
 const print = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
+const run = (unit: Op, total: number) => driveUnits(unit, CONCURRENCY, Infinity, total);
 
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
+/** CPU seconds of thread `tid` of process `pid` (clock ticks of 10 ms: coarse). */
+const threadCpuSeconds = (pid: number, tid = pid) =>
+  parseStatCpuTicks(readProcText(`/proc/${pid}/task/${tid}/stat`)) / 100;
 
-/** CPU ticks (10 ms) per thread name of this process, e.g. `tokio-runtime-w`. */
-function threadTicks(): Map<string, number> {
+/** CPU ticks (10 ms) per thread name of process `pid`, e.g. `tokio-runtime-w`. */
+function threadTicks(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
-    } catch {
-      continue; // the thread ended
-    }
-    const name = task.name === String(Deno.pid)
+  const cat = new Deno.Command("sh", {
+    args: ["-c", `cat /proc/${pid}/task/*/stat`],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  for (const stat of new TextDecoder().decode(cat.stdout).split("\n")) {
+    if (stat === "") continue;
+    const name = stat.startsWith(`${pid} `)
       ? "main"
       : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    out.set(name, (out.get(name) ?? 0) + parseStatCpuTicks(stat));
   }
   return out;
 }
-let lastTicks = new Map<string, number>();
-let lastSwitches = 0;
 
-/** CPU time of this process's main (JS) thread in µs (clock ticks of 10 ms: coarse). */
-function mainThreadMicros(): number {
-  const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+/** Per-thread CPU ticks and main-thread wake-ups of `pid` since `before`, as one line. */
+function threadDelta(pid: number, before: Map<string, number>, switches0: number): string {
+  const delta = [...threadTicks(pid)].map(([name, t]) => `${name}=${t - (before.get(name) ?? 0)}`);
+  delta.push(`main-wakeups=${voluntarySwitches(pid) - switches0}`);
+  return delta.join(" ");
 }
 
-/** Runs `total` tasks with at most `width` in flight. */
-async function inFlight(total: number, width: number, task: (i: number) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < total) await task(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, total) }, worker));
+const voluntarySwitches = (pid: number) =>
+  Number(
+    /voluntary_ctxt_switches:\s+(\d+)/.exec(readProcText(`/proc/${pid}/task/${pid}/status`))
+      ?.[1] ?? 0,
+  );
+
+/** Listens on 127.0.0.1 port 0, announces it as server.ts does, and serves until SIGTERM. */
+async function listen(handle: (conn: Deno.TcpConn) => Promise<unknown>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0)); // exits cleanly: --prof writes
+  Deno.addSignalListener("SIGUSR1", () => print(`CPU ${readCpuSeconds("self")}`));
+  print(`listening addr=127.0.0.1:${listener.addr.port}`);
+  for await (const conn of listener) handle(conn).catch(() => {});
 }
 
-/** Reads stdin lines and answers `cpu` with the process's CPU time; `quit` exits. */
-async function serveCommands(onQuit: () => void) {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of Deno.stdin.readable) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buffered.indexOf("\n")) >= 0) {
-      const command = buffered.slice(0, at);
-      buffered = buffered.slice(at + 1);
-      if (command === "cpu") print(`CPU ${cpuMicros()} ${mainThreadMicros()}`);
-      if (command === "threads") {
-        const now = threadTicks();
-        const delta = [...now].map(([name, t]) => `${name}=${t - (lastTicks.get(name) ?? 0)}`);
-        lastTicks = now;
-        const status = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/status`);
-        const switches = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        delta.push(`main-wakeups=${switches - lastSwitches}`);
-        lastSwitches = switches;
-        print(`THREADS ${delta.join(" ")}`);
-      }
-      if (command === "quit") return onQuit();
-    }
-  }
-}
-
+/** Role `server`: lib/asl's accept with the vectors' server credentials, sessions drained. */
 async function roleServer() {
   const credentials = await vectorCredentials("server");
   const trust = await vectorTrust();
   const internals = values.cache === "off" ? { validate: validateChain } : {};
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  print(`PORT ${listener.addr.port}`);
-  const loop = (async () => {
-    for await (const conn of listener) {
-      accept(conn, { credentials, trust, suites: [SUITE] }, internals).then(async (session) => {
-        for await (const _ of session) { /* discard */ }
-      }).catch(() => {});
-    }
-  })().catch(() => {});
-  await serveCommands(() => listener.close());
-  await loop;
-  Deno.exit(0);
+  await listen(async (conn) => {
+    const session = await accept(conn, { credentials, trust, suites: [SUITE] }, internals);
+    for await (const _ of session) { /* discard */ }
+  });
 }
 
 /** The parts of a recorded session (asl-session-<suite>.json) this bench uses. */
@@ -180,7 +154,7 @@ async function vectorMessages(): Promise<Uint8Array[]> {
  */
 async function roleFloor(work?: ServerWork) {
   const m = await vectorMessages();
-  const steps: ((() => Promise<unknown>) | undefined)[] = work
+  const steps: (Op | undefined)[] = work
     ? [
       undefined,
       async () => {
@@ -190,30 +164,21 @@ async function roleFloor(work?: ServerWork) {
       work.afterM5,
     ]
     : [];
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  print(`PORT ${listener.addr.port}`);
-  const loop = (async () => {
-    for await (const conn of listener) {
-      (async () => {
-        prepareConn(conn);
-        const reader = new FrameReader(conn);
-        try {
-          for (const [i, reply] of [m[1]!, m[3]!, m[5]!].entries()) {
-            if (await reader.next() === null) return;
-            await steps[i]?.();
-            await writeAll(conn, reply);
-          }
-          await reader.next(); // M7
-          while (await reader.readChunk() !== null) { /* until the client closes */ }
-        } finally {
-          closeQuietly(conn);
-        }
-      })().catch(() => {});
+  await listen(async (conn) => {
+    prepareConn(conn);
+    const reader = new FrameReader(conn);
+    try {
+      for (const [i, reply] of [m[1]!, m[3]!, m[5]!].entries()) {
+        if (await reader.next() === null) return;
+        await steps[i]?.();
+        await writeAll(conn, reply);
+      }
+      await reader.next(); // M7
+      while (await reader.readChunk() !== null) { /* until the client closes */ }
+    } finally {
+      closeQuietly(conn);
     }
-  })().catch(() => {});
-  await serveCommands(() => listener.close());
-  await loop;
-  Deno.exit(0);
+  });
 }
 
 /**
@@ -222,7 +187,9 @@ async function roleFloor(work?: ServerWork) {
  */
 async function roleLogic() {
   const v = await recorded();
-  const ephemeral = v.d_S === undefined ? undefined : await ephemeralFromPrivateKey(hex(v.d_S));
+  const ephemeral = v.d_S === undefined
+    ? undefined
+    : await ephemeralFromPrivateKey(Uint8Array.fromHex(v.d_S));
   const credentials = await vectorCredentials("server");
   const trust = await vectorTrust();
   const frames = (["M1", "M3", "M5", "M7"] as const).map((step) => {
@@ -242,14 +209,16 @@ async function roleLogic() {
     });
     for (const frame of frames) await server.receive(frame);
   };
-  await inFlight(WARMUP, CONCURRENCY, once);
-  const before = cpuMicros();
-  const mainBefore = mainThreadMicros();
-  await inFlight(N, CONCURRENCY, once);
-  print(`LOGIC ${cpuMicros() - before} ${mainThreadMicros() - mainBefore}`);
+  await run(once, WARMUP);
+  const main0 = threadCpuSeconds(Deno.pid);
+  const r = await run(once, N);
+  print(
+    `handshake logic alone (${SUITE}, no sockets): ${(r.cpu * 1000 / N).toFixed(3)} ms CPU, ` +
+      `main thread ${
+        ((threadCpuSeconds(Deno.pid) - main0) * 1000 / N).toFixed(3)
+      } ms per handshake`,
+  );
 }
-
-const hex = (text: string) => Uint8Array.fromHex(text);
 
 /** The server's public-key work of one handshake with SUITE on the vectors' keys (rsa_bound.ts). */
 async function serverWork(): Promise<ServerWork> {
@@ -285,76 +254,48 @@ async function serverWork(): Promise<ServerWork> {
   });
 }
 
-/** The bound: the server's public-key work of one handshake (CA signature included), N times. */
-async function roleBound() {
-  const work = await serverWork();
-  const once = async () => {
-    await Promise.all([work.verifyCertificate(), work.afterM3()]);
-    await work.afterM5();
-  };
-  await inFlight(WARMUP, CONCURRENCY, once);
-  const before = cpuMicros();
-  const mainBefore = mainThreadMicros();
-  const t0 = performance.now();
-  await inFlight(N, CONCURRENCY, once);
-  print(
-    `BOUND ${cpuMicros() - before} ${performance.now() - t0} ${mainThreadMicros() - mainBefore}`,
-  );
-}
-
-async function* splitLines(text: ReadableStream<string>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const chunk of text) {
-    buffered += chunk;
-    let at: number;
-    while ((at = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, at);
-      buffered = buffered.slice(at + 1);
-    }
+/** The bound in ms of CPU per handshake: the server's public-key work (CA signature included). */
+async function measureBound(): Promise<number> {
+  const unit = handshakeUnit(await serverWork());
+  await run(unit, WARMUP);
+  const main0 = threadCpuSeconds(Deno.pid);
+  const r = await run(unit, N);
+  if (values.threads) {
+    const main = (threadCpuSeconds(Deno.pid) - main0) * 1000 / N;
+    print(`bound main thread: ${main.toFixed(3)} ms`);
   }
+  return r.cpu * 1000 / N;
 }
 
-interface Child {
-  readonly process: Deno.ChildProcess;
-  readonly lines: AsyncIterator<string>;
-  send(line: string): Promise<void>;
-}
-
-function spawn(name: string): Child {
-  const role = name === "logic" ? "logic-child" : name;
-  const args = ["run", "--allow-all"];
+/** Starts a server child (role `server`, `floor` or `floor-rsa`) through tools/harness.ts. */
+function spawnRole(role: "server" | "floor" | "floor-rsa"): Promise<Child> {
+  const flags: string[] = [];
   if (values.prof && role === "server") {
-    args.push("--cpu-prof", `--cpu-prof-dir=${values.prof}`, "--cpu-prof-interval=200");
+    flags.push("--cpu-prof", `--cpu-prof-dir=${values.prof}`, "--cpu-prof-interval=200");
   }
-  if (Deno.env.get("ASL_BENCH_V8_FLAGS") && role === "server") {
-    args.push(`--v8-flags=${Deno.env.get("ASL_BENCH_V8_FLAGS")}`);
-  }
-  args.push(import.meta.filename!, "--role", role);
-  args.push("--n", String(N), "--warmup", String(WARMUP), "--concurrency", String(CONCURRENCY));
-  args.push("--cache", values.cache!, "--rounds", "1", "--suite", SUITE);
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-    env: { DENO_NO_UPDATE_CHECK: "1" },
-  }).spawn();
-  const lines = splitLines(child.stdout.pipeThrough(new TextDecoderStream()));
-  const writer = child.stdin.getWriter();
-  return {
-    process: child,
-    lines,
-    send: (line) => writer.write(encoder.encode(line + "\n")),
-  };
+  const v8 = Deno.env.get("ASL_BENCH_V8_FLAGS");
+  if (v8 && role === "server") flags.push(`--v8-flags=${v8}`);
+  const args = ["--role", role, "--cache", values.cache!, "--suite", SUITE];
+  return spawnChild({
+    cmd: [Deno.execPath(), "run", "--allow-all", ...flags, import.meta.filename!, ...args],
+    ready: LISTEN_LINE,
+  });
 }
 
-async function expectLine(child: Child, prefix: string): Promise<string[]> {
-  for (let i = 0; i < 100; i++) {
-    const { value, done } = await child.lines.next();
-    if (done) throw new Error(`child ended before ${prefix}`);
-    if (value.startsWith(prefix + " ")) return value.split(" ").slice(1);
+/**
+ * A child's CPU seconds, all threads, from its own process.cpuUsage (µs, where /proc counts
+ * 10 ms ticks): it prints a `CPU` line on SIGUSR1.
+ */
+async function childCpuSeconds(child: Child): Promise<number> {
+  const cpuLines = () => child.output().filter((line) => line.startsWith("CPU "));
+  const seen = cpuLines().length;
+  child.kill("SIGUSR1");
+  for (let waited = 0; waited < 10_000; waited++) {
+    const lines = cpuLines();
+    if (lines.length > seen) return Number(lines.at(-1)!.slice(4));
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  throw new Error(`no ${prefix} line from the child`);
+  throw new Error(`the ${child.pid} child did not report its CPU time`);
 }
 
 interface ServerRound {
@@ -362,25 +303,19 @@ interface ServerRound {
   readonly totalMs: number;
   /** Server main-thread CPU per handshake, ms. */
   readonly mainMs: number;
-  /** Handshakes per second of wall time (bounded by this client process). */
-  readonly rate: number;
 }
 
-async function measureServer(
-  credentials: Credentials,
-  trust: TrustStore,
-  role: "server" | "floor" | "floor-rsa",
-): Promise<ServerRound> {
-  const server = spawn(role);
+async function measureServer(role: "server" | "floor" | "floor-rsa"): Promise<ServerRound> {
+  const credentials = await vectorCredentials("client");
+  const trust = await vectorTrust();
   const m = await vectorMessages();
+  const server = await spawnRole(role);
   try {
-    const [port] = await expectLine(server, "PORT");
-    const address = { hostname: "127.0.0.1", port: Number(port) };
+    const address = { hostname: "127.0.0.1", port: server.port };
     const handshake = role === "server"
       ? async () => {
         const options = { credentials, trust, serverName: "127.0.0.1", suites: [SUITE] };
-        const session = await connect(address, options);
-        await session.close();
+        await (await connect(address, options)).close();
       }
       : async () => {
         const conn = await Deno.connect(address);
@@ -396,37 +331,21 @@ async function measureServer(
           closeQuietly(conn);
         }
       };
-    await inFlight(WARMUP, CONCURRENCY, handshake);
-    await server.send("threads");
-    await expectLine(server, "THREADS");
-    await server.send("cpu");
-    const before = (await expectLine(server, "CPU")).map(Number);
-    const t0 = performance.now();
-    await inFlight(N, CONCURRENCY, handshake);
-    const wallMs = performance.now() - t0;
-    await server.send("cpu");
-    const after = (await expectLine(server, "CPU")).map(Number);
-    await server.send("threads");
+    await run(handshake, WARMUP);
+    const ticks0 = threadTicks(server.pid);
+    const switches0 = voluntarySwitches(server.pid);
+    const cpu0 = await childCpuSeconds(server);
+    const main0 = threadCpuSeconds(server.pid);
+    await run(handshake, N);
+    const cpu = await childCpuSeconds(server) - cpu0;
+    const main = threadCpuSeconds(server.pid) - main0;
     if (values.threads) {
-      print(`server thread ticks: ${(await expectLine(server, "THREADS")).join(" ")}`);
-    } else await expectLine(server, "THREADS");
-    await server.send("quit");
-    return {
-      totalMs: (after[0]! - before[0]!) / 1000 / N,
-      mainMs: (after[1]! - before[1]!) / 1000 / N,
-      rate: N / wallMs * 1000,
-    };
+      print(`server thread ticks: ${threadDelta(server.pid, ticks0, switches0)}`);
+    }
+    return { totalMs: cpu * 1000 / N, mainMs: main * 1000 / N };
   } finally {
-    await server.process.status;
+    await server.stop();
   }
-}
-
-async function measureBound(): Promise<number> {
-  const child = spawn("bound");
-  const [cpu, _wall, main] = await expectLine(child, "BOUND");
-  await child.process.status;
-  if (values.threads) print(`bound child main thread: ${(Number(main) / 1000 / N).toFixed(3)} ms`);
-  return Number(cpu) / 1000 / N;
 }
 
 function median(xs: number[]): number {
@@ -436,27 +355,18 @@ function median(xs: number[]): number {
 }
 
 async function driver() {
-  const credentials = await vectorCredentials("client");
-  const trust = await vectorTrust();
-  const rounds = Number(values.rounds);
-  const server: ServerRound[] = [];
-  const floor: ServerRound[] = [];
-  const floorWork: ServerRound[] = [];
-  const bounds: number[] = [];
+  const rounds: { s: ServerRound; b: number; fl: ServerRound; fw: ServerRound }[] = [];
   const f = (x: number) => x.toFixed(3);
   print(
     `${SUITE}: ${N} handshakes per round, concurrency ${CONCURRENCY}, cache ${values.cache}`,
   );
-  for (let r = 0; r < rounds; r++) {
-    // Interleaved, so both see the same machine load.
-    const s = await measureServer(credentials, trust, "server");
+  for (let r = 0; r < Number(values.rounds); r++) {
+    // Interleaved, so all see the same machine load.
+    const s = await measureServer("server");
     const b = await measureBound();
-    const fl = await measureServer(credentials, trust, "floor");
-    const fw = await measureServer(credentials, trust, "floor-rsa");
-    server.push(s);
-    bounds.push(b);
-    floor.push(fl);
-    floorWork.push(fw);
+    const fl = await measureServer("floor");
+    const fw = await measureServer("floor-rsa");
+    rounds.push({ s, b, fl, fw });
     print(
       `round ${r + 1}: server ${f(s.totalMs)} ms/handshake (main thread ${f(s.mainMs)}), ` +
         `${SUITE} bound ${f(b)} ms, ${(b / s.totalMs * 100).toFixed(1)}% of bound; ` +
@@ -464,19 +374,19 @@ async function driver() {
         `(main thread ${f(fw.mainMs)})`,
     );
   }
-  const total = median(server.map((s) => s.totalMs));
-  const main = median(server.map((s) => s.mainMs));
-  const bound = median(bounds);
+  const med = (of: (r: typeof rounds[number]) => number) => median(rounds.map(of));
+  const total = med((r) => r.s.totalMs);
+  const bound = med((r) => r.b);
   print(`median server CPU per handshake: ${f(total)} ms = ${(1000 / total).toFixed(1)}/CPU-s`);
-  print(`median server main-thread CPU per handshake: ${f(main)} ms`);
+  print(`median server main-thread CPU per handshake: ${f(med((r) => r.s.mainMs))} ms`);
   print(`median ${SUITE} bound: ${f(bound)} ms = ${(1000 / bound).toFixed(1)}/CPU-s`);
-  const fl = median(floor.map((s) => s.totalMs));
+  const fl = med((r) => r.fl.totalMs);
   print(`median socket floor (no crypto): ${f(fl)} ms per handshake`);
   print(`server at ${(bound / total * 100).toFixed(1)}% of the ${SUITE} bound`);
-  const fw = median(floorWork.map((s) => s.totalMs));
+  const fw = med((r) => r.fw.totalMs);
   print(
     `floor + public-key calls, nothing else (no parsing, hashing, key schedule or session): ` +
-      `${f(fw)} ms (main thread ${f(median(floorWork.map((s) => s.mainMs)))}) = ` +
+      `${f(fw)} ms (main thread ${f(med((r) => r.fw.mainMs))}) = ` +
       `${(bound / fw * 100).toFixed(1)}% of the bound: the most any server could reach here`,
   );
   print(
@@ -486,18 +396,17 @@ async function driver() {
 }
 
 if (import.meta.main) {
-  if (values.role === "server") await roleServer();
-  else if (values.role === "bound") await roleBound();
-  else if (values.role === "floor") await roleFloor();
-  else if (values.role === "floor-rsa") await roleFloor(await serverWork());
-  else if (values.role === "logic") {
-    const child = spawn("logic");
-    const [total, main] = (await expectLine(child, "LOGIC")).map(Number);
-    await child.process.status;
-    print(
-      `handshake logic alone (${SUITE}, no sockets): ${(total! / 1000 / N).toFixed(3)} ms CPU, ` +
-        `main thread ${(main! / 1000 / N).toFixed(3)} ms per handshake`,
-    );
-  } else if (values.role === "logic-child") await roleLogic();
-  else await driver();
+  const roles: Record<string, () => Promise<void>> = {
+    server: roleServer,
+    floor: () => roleFloor(),
+    "floor-rsa": async () => roleFloor(await serverWork()),
+    logic: roleLogic,
+    driver,
+  };
+  const role = roles[values.role];
+  if (role === undefined) {
+    Deno.stderr.writeSync(encoder.encode(`bench:handshake: --role: unknown ${values.role}\n`));
+    Deno.exit(2);
+  }
+  await role();
 }

@@ -15,40 +15,12 @@
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { FrameReader, RECORD_LIMITS } from "../lib/asl/framing.ts";
-import { createPipe } from "../lib/asl/pipe.ts";
-import { createRecordCipher } from "../lib/asl/records.ts";
-import { Session } from "../lib/asl/session.ts";
-import type { Duplex } from "../lib/asl/types.ts";
-import type { ValidatedPeer } from "../lib/pki/types.ts";
 import { failedReply, parseCommand } from "../lib/server/command.ts";
-
-const keys = (fill: number) => ({
-  suite: "X25519_AES_GCM" as const,
-  key: new Uint8Array(32).fill(fill),
-  iv: new Uint8Array(12).fill(fill + 1),
-});
-
-async function session(conn: Duplex, send: number, recv: number): Promise<Session> {
-  const [sendCipher, recvCipher] = await Promise.all([
-    createRecordCipher(keys(send)),
-    createRecordCipher(keys(recv)),
-  ]);
-  return new Session({
-    conn,
-    reader: new FrameReader(conn, RECORD_LIMITS),
-    suite: "X25519_AES_GCM",
-    peer: {} as ValidatedPeer,
-    sendCipher,
-    recvCipher,
-  });
-}
+import { sessionPair } from "../tools/load/record_layer.ts";
 
 /** The largest `inboxSlots` seen while a keeping-pace reader takes `total` lines. */
-export async function maxInboxSlots(total: number): Promise<number> {
-  const [a, b] = createPipe(1 << 16);
-  const server = await session(a, 9, 1);
-  const client = await session(b, 1, 9);
+async function maxInboxSlots(total: number): Promise<number> {
+  const [server, client] = await sessionPair("X25519_AES_GCM", 1 << 16);
   try {
     const line = (i: number) => `MESSAGE m${i} b ${"x".repeat(200)}`;
     const sends = Array.from({ length: total }, (_, i) => client.send(line(i)));
@@ -69,7 +41,7 @@ export async function maxInboxSlots(total: number): Promise<number> {
 }
 
 /** Heap bytes retained per parsed 11 000-character MESSAGE by its reply and one recipient. */
-export function retainedPerMessageLine(count = 2_000): number {
+function retainedPerMessageLine(count = 2_000): number {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
   const payload = "QUFB".repeat(2750);

@@ -11,6 +11,7 @@ import { FrameReader, RECORD_LIMITS } from "../../lib/asl/framing.ts";
 import { createPipe } from "../../lib/asl/pipe.ts";
 import { createRecordCipher } from "../../lib/asl/records.ts";
 import { Session } from "../../lib/asl/session.ts";
+import type { Duplex } from "../../lib/asl/types.ts";
 import type { ValidatedPeer } from "../../lib/pki/types.ts";
 import { readCpuSeconds } from "./proc.ts";
 
@@ -27,12 +28,6 @@ export interface RecordLayerFigure {
 /** The record suites measured: one line per record, or lines batched per record (rev. 4). */
 export type RecordLayerSuite = "AES_GCM" | "X25519_AES_GCM";
 
-const keysOf = (suite: RecordLayerSuite) => ({
-  suite,
-  key: new Uint8Array(32).fill(7),
-  iv: new Uint8Array(12).fill(3),
-});
-
 /**
  * The four lines of one relayed message with a `payloadChars`-character payload, shaped like the
  * server's and the clients' (ids of the length the load tool uses).
@@ -48,6 +43,28 @@ export function relayedMessageLines(payloadChars: number): string[] {
 }
 
 /**
+ * Two `Session`s of `suite` over the in-memory pipe (`capacity` bytes each way), as after a
+ * handshake with fixed test keys: what the first sends, the second receives, and back.
+ */
+export async function sessionPair(
+  suite: RecordLayerSuite,
+  capacity?: number,
+): Promise<[Session, Session]> {
+  const keys = { suite, key: new Uint8Array(32).fill(7), iv: new Uint8Array(12).fill(3) };
+  const side = async (conn: Duplex) =>
+    new Session({
+      conn,
+      reader: new FrameReader(conn, RECORD_LIMITS),
+      suite,
+      peer: {} as ValidatedPeer,
+      sendCipher: await createRecordCipher(keys),
+      recvCipher: await createRecordCipher(keys),
+    });
+  const [a, b] = createPipe(capacity);
+  return [await side(a), await side(b)];
+}
+
+/**
  * Sends `lines` round and round through a pair of Sessions over the in-memory pipe, `window`
  * sends in flight, and measures `records` of them after a warm-up of `warmup` records. With
  * `suite` X25519_AES_GCM the sends of one window share records, so "records" counts lines.
@@ -59,20 +76,7 @@ export async function measureRecordLayer(
   warmup = 10_000,
   suite: RecordLayerSuite = "AES_GCM",
 ): Promise<RecordLayerFigure> {
-  const keys = keysOf(suite);
-  const [a, b] = createPipe();
-  const peer = {} as ValidatedPeer;
-  const side = async (conn: typeof a) =>
-    new Session({
-      conn,
-      reader: new FrameReader(conn, RECORD_LIMITS),
-      suite,
-      peer,
-      sendCipher: await createRecordCipher(keys),
-      recvCipher: await createRecordCipher(keys),
-    });
-  const sender = await side(a);
-  const receiver = await side(b);
+  const [sender, receiver] = await sessionPair(suite);
   const received = receiver[Symbol.asyncIterator]();
   let at = 0;
   const run = async (count: number) => {

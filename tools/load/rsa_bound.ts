@@ -8,7 +8,8 @@
 //   X25519 key pair (generate + export Q_S), verify SIG_C, K (import Q_C + deriveBits), sign
 //   SIG_S (RSA-PSS) — no RSA-OAEP.
 // Several units are kept in flight so WebCrypto's worker threads use every core. The same
-// work (`prepareServerWork`) is bench/handshake_cpu.ts's bound, on the vectors' keys.
+// work, unit and loop (`prepareServerWork`, `handshakeUnit`, `driveUnits`) are
+// bench/handshake_cpu.ts's bound, on the vectors' keys.
 
 import type { Suite } from "../../lib/asl/types.ts";
 import { readCpuSeconds } from "./proc.ts";
@@ -73,7 +74,7 @@ async function generateBoundKeys(): Promise<BoundKeys> {
   };
 }
 
-type Op = () => Promise<unknown>;
+export type Op = () => Promise<unknown>;
 
 /** The server's public-key work of one handshake with a suite, as calls on prepared inputs. */
 export interface ServerWork {
@@ -151,16 +152,27 @@ export async function prepareServerWork(suite: Suite, keys?: BoundKeys): Promise
   };
 }
 
-/** Runs `unit` with `inFlight` copies in flight for `seconds`; returns units, CPU s, wall s. */
-async function drive(unit: Op, inFlight: number, seconds: number, maxUnits: number) {
+/** One unit in the server's order: the chain (and Q_S) after M3; the M5/M6 work after M5. */
+export function handshakeUnit(work: ServerWork): Op {
+  return async () => {
+    await Promise.all([work.verifyCertificate(), work.afterM3()]);
+    await work.afterM5();
+  };
+}
+
+/**
+ * Runs `unit` with `inFlight` copies in flight until `seconds` have passed or `maxUnits` have
+ * started; returns the units done, this process's CPU seconds and the wall seconds.
+ */
+export async function driveUnits(unit: Op, inFlight: number, seconds: number, maxUnits: number) {
   const cpu0 = readCpuSeconds("self");
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let units = 0;
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (performance.now() < end && units < maxUnits) {
-      await unit();
       units++;
+      await unit();
     }
   }));
   return { units, cpu: readCpuSeconds("self") - cpu0, wall: (performance.now() - t0) / 1000 };
@@ -176,17 +188,12 @@ export async function measureHandshakeBound(
   inFlight = 8,
 ): Promise<HandshakeBound> {
   const work = await prepareServerWork(suite);
-  const ops = work.ops;
-  // The server's order: the chain (and Q_S) after M3; the M5/M6 work after M5.
-  const unit = async () => {
-    await Promise.all([work.verifyCertificate(), work.afterM3()]);
-    await work.afterM5();
-  };
-  await drive(unit, inFlight, 0.3, 1e6); // warm-up
-  const main = await drive(unit, inFlight, seconds, 1e7);
+  const unit = handshakeUnit(work);
+  await driveUnits(unit, inFlight, 0.3, 1e6); // warm-up
+  const main = await driveUnits(unit, inFlight, seconds, 1e7);
   const op_cpu_ms: Record<string, number> = {};
-  for (const [name, op] of Object.entries(ops)) {
-    const r = await drive(op, inFlight, Math.max(0.3, seconds / 8), 1e7);
+  for (const [name, op] of Object.entries(work.ops)) {
+    const r = await driveUnits(op, inFlight, Math.max(0.3, seconds / 8), 1e7);
     op_cpu_ms[name] = r.units > 0 ? (r.cpu * 1000) / r.units : 0;
   }
   return {
