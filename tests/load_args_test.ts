@@ -104,7 +104,7 @@ Deno.test("bad command lines are UsageErrors naming the problem", () => {
     [["--store", "pg", "--nodes", "0"], /^--nodes must be between 1 and 4, got 0$/],
     [["--store", "pg", "--nodes", "5"], /^--nodes must be between 1 and 4, got 5$/],
     [["--store", "pg", "--nodes", "two"], /^--nodes needs a whole number, got "two"$/],
-    [["--store", "mysql://x@h/db"], /^--store: the store must be sqlite:PATH or postgres:/],
+    [["--store", "mysql://x@h/db"], /^--store: the store must be sqlite:PATH, postgres:/],
     [["--store", "postgres://u:secret@h/db"], /^--store: the store URL must not hold a password/],
     [["--store", "postgres://u@h"], /^--store: the store URL needs one database name/],
     [["--store", "sqlite:/tmp/x.db"], /^--store takes postgres:\/\/USER@HOST:PORT\/DB or pg/],

@@ -188,7 +188,7 @@ Deno.test("config: bad --store values are one-line usage errors that never echo 
     [
       ["--store", "mysql://u@h/d"],
       {},
-      "--store: the store must be sqlite:PATH or postgres://USER@HOST:PORT/DB",
+      "--store: the store must be sqlite:PATH, postgres://USER@HOST:PORT/DB or memory:",
     ],
     [["--store", "sqlite:"], {}, "--store: a sqlite: store needs a file path (sqlite:PATH)"],
     [
@@ -241,6 +241,9 @@ Deno.test("config: the PostgreSQL password comes from a file or PGPASSWORD, and 
   if (none === "help") throw new Error("help");
   assert.equal(none.storePasswordFile, undefined);
   assert.equal(none.storePassword, undefined);
-  assert.match(helpText(), /--store URL +sqlite:FILE or postgres:\/\/USER@HOST:PORT\/DB/);
+  assert.match(
+    helpText(),
+    /--store URL +sqlite:FILE, postgres:\/\/USER@HOST:PORT\/DB .*or memory:/,
+  );
   assert.match(helpText(), /env NETSEC_STORE_PASSWORD_FILE/);
 });
