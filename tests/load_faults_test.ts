@@ -1,6 +1,6 @@
 // Tests of tools/load/faults.ts that need no ASL server: the stalled-handshake probe's
 // classification of cuts (in time, early) against small TCP servers on 127.0.0.1:0, and
-// FreezableConn's frozen reads.
+// FreezableConn's frozen reads (tests/server_slow_reader_test.ts uses it too).
 
 import assert from "node:assert/strict";
 import { FreezableConn, stallHandshakes } from "../tools/load/faults.ts";
@@ -64,7 +64,7 @@ Deno.test("stallHandshakes reports cuts well before the timeout as early", async
   }
 });
 
-Deno.test("FreezableConn: reads pass through until frozen, then wait for close", async () => {
+Deno.test("FreezableConn: reads pass through until frozen, wait for thaw; close ends a frozen read", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const accepted = listener.accept();
@@ -83,8 +83,12 @@ Deno.test("FreezableConn: reads pass through until frozen, then wait for close",
     ]);
     assert.equal(raced, "waiting");
     assert.equal(await conn.write(new Uint8Array([9])), 1); // writes still work
+    conn.thaw();
+    assert.equal(await frozen, 1);
+    conn.freeze();
+    const again = conn.read(buf);
     conn.close();
-    assert.equal(await frozen, null);
+    assert.equal(await again, null);
   } finally {
     conn.close();
     peer.close();
