@@ -5,15 +5,13 @@
 // (server_serve_test: silent peers; server_slow_reader_test).
 
 import { FrameReader } from "../../lib/asl/framing.ts";
+import { serializeM1 } from "../../lib/asl/messages.ts";
 import { connect } from "../../lib/asl/mod.ts";
 import type { Duplex } from "../../lib/asl/types.ts";
 import { closeQuietly, dial, writeAll } from "../../lib/asl/transport.ts";
 import type { AslTarget } from "./asl_client.ts";
 import { register, runTag, sleep } from "./relay.ts";
 import { readRssKib } from "./proc.ts";
-
-/** M1, the client's first handshake message. */
-export const M1 = new TextEncoder().encode("SALAAM_ASL\n\n");
 
 /** Result of the stalled-handshake phase. */
 export interface StallOutcome {
@@ -67,7 +65,7 @@ export async function stallHandshakes(
       const conn = await dial({ hostname, port });
       conns.push(conn);
       const opened = performance.now();
-      await writeAll(conn, M1);
+      await writeAll(conn, serializeM1());
       watchers.push(
         errorReply(new FrameReader(conn)).then((reply) => {
           const after = performance.now() - opened;

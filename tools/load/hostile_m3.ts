@@ -7,10 +7,11 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { FrameReader } from "../../lib/asl/framing.ts";
-import { pemLines } from "../../lib/asl/messages.ts";
+import { serializeM1, serializeM3 } from "../../lib/asl/messages.ts";
 import { closeQuietly, dial, writeAll } from "../../lib/asl/transport.ts";
+import { generateRsaKeys } from "../../lib/pki/keys.ts";
 import { createCertificate } from "../../lib/pki/profiles.ts";
-import { errorReply, M1 } from "./faults.ts";
+import { errorReply } from "./faults.ts";
 import { sleep } from "./relay.ts";
 import { round } from "./stats.ts";
 
@@ -19,12 +20,7 @@ export const HOSTILE_EXTENSIONS = 1_500;
 
 /** A self-signed RSA certificate with `HOSTILE_EXTENSIONS` one-byte private extensions. */
 export async function hostileCertificate(): Promise<Uint8Array> {
-  const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-  const keys = await crypto.subtle.generateKey(
-    { ...alg, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-    true,
-    ["sign", "verify"],
-  ) as CryptoKeyPair;
+  const keys = await generateRsaKeys(2048);
   const extensions = Array.from(
     { length: HOSTILE_EXTENSIONS },
     (_, i) => new x509.Extension(`1.2.${i}`, false, new Uint8Array([0x05, 0x00])),
@@ -33,7 +29,7 @@ export async function hostileCertificate(): Promise<Uint8Array> {
     subject: "CN=alice",
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
-    signingAlgorithm: alg,
+    signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
     extensions,
@@ -61,12 +57,12 @@ async function oneHostileHandshake(
 ): Promise<{ answer: string; ms: number }> {
   const conn = await dial(address);
   try {
-    await writeAll(conn, M1);
+    await writeAll(conn, serializeM1());
     const reader = new FrameReader(conn);
     if (await reader.next() === null) return { answer: "closed before M2", ms: 0 };
-    const m3 = ["ASYMCRYPO X25519_AES_GCM AES_GCM", ...pemLines([der])].join("\n") + "\n\n";
+    const m3 = serializeM3({ suites: ["X25519_AES_GCM", "AES_GCM"], chain: [der] });
     const sent = performance.now();
-    await writeAll(conn, new TextEncoder().encode(m3));
+    await writeAll(conn, m3);
     const answer = await errorReply(reader) || "no answer";
     return { answer, ms: performance.now() - sent };
   } finally {

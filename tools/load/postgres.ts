@@ -64,15 +64,14 @@ export async function openPgStore(target: PgStoreTarget): Promise<PgStore> {
     stderr: "piped",
   }).output();
   const [dir = "", url = "", passwordFile = ""] = new TextDecoder().decode(out.stdout).split("\n");
-  if (!out.success || dir === "") {
-    const why = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) || "no output";
-    throw new Error(`cannot start a throwaway PostgreSQL cluster: ${why}`);
-  }
-  started.add(dir);
+  if (dir !== "") started.add(dir);
   const location = parseStoreUrl(url);
-  if (typeof location === "string" || location.kind !== "postgres" || passwordFile === "") {
-    stopThrowaway(dir);
-    throw new Error("tools/pg/cluster.sh start printed no usable URL and password file");
+  if (
+    !out.success || typeof location === "string" || location.kind !== "postgres" || !passwordFile
+  ) {
+    if (dir !== "") stopThrowaway(dir);
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    throw new Error(`cannot start a throwaway PostgreSQL cluster: ${why || "no URL printed"}`);
   }
   return { location, password: await firstLine(passwordFile), passwordFile, throwawayDir: dir };
 }
