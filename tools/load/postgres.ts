@@ -117,64 +117,44 @@ function postmasterOf(backendPid: number): number | undefined {
   }
 }
 
-/** What the tool learnt about the database, and a fresh database per node count. */
-interface Admin {
-  readonly version: string | undefined;
-  readonly postmaster: number | undefined;
-  /** A fresh database for one group of phases (or the given one) and how to drop it. */
-  database(n: number): Promise<{ name: string; drop(): Promise<void> }>;
+/** An error's message without the password. */
+function why(err: unknown, store: PgStore): string {
+  return redact(err instanceof Error ? err.message : String(err), store.password);
 }
 
-async function openAdmin(ctx: Ctx, store: PgStore): Promise<Admin> {
-  const notes = ctx.results.meta.notes;
-  const why = (err: unknown) =>
-    redact(err instanceof Error ? err.message : String(err), store.password);
+/** The server's version and its postmaster's pid when it runs here; undefined: no connection. */
+async function aboutServer(store: PgStore, notes: string[]) {
   // The backend's parent is read while the connection (and so the backend) is open.
   const found = await withSql(store, async (sql) => {
     const [row] = await sql<{ v: string; pid: number }[]>`
       SELECT current_setting('server_version') AS v, pg_backend_pid() AS pid`;
     return row && { version: row.v, postmaster: postmasterOf(row.pid) };
-  }).catch((err) => {
-    notes.push(`PostgreSQL: the load tool cannot connect itself (${why(err)})`);
-    return undefined;
-  });
-  if (found !== undefined && found.postmaster === undefined) {
+  }).catch((err) =>
+    void notes.push(`PostgreSQL: the load tool cannot connect itself (${why(err, store)})`)
+  );
+  if (found && found.postmaster === undefined) {
     notes.push("PostgreSQL's processes are not on this machine: no database CPU figure");
   }
-  let ownDatabases = found !== undefined;
-  return {
-    version: found?.version,
-    postmaster: found?.postmaster,
-    async database(n) {
-      const given = { name: store.location.database, drop: () => Promise.resolve() };
-      if (!ownDatabases) return given;
-      const name = `netsec_load_${Deno.pid}_${n}`;
-      const drop = (sql: postgres.Sql) =>
-        sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      try {
-        await withSql(store, async (sql) => {
-          await drop(sql);
-          await sql.unsafe(`CREATE DATABASE "${name}"`);
-        });
-      } catch (err) {
-        ownDatabases = false;
-        notes.push(
-          `PostgreSQL: cannot create a database of its own (${
-            why(err)
-          }); the phases share ${store.location.database}`,
-        );
-        return given;
-      }
-      return {
-        name,
-        drop: () =>
-          withSql(store, drop).then(
-            () => {},
-            (err) => void notes.push(`PostgreSQL: could not drop ${name}: ${why(err)}`),
-          ),
-      };
-    },
-  };
+  return found;
+}
+
+const dropSql = (name: string) => `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`;
+
+/** Creates database `name` afresh; false (with a note) when the tool may not. */
+async function createDatabase(store: PgStore, name: string, notes: string[]): Promise<boolean> {
+  try {
+    await withSql(store, async (sql) => {
+      await sql.unsafe(dropSql(name));
+      await sql.unsafe(`CREATE DATABASE "${name}"`);
+    });
+    return true;
+  } catch (err) {
+    const reason = why(err, store);
+    notes.push(
+      `PostgreSQL: cannot create a database of its own (${reason}); the phases share ${store.location.database}`,
+    );
+    return false;
+  }
 }
 
 /** The CPU seconds of the postmaster's children, or undefined when unknown. */
@@ -260,23 +240,27 @@ export async function phasePostgres(ctx: Ctx): Promise<void> {
   );
   const store = await openPgStore(target);
   try {
-    const admin = await openAdmin(ctx, store);
+    const notes = ctx.results.meta.notes;
+    const server = await aboutServer(store, notes);
     const results: PostgresResults = {
       store: storeUrlText(store.location),
       throwaway: store.throwawayDir !== undefined,
-      ...(admin.version !== undefined ? { server_version: admin.version } : {}),
+      ...(server !== undefined ? { server_version: server.version } : {}),
       nodes: ctx.opts.nodes,
       db_cpu_us_per_msg: null,
     };
     ctx.results.postgres = results;
     ctx.progress.done(
-      `PostgreSQL ${admin.version ?? "(version unknown)"} at ${results.store}${
+      `PostgreSQL ${server?.version ?? "(version unknown)"} at ${results.store}${
         results.throwaway ? " (throwaway cluster)" : ""
-      }, postmaster ${admin.postmaster ?? "not on this machine"}`,
+      }, postmaster ${server?.postmaster ?? "not on this machine"}`,
     );
     const pairs = ctx.opts.pairs;
+    // A fresh database per node count (the given one if the tool may not create any).
+    let own = server !== undefined;
     for (const n of ctx.opts.nodes > 1 ? [1, ctx.opts.nodes] : [1]) {
-      const db = await admin.database(n);
+      const name = `netsec_load_${Deno.pid}_${n}`;
+      own &&= await createDatabase(store, name, notes);
       const figures: Record<string, PgRelayFigure> = {};
       results[`nodes${n}`] = figures;
       // [key, window, recipient's node offset, label suffix]: pairs cross nodes (with one
@@ -288,7 +272,7 @@ export async function phasePostgres(ctx: Ctx): Promise<void> {
       ];
       if (n > 1) runs.push([sameNodeKey(pairs, 1), 1, 0, " same-node"]);
       const storeArgs = [
-        ...["--store", storeUrlText({ ...store.location, database: db.name })],
+        ...["--store", storeUrlText(own ? { ...store.location, database: name } : store.location)],
         ...(store.passwordFile !== undefined ? ["--store-password-file", store.passwordFile] : []),
       ];
       const nodes: Under[] = [];
@@ -298,11 +282,22 @@ export async function phasePostgres(ctx: Ctx): Promise<void> {
         for (let i = 0; i < n; i++) nodes.push(await spawnUnder(ctx, "postgres", { storeArgs }));
         for (const [key, window, offset, where] of runs) {
           const label = `PG ${n === 1 ? "1 node" : `${n} nodes`} relay ${relayKey(pairs, window)}`;
-          figures[key] = await pgRelay(ctx, nodes, window, offset, admin.postmaster, label + where);
+          figures[key] = await pgRelay(
+            ctx,
+            nodes,
+            window,
+            offset,
+            server?.postmaster,
+            label + where,
+          );
         }
       } finally {
         for (const u of nodes) await stopUnder(ctx, u);
-        await db.drop();
+        if (own) {
+          await withSql(store, (sql) => sql.unsafe(dropSql(name))).catch((err) =>
+            notes.push(`PostgreSQL: could not drop ${name}: ${why(err, store)}`)
+          );
+        }
       }
     }
   } finally {
