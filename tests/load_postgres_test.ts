@@ -1,32 +1,15 @@
-// Tests of tools/load/postgres.ts and its /proc readers: the throwaway cluster's exports,
-// the postmaster's children's CPU, and (only with NETSEC_TEST_PG_URL) a tiny real run of the
-// PostgreSQL relay phases with two nodes. Benchmarks, not timed tests: no figure is asserted
-// beyond "messages went through".
+// Tests of tools/load/postgres.ts and its /proc readers: the postmaster's children's CPU, and
+// (only with NETSEC_TEST_PG_URL, i.e. PostgreSQL installed) a throwaway cluster started and
+// stopped, and a tiny real run of the PostgreSQL relay phases with two nodes. Benchmarks, not
+// timed tests: no figure is asserted beyond "messages went through".
 
 import assert from "node:assert/strict";
 import { parseLoadArgs } from "../tools/load/args.ts";
-import { parseClusterExports } from "../tools/load/postgres.ts";
+import { openPgStore, stopThrowawayClustersSync } from "../tools/load/postgres.ts";
 import { parseStatPpid, readChildrenCpuSeconds } from "../tools/load/proc.ts";
 import { runLoad } from "../tools/load/run.ts";
 import type { PgRelayFigure } from "../tools/load/results.ts";
-import { adminSql, pgTestEnv, reportPgSkip } from "./helpers/pg.ts";
-
-Deno.test("cluster.sh's export lines are read back, quoted or not", () => {
-  const text = [
-    "export NETSEC_TEST_PG_URL=postgres://netsec@127.0.0.1:41234/postgres",
-    "export NETSEC_TEST_PG_PASSWORD_FILE=/tmp/netsec-pg.Ab12/password",
-    "export NETSEC_TEST_PG_DIR='/tmp/dir with space'",
-    "export ODD=a\\ b",
-    "not an export",
-  ].join("\n");
-  assert.deepEqual(parseClusterExports(text), {
-    NETSEC_TEST_PG_URL: "postgres://netsec@127.0.0.1:41234/postgres",
-    NETSEC_TEST_PG_PASSWORD_FILE: "/tmp/netsec-pg.Ab12/password",
-    NETSEC_TEST_PG_DIR: "/tmp/dir with space",
-    ODD: "a b",
-  });
-  assert.deepEqual(parseClusterExports(""), {});
-});
+import { adminSql, pgCtlAvailable, pgTestEnv, reportPgSkip } from "./helpers/pg.ts";
 
 Deno.test("parseStatPpid reads field 4 past a command name with spaces and parentheses", () => {
   assert.equal(parseStatPpid("7 (postgres: netsec (x) idle) S 5 7 7 0 -1 0 0 0 0 0 3 4"), 5);
@@ -50,6 +33,28 @@ Deno.test("readChildrenCpuSeconds counts the children of a pid (here: ours)", as
 
 const env = pgTestEnv();
 reportPgSkip("tests/load_postgres_test.ts", env);
+
+Deno.test({
+  name: "a throwaway cluster: cluster.sh's URL and password work; stopped and removed after",
+  ignore: !env.available,
+  async fn() {
+    const store = await openPgStore({ kind: "throwaway" });
+    try {
+      assert.ok(store.throwawayDir !== undefined && store.password !== undefined);
+      assert.equal(store.location.host, "127.0.0.1");
+      assert.equal(store.passwordFile, `${store.throwawayDir}/password`);
+      const sql = adminSql({ available: true, ...store });
+      try {
+        assert.deepEqual([...await sql`SELECT current_user AS u`], [{ u: "netsec" }]);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      stopThrowawayClustersSync();
+    }
+    await assert.rejects(Deno.stat(store.throwawayDir), Deno.errors.NotFound);
+  },
+});
 
 Deno.test({
   name: "a tiny real run: the relay on PostgreSQL with one and two nodes, databases dropped",
@@ -81,6 +86,8 @@ Deno.test({
           const f: PgRelayFigure | undefined = figures?.[key];
           assert.ok(f !== undefined && f.messages > 0, `nodes${n} ${key}: ${JSON.stringify(f)}`);
           assert.equal(f.errors, 0, `nodes${n} ${key}`);
+          // A cluster of tools/pg/cluster.sh runs here: its postmaster's children are read.
+          if (pgCtlAvailable()) assert.equal(typeof f.db_cpu_us_per_msg, "number", key);
         }
       }
       assert.equal(typeof pg.cross_node_2x1_p50_ms, "number");

@@ -6,38 +6,11 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../lib/asl/mod.ts";
-import type { Duplex } from "../lib/asl/types.ts";
 import { type Delivery, startTestServer, type TestClient } from "./helpers/server.ts";
 import { makeTestPki } from "./helpers/pki.ts";
+import { FreezableConn } from "../tools/load/faults.ts";
 
 const P = "aGVsbG8=";
-
-/** A TCP connection whose reads can be frozen: the client then reads nothing at all. */
-class FreezableConn implements Duplex {
-  #gate: PromiseWithResolvers<void> | undefined;
-  constructor(readonly conn: Deno.TcpConn) {}
-  freeze(): void {
-    this.#gate ??= Promise.withResolvers<void>();
-  }
-  thaw(): void {
-    this.#gate?.resolve();
-    this.#gate = undefined;
-  }
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#gate) await this.#gate.promise;
-    return await this.conn.read(p);
-  }
-  write(p: Uint8Array): Promise<number> {
-    return this.conn.write(p);
-  }
-  closeWrite(): Promise<void> {
-    return this.conn.closeWrite();
-  }
-  close(): void {
-    this.thaw();
-    this.conn.close();
-  }
-}
 
 Deno.test("serve: a slow reader is paused and bounded; others keep talking", async () => {
   const dir = await Deno.makeTempDir({ prefix: "netsec-pki-" });

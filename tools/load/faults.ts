@@ -1,12 +1,14 @@
 // Probes of the load tool's robustness phases (issue #6, `--faults`): handshakes that stall
 // after M1 (how and when the server cuts them), and a client that stops reading while it keeps
 // sending (the server's RSS over time). What they do to a relay is measured in
-// fault_phases.ts; the pass/fail checks of the same behaviours are tests (server_serve_test:
-// silent peers, slow readers; server_crash_test: SIGKILL + restart).
+// fault_phases.ts; the pass/fail checks of the same behaviours are tests
+// (server_serve_test: silent peers; server_slow_reader_test).
 
+import { FrameReader } from "../../lib/asl/framing.ts";
+import { serializeM1 } from "../../lib/asl/messages.ts";
 import { connect } from "../../lib/asl/mod.ts";
 import type { Duplex } from "../../lib/asl/types.ts";
-import { closeQuietly } from "../../lib/asl/transport.ts";
+import { closeQuietly, dial, writeAll } from "../../lib/asl/transport.ts";
 import type { AslTarget } from "./asl_client.ts";
 import { register, runTag, sleep } from "./relay.ts";
 import { readRssKib } from "./proc.ts";
@@ -14,7 +16,7 @@ import { readRssKib } from "./proc.ts";
 /** Result of the stalled-handshake phase. */
 export interface StallOutcome {
   readonly stalled: number;
-  /** Connections the server cut (EOF or ASL_ERROR) within timeout + 3 s. */
+  /** Connections the server cut (ASL_ERROR or EOF) within timeout + 3 s. */
   readonly cut_in_time: number;
   /** Connections cut before the timeout had passed (should be 0). */
   readonly cut_early: number;
@@ -24,8 +26,23 @@ export interface StallOutcome {
   readonly never_cut: number;
   /** Slowest cut, ms after the connection was opened. */
   readonly slowest_cut_ms: number;
-  /** What the server sent before closing (first bytes of one connection). */
+  /** The `ASL_ERROR` line the server sent before closing (one connection's). */
   readonly sample_reply: string;
+}
+
+/**
+ * Reads messages until the first `ASL_ERROR` (its line) or the end of input, a reset or a
+ * framing fault ("").
+ */
+export async function errorReply(reader: FrameReader): Promise<string> {
+  try {
+    for (let f; (f = await reader.next()) !== null;) {
+      if (f.lines[0]?.startsWith("ASL_ERROR")) return f.lines[0];
+    }
+  } catch {
+    // a cut too
+  }
+  return "";
 }
 
 /**
@@ -38,51 +55,33 @@ export async function stallHandshakes(
   count: number,
   timeoutMs: number,
 ): Promise<StallOutcome> {
-  const m1 = new TextEncoder().encode("SALAAM_ASL\n\n");
   const conns: Deno.TcpConn[] = [];
-  let cutInTime = 0;
-  let cutEarly = 0;
-  let cutLate = 0;
+  const cuts = { early: 0, inTime: 0, late: 0 };
   let slowest = 0;
   let sample = "";
   const watchers: Promise<void>[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const conn = await Deno.connect({ hostname, port });
-      conn.setNoDelay(true);
+      const conn = await dial({ hostname, port });
       conns.push(conn);
       const opened = performance.now();
-      await conn.write(m1);
-      watchers.push((async () => {
-        const buf = new Uint8Array(8192);
-        let text = "";
-        try {
-          for (let r = 0; r < 64; r++) {
-            const n = await conn.read(buf);
-            if (n === null) break;
-            if (text.length < 100_000) text += new TextDecoder().decode(buf.subarray(0, n));
-          }
-        } catch {
-          // a reset is a cut too
-        }
-        const after = performance.now() - opened;
-        slowest = Math.max(slowest, after);
-        if (after < timeoutMs - 250) cutEarly++;
-        else if (after <= timeoutMs + 3000) cutInTime++;
-        else cutLate++;
-        if (sample === "" && text.includes("ASL_ERROR")) {
-          sample = text.slice(text.indexOf("ASL_ERROR")).split("\n")[0] ?? "";
-        }
-      })());
+      await writeAll(conn, serializeM1());
+      watchers.push(
+        errorReply(new FrameReader(conn)).then((reply) => {
+          const after = performance.now() - opened;
+          slowest = Math.max(slowest, after);
+          cuts[after < timeoutMs - 250 ? "early" : after <= timeoutMs + 3000 ? "inTime" : "late"]++;
+          sample ||= reply;
+        }),
+      );
     }
-    const all = Promise.all(watchers);
-    await Promise.race([all, sleep(timeoutMs + 5000)]);
+    await Promise.race([Promise.all(watchers), sleep(timeoutMs + 5000)]);
     return {
       stalled: count,
-      cut_in_time: cutInTime,
-      cut_early: cutEarly,
-      cut_late: cutLate,
-      never_cut: count - cutInTime - cutEarly - cutLate,
+      cut_in_time: cuts.inTime,
+      cut_early: cuts.early,
+      cut_late: cuts.late,
+      never_cut: count - cuts.inTime - cuts.early - cuts.late,
       slowest_cut_ms: Math.round(slowest),
       sample_reply: sample,
     };
@@ -91,46 +90,38 @@ export async function stallHandshakes(
   }
 }
 
-/** A Duplex over a TCP connection whose reads can be frozen (a client that stops reading). */
+/**
+ * A Duplex over a TCP connection whose reads can be frozen (a client that stops reading) and
+ * thawed; a read frozen at close returns end of input.
+ */
 export class FreezableConn implements Duplex {
-  readonly #conn: Deno.TcpConn;
-  #frozen = false;
-  #release: () => void = () => {};
-  readonly #closed: Promise<void>;
-
-  constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-    this.#closed = new Promise((r) => (this.#release = r));
-  }
-
-  /** From now on reads never complete (until close). */
+  #gate: PromiseWithResolvers<void> | undefined;
+  #closed = false;
+  constructor(readonly conn: Deno.TcpConn) {}
   freeze(): void {
-    this.#frozen = true;
+    this.#gate ??= Promise.withResolvers<void>();
   }
-
+  thaw(): void {
+    this.#gate?.resolve();
+    this.#gate = undefined;
+  }
   async read(p: Uint8Array): Promise<number | null> {
-    if (this.#frozen) {
-      await this.#closed;
-      return null;
-    }
-    return await this.#conn.read(p);
+    while (this.#gate) await this.#gate.promise;
+    return this.#closed ? null : await this.conn.read(p);
   }
-
   write(p: Uint8Array): Promise<number> {
-    return this.#conn.write(p);
+    return this.conn.write(p);
   }
-
   closeWrite(): Promise<void> {
-    return this.#conn.closeWrite();
+    return this.conn.closeWrite();
   }
-
   close(): void {
-    this.#release();
-    closeQuietly(this.#conn);
+    this.#closed = true;
+    this.thaw();
+    closeQuietly(this.conn);
   }
-
   setNoDelay(on: boolean): void {
-    this.#conn.setNoDelay(on);
+    this.conn.setNoDelay(on);
   }
 }
 
@@ -160,10 +151,8 @@ export async function stalledReader(
   t: AslTarget,
   serverPid: number,
   seconds: number,
-  maxCommands = 200_000,
 ): Promise<StalledReaderOutcome> {
-  const tcp = await Deno.connect({ hostname: t.hostname, port: t.port });
-  const conn = new FreezableConn(tcp);
+  const conn = new FreezableConn(await dial(t));
   const user = "stalled0";
   const session = await connect(conn, {
     credentials: await t.users.credentials(user),
@@ -171,13 +160,15 @@ export async function stalledReader(
     serverName: t.hostname,
   });
   const rss: number[] = [readRssKib(serverPid)];
-  const sampler = setInterval(() => {
+  const sample = () => {
     try {
       rss.push(readRssKib(serverPid));
+      return true;
     } catch {
-      // the server is gone; the caller sees it
+      return false; // the server is gone: reported, not thrown
     }
-  }, 1000);
+  };
+  const sampler = setInterval(sample, 1000);
   let sent = 0;
   let bytes = 0;
   let blocked = false;
@@ -188,7 +179,7 @@ export async function stalledReader(
     const tag = runTag();
     const payload = "QUFB".repeat(2750); // 11 000 characters of base64
     const end = Date.now() + seconds * 1000;
-    for (let i = 0; i < maxCommands && Date.now() < end; i++) {
+    for (let i = 0; Date.now() < end; i++) {
       const line = `MESSAGE ${tag}-${i} ${user} ${payload}`;
       const sendDone = session.send(line).then(() => true, () => false);
       const ok = await Promise.race([sendDone, sleep(2000).then(() => "blocked" as const)]);
@@ -202,12 +193,7 @@ export async function stalledReader(
       bytes += line.length;
     }
     await sleep(1000);
-    let serverExited = false;
-    try {
-      rss.push(readRssKib(serverPid));
-    } catch {
-      serverExited = true; // the server died under the load: reported, not thrown
-    }
+    const serverExited = !sample();
     const third = rss[Math.floor((rss.length * 2) / 3)] as number;
     const last = rss[rss.length - 1] as number;
     return {

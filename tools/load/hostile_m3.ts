@@ -1,26 +1,26 @@
 // The hostile-M3 fault phase of the load tool (issue 13, finding 1): clients that send, before
 // any authentication, a self-signed certificate with 1 500 tiny extensions (about 17 KB of DER,
-// 23 KB as PEM: inside the 32 KB message limit), a byte changed each time so that no cache can help, at a fixed rate
-// while a relay runs. The server must refuse each with BAD_CERTIFICATE on the raw-DER size
-// bounds (spec section 4), cheaply enough that the relay keeps its throughput.
+// 23 KB as PEM: inside the 32 KB message limit), a byte changed each time so that no cache can
+// help, at a fixed rate while a relay runs. The server must refuse each with BAD_CERTIFICATE on
+// the raw-DER size bounds (spec section 4), cheaply enough that the relay keeps its throughput.
 
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { pemLines } from "../../lib/asl/messages.ts";
+import { FrameReader } from "../../lib/asl/framing.ts";
+import { serializeM1, serializeM3 } from "../../lib/asl/messages.ts";
+import { closeQuietly, dial, writeAll } from "../../lib/asl/transport.ts";
+import { generateRsaKeys } from "../../lib/pki/keys.ts";
 import { createCertificate } from "../../lib/pki/profiles.ts";
+import { errorReply } from "./faults.ts";
 import { sleep } from "./relay.ts";
+import { round } from "./stats.ts";
 
 /** Extensions in the hostile certificate (the spec allows 24). */
 export const HOSTILE_EXTENSIONS = 1_500;
 
 /** A self-signed RSA certificate with `HOSTILE_EXTENSIONS` one-byte private extensions. */
 export async function hostileCertificate(): Promise<Uint8Array> {
-  const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-  const keys = await crypto.subtle.generateKey(
-    { ...alg, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-    true,
-    ["sign", "verify"],
-  ) as CryptoKeyPair;
+  const keys = await generateRsaKeys(2048);
   const extensions = Array.from(
     { length: HOSTILE_EXTENSIONS },
     (_, i) => new x509.Extension(`1.2.${i}`, false, new Uint8Array([0x05, 0x00])),
@@ -29,7 +29,7 @@ export async function hostileCertificate(): Promise<Uint8Array> {
     subject: "CN=alice",
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
-    signingAlgorithm: alg,
+    signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
     extensions,
@@ -50,54 +50,23 @@ export interface HostileOutcome {
   readonly answer_ms_max: number;
 }
 
-/** Reads until end of input (at most `max` bytes), as text. */
-async function readAll(conn: Deno.Conn, max = 65_536): Promise<string> {
-  const buf = new Uint8Array(8192);
-  let text = "";
-  try {
-    while (text.length < max) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += new TextDecoder().decode(buf.subarray(0, n));
-      if (text.includes("ASL_ERROR")) break;
-    }
-  } catch {
-    // a reset after the answer
-  }
-  return text;
-}
-
+/** M1, then (after M2) the hostile certificate as M3; the server's `ASL_ERROR` line. */
 async function oneHostileHandshake(
-  hostname: string,
-  port: number,
+  address: { hostname: string; port: number },
   der: Uint8Array,
 ): Promise<{ answer: string; ms: number }> {
-  const conn = await Deno.connect({ hostname, port });
+  const conn = await dial(address);
   try {
-    conn.setNoDelay(true);
-    await conn.write(new TextEncoder().encode("SALAAM_ASL\n\n"));
-    // M2 ends with the empty line; read up to it.
-    const buf = new Uint8Array(16_384);
-    let m2 = "";
-    while (!m2.includes("\n\n")) {
-      const n = await conn.read(buf);
-      if (n === null) return { answer: "closed before M2", ms: 0 };
-      m2 += new TextDecoder().decode(buf.subarray(0, n));
-    }
-    const m3 = ["ASYMCRYPO X25519_AES_GCM AES_GCM", ...pemLines([der])].join("\n") + "\n\n";
-    const bytes = new TextEncoder().encode(m3);
+    await writeAll(conn, serializeM1());
+    const reader = new FrameReader(conn);
+    if (await reader.next() === null) return { answer: "closed before M2", ms: 0 };
+    const m3 = serializeM3({ suites: ["X25519_AES_GCM", "AES_GCM"], chain: [der] });
     const sent = performance.now();
-    let off = 0;
-    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-    const reply = await readAll(conn);
-    const first = reply.split("\n").find((l) => l.startsWith("ASL_ERROR")) ?? "no answer";
-    return { answer: first, ms: performance.now() - sent };
+    await writeAll(conn, m3);
+    const answer = await errorReply(reader) || "no answer";
+    return { answer, ms: performance.now() - sent };
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the server
-    }
+    closeQuietly(conn);
   }
 }
 
@@ -113,19 +82,16 @@ export async function hostileHandshakes(
   seconds: number,
 ): Promise<HostileOutcome> {
   const total = Math.max(1, Math.round(perSecond * seconds));
-  const interval = 1000 / perSecond;
   const started = performance.now();
   const runs: Promise<{ answer: string; ms: number }>[] = [];
   for (let i = 0; i < total; i++) {
-    const wait = started + i * interval - performance.now();
+    const wait = started + (i * 1000) / perSecond - performance.now();
     if (wait > 0) await sleep(wait);
     const variant = der.slice();
     variant[variant.length - 1] = (variant[variant.length - 1]! + i) & 0xff; // in the signature
     runs.push(
-      oneHostileHandshake(hostname, port, variant).catch((err) => ({
-        answer: `error ${(err as Error).name}`,
-        ms: 0,
-      })),
+      oneHostileHandshake({ hostname, port }, variant)
+        .catch((err) => ({ answer: `error ${(err as Error).name}`, ms: 0 })),
     );
   }
   const results = await Promise.all(runs);
@@ -142,7 +108,7 @@ export async function hostileHandshakes(
     attempts: total,
     refused_bad_certificate: refused,
     other,
-    answer_ms_p50: Math.round((times[Math.floor(times.length / 2)] ?? 0) * 100) / 100,
-    answer_ms_max: Math.round((times[times.length - 1] ?? 0) * 100) / 100,
+    answer_ms_p50: round(times[Math.floor(times.length / 2)] ?? 0, 2),
+    answer_ms_max: round(times[times.length - 1] ?? 0, 2),
   };
 }

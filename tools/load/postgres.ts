@@ -23,282 +23,196 @@ import { round } from "./stats.ts";
 
 const CLUSTER_SH = `${REPO_ROOT}tools/pg/cluster.sh`;
 
-/** The database the phases run against, and how to let go of it. */
+/** The database the phases run against. */
 export interface PgStore {
   readonly location: PostgresLocation;
   /** The password, for the tool's own connection (never printed). */
   readonly password: string | undefined;
   /** Handed to the server nodes as `--store-password-file` (else they read PGPASSWORD). */
   readonly passwordFile: string | undefined;
-  /** The throwaway cluster's directory (tools/pg/cluster.sh), when the tool started one. */
+  /** The throwaway cluster's directory, when the tool started one. */
   readonly throwawayDir: string | undefined;
 }
 
 /** Throwaway cluster directories started and not yet stopped (for the SIGINT handler). */
 const started = new Set<string>();
 
-/**
- * Parses the `export NAME=VALUE` lines `tools/pg/cluster.sh start` prints (values quoted
- * by bash's `printf %q`; the ones it prints need no unquoting beyond a backslash).
- *
- * @example
- * ```ts
- * import { parseClusterExports } from "./postgres.ts";
- * parseClusterExports("export NETSEC_TEST_PG_DIR=/tmp/netsec-pg.ab\n").NETSEC_TEST_PG_DIR;
- * // "/tmp/netsec-pg.ab"
- * ```
- */
-export function parseClusterExports(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m === null) continue;
-    let value = m[2] as string;
-    if (/^'.*'$/.test(value)) value = value.slice(1, -1);
-    else value = value.replace(/\\(.)/g, "$1");
-    out[m[1] as string] = value;
-  }
-  return out;
-}
+const firstLine = async (file: string) => (await Deno.readTextFile(file)).split(/\r?\n/)[0];
 
-/** Starts a throwaway cluster with tools/pg/cluster.sh, or opens the given database. */
+/**
+ * Opens the given database, or starts a throwaway cluster: bash evaluates the `export` lines
+ * of `tools/pg/cluster.sh start` (as documented) and prints the three values one a line.
+ */
 export async function openPgStore(target: PgStoreTarget): Promise<PgStore> {
   if (target.kind === "url") {
     const file = target.passwordFile;
-    let password = Deno.env.get("PGPASSWORD") || undefined;
-    if (file !== undefined) {
-      try {
-        password = (await Deno.readTextFile(file)).split(/\r?\n/)[0];
-      } catch (err) {
-        throw new Error(
-          `--store-password-file ${file}: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-    }
-    return {
-      location: target.location,
-      password,
-      passwordFile: file,
-      throwawayDir: undefined,
-    };
+    const password = file === undefined
+      ? Deno.env.get("PGPASSWORD") || undefined
+      : await firstLine(file).catch((err) => {
+        throw new Error(`--store-password-file ${file}: ${(err as Error).message}`);
+      });
+    return { location: target.location, password, passwordFile: file, throwawayDir: undefined };
   }
   const out = await new Deno.Command("bash", {
-    args: [CLUSTER_SH, "start"],
+    args: [
+      "-c",
+      'e=$(bash "$0" start) && eval "$e" && printf "%s\\n" "$NETSEC_TEST_PG_DIR" ' +
+      '"$NETSEC_TEST_PG_URL" "$NETSEC_TEST_PG_PASSWORD_FILE"',
+      CLUSTER_SH,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const vars = parseClusterExports(new TextDecoder().decode(out.stdout));
-  const dir = vars.NETSEC_TEST_PG_DIR;
-  if (dir !== undefined) started.add(dir);
-  const errText = new TextDecoder().decode(out.stderr).trim().split("\n");
-  if (!out.success || dir === undefined || vars.NETSEC_TEST_PG_URL === undefined) {
-    if (dir !== undefined) await stopThrowaway(dir);
-    throw new Error(
-      `cannot start a throwaway PostgreSQL cluster: ${errText.at(-1) ?? "no output"}`,
-    );
+  const [dir = "", url = "", passwordFile = ""] = new TextDecoder().decode(out.stdout).split("\n");
+  if (dir !== "") started.add(dir);
+  const location = parseStoreUrl(url);
+  if (
+    !out.success || typeof location === "string" || location.kind !== "postgres" || !passwordFile
+  ) {
+    if (dir !== "") stopThrowaway(dir);
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    throw new Error(`cannot start a throwaway PostgreSQL cluster: ${why || "no URL printed"}`);
   }
-  const location = parseStoreUrl(vars.NETSEC_TEST_PG_URL);
-  const passwordFile = vars.NETSEC_TEST_PG_PASSWORD_FILE;
-  if (typeof location === "string" || location.kind !== "postgres" || passwordFile === undefined) {
-    await stopThrowaway(dir);
-    throw new Error("tools/pg/cluster.sh start printed no usable URL and password file");
-  }
-  return {
-    location,
-    password: (await Deno.readTextFile(passwordFile)).split(/\r?\n/)[0],
-    passwordFile,
-    throwawayDir: dir,
-  };
+  return { location, password: await firstLine(passwordFile), passwordFile, throwawayDir: dir };
 }
 
-/** Stops and removes a throwaway cluster (tools/pg/cluster.sh stop DIR). */
-export async function stopThrowaway(dir: string): Promise<void> {
-  await new Deno.Command("bash", {
-    args: [CLUSTER_SH, "stop", dir],
-    stdout: "null",
-    stderr: "null",
-  }).output();
+/** Stops and removes a throwaway cluster (`tools/pg/cluster.sh stop DIR`; synchronous). */
+function stopThrowaway(dir: string): void {
+  new Deno.Command("bash", { args: [CLUSTER_SH, "stop", dir], stdout: "null", stderr: "null" })
+    .outputSync();
   started.delete(dir);
 }
 
-/** Stops every throwaway cluster still running, synchronously (for a SIGINT handler). */
+/** Stops every throwaway cluster still running (also from a SIGINT handler). */
 export function stopThrowawayClustersSync(): void {
-  for (const dir of started) {
-    new Deno.Command("bash", { args: [CLUSTER_SH, "stop", dir], stdout: "null", stderr: "null" })
-      .outputSync();
-    started.delete(dir);
-  }
+  for (const dir of started) stopThrowaway(dir);
 }
 
-function sqlFor(store: PgStore, database = store.location.database): postgres.Sql {
-  return postgres({
+/** Runs `fn` on a one-connection client of the store's database, closed after. */
+async function withSql<T>(store: PgStore, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres({
     host: store.location.host,
     port: store.location.port,
-    database,
+    database: store.location.database,
     username: store.location.user,
     ...(store.password !== undefined ? { password: store.password } : {}),
     max: 1,
     connect_timeout: 10,
     onnotice: () => {},
   });
-}
-
-function message(err: unknown, store: PgStore): string {
-  return redact(err instanceof Error ? err.message : String(err), store.password);
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 2 }).catch(() => {});
+  }
 }
 
 /** The pid of the cluster's postmaster: the parent of this connection's backend, if local. */
 function postmasterOf(backendPid: number): number | undefined {
   try {
     const ppid = parseStatPpid(readProcText(`/proc/${backendPid}/stat`));
-    const cmdline = readProcText(`/proc/${ppid}/cmdline`);
-    return /postgres/.test(cmdline) ? ppid : undefined;
+    return /postgres/.test(readProcText(`/proc/${ppid}/cmdline`)) ? ppid : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** What the tool learnt about the database, and a fresh database per node count. */
-interface Admin {
-  readonly version: string | undefined;
-  readonly postmaster: number | undefined;
-  /** A fresh database for one group of phases (or the given one) and how to drop it. */
-  database(n: number): Promise<{ name: string; drop(): Promise<void> }>;
+/** An error's message without the password. */
+function why(err: unknown, store: PgStore): string {
+  return redact(err instanceof Error ? err.message : String(err), store.password);
 }
 
-async function openAdmin(ctx: Ctx, store: PgStore): Promise<Admin> {
-  const notes = ctx.results.meta.notes;
-  let version: string | undefined;
-  let postmaster: number | undefined;
-  const sql = sqlFor(store);
-  try {
+/** The server's version and its postmaster's pid when it runs here; undefined: no connection. */
+async function aboutServer(store: PgStore, notes: string[]) {
+  // The backend's parent is read while the connection (and so the backend) is open.
+  const found = await withSql(store, async (sql) => {
     const [row] = await sql<{ v: string; pid: number }[]>`
       SELECT current_setting('server_version') AS v, pg_backend_pid() AS pid`;
-    version = row?.v;
-    postmaster = row === undefined ? undefined : postmasterOf(row.pid);
-    if (postmaster === undefined) {
-      notes.push("PostgreSQL's processes are not on this machine: no database CPU figure");
-    }
-  } catch (err) {
-    notes.push(`PostgreSQL: the load tool cannot connect itself (${message(err, store)})`);
-  } finally {
-    await sql.end({ timeout: 2 }).catch(() => {});
+    return row && { version: row.v, postmaster: postmasterOf(row.pid) };
+  }).catch((err) =>
+    void notes.push(`PostgreSQL: the load tool cannot connect itself (${why(err, store)})`)
+  );
+  if (found && found.postmaster === undefined) {
+    notes.push("PostgreSQL's processes are not on this machine: no database CPU figure");
   }
-  let ownDatabases = version !== undefined;
-  return {
-    version,
-    postmaster,
-    async database(n) {
-      const given = { name: store.location.database, drop: () => Promise.resolve() };
-      if (!ownDatabases) return given;
-      const name = `netsec_load_${Deno.pid}_${n}`;
-      const admin = sqlFor(store);
-      try {
-        await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        await admin.unsafe(`CREATE DATABASE "${name}"`);
-      } catch (err) {
-        ownDatabases = false;
-        notes.push(
-          `PostgreSQL: cannot create a database of its own (${
-            message(err, store)
-          }); the phases share ${store.location.database}`,
-        );
-        return given;
-      } finally {
-        await admin.end({ timeout: 2 }).catch(() => {});
-      }
-      return {
-        name,
-        drop: async () => {
-          const sql = sqlFor(store);
-          try {
-            await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-          } catch (err) {
-            notes.push(`PostgreSQL: could not drop ${name}: ${message(err, store)}`);
-          } finally {
-            await sql.end({ timeout: 2 }).catch(() => {});
-          }
-        },
-      };
-    },
-  };
+  return found;
+}
+
+const dropSql = (name: string) => `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`;
+
+/** Creates database `name` afresh; false (with a note) when the tool may not. */
+async function createDatabase(store: PgStore, name: string, notes: string[]): Promise<boolean> {
+  try {
+    await withSql(store, async (sql) => {
+      await sql.unsafe(dropSql(name));
+      await sql.unsafe(`CREATE DATABASE "${name}"`);
+    });
+    return true;
+  } catch (err) {
+    const reason = why(err, store);
+    notes.push(
+      `PostgreSQL: cannot create a database of its own (${reason}); the phases share ${store.location.database}`,
+    );
+    return false;
+  }
 }
 
 /** The CPU seconds of the postmaster's children, or undefined when unknown. */
 function dbCpu(postmaster: number | undefined): number | undefined {
-  if (postmaster === undefined) return undefined;
   try {
-    return readChildrenCpuSeconds(postmaster).cpuSeconds;
+    return postmaster === undefined ? undefined : readChildrenCpuSeconds(postmaster).cpuSeconds;
   } catch {
     return undefined;
   }
 }
 
 /**
- * One relay on the nodes: pair i's sender on node `senderNode(i)`, its recipient on node
- * `recipientNode(i)`. Server CPU is every node's; database CPU the postmaster's children.
+ * One relay on the nodes: pair i's sender on node i, its recipient on node i + `offset` (both
+ * modulo the node count). Server CPU is every node's; database CPU the postmaster's children.
  */
 async function pgRelay(
   ctx: Ctx,
   nodes: readonly Under[],
   window: number,
-  place: (pair: number) => [number, number],
+  offset: number,
   postmaster: number | undefined,
   label: string,
 ): Promise<PgRelayFigure> {
   const o = ctx.opts;
-  const senders = Array.from({ length: o.pairs }, (_, i) => `s${i}`);
-  const recipients = Array.from({ length: o.pairs }, (_, i) => `r${i}`);
-  const nodeOf = new Map<string, Under>();
-  for (let i = 0; i < o.pairs; i++) {
-    const [s, r] = place(i);
-    nodeOf.set(`s${i}`, nodes[s % nodes.length] as Under);
-    nodeOf.set(`r${i}`, nodes[r % nodes.length] as Under);
-  }
-  const serverCpu = () => {
-    let sum = 0;
-    for (const n of nodes) {
+  const nodeOf = (user: string) =>
+    nodes[(Number(user.slice(1)) + (user[0] === "r" ? offset : 0)) % nodes.length] as Under;
+  // [server (all nodes), database, load tool] CPU seconds, read around the measured window.
+  const sample = () => [
+    nodes.reduce<number | undefined>((sum, n) => {
       const c = cpuOf(n.pid);
-      if (c === undefined) return undefined;
-      sum += c;
-    }
-    return sum;
+      return sum === undefined || c === undefined ? undefined : sum + c;
+    }, 0),
+    dbCpu(postmaster),
+    readCpuSeconds("self"),
+  ];
+  let start: (number | undefined)[] = [];
+  let end: (number | undefined)[] = [];
+  const spent = (k: number) => {
+    const [a, b] = [start[k], end[k]];
+    return a !== undefined && b !== undefined ? b - a : undefined;
   };
-  let cpu0: number | undefined;
-  let cpu1: number | undefined;
-  let db0: number | undefined;
-  let db1: number | undefined;
-  let self0 = 0;
-  let self1 = 0;
   const outcome = await runRelay({
-    senders,
-    recipients,
+    senders: Array.from({ length: o.pairs }, (_, i) => `s${i}`),
+    recipients: Array.from({ length: o.pairs }, (_, i) => `r${i}`),
     window,
     warmupSeconds: o.quick ? 0.5 : 2,
     seconds: o.relaySeconds,
     payloadBytes: o.payloadBytes,
-    open: (user) => openAsl((nodeOf.get(user) as Under).target, user),
-    onMeasureStart: () => {
-      cpu0 = serverCpu();
-      db0 = dbCpu(postmaster);
-      self0 = readCpuSeconds("self");
-    },
-    onMeasureEnd: () => {
-      cpu1 = serverCpu();
-      db1 = dbCpu(postmaster);
-      self1 = readCpuSeconds("self");
-    },
+    open: (user) => openAsl(nodeOf(user).target, user),
+    onMeasureStart: () => (start = sample()),
+    onMeasureEnd: () => (end = sample()),
     onProgress: (n) => ctx.progress.update(`${label}: ${n} messages`),
   });
-  const base = relayFigure(
-    outcome,
-    cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-    self1 - self0,
-  );
+  const db = spent(1);
   const fig: PgRelayFigure = {
-    ...base,
-    ...(db0 !== undefined && db1 !== undefined && outcome.messages > 0
-      ? { db_cpu_us_per_msg: round(((db1 - db0) * 1e6) / outcome.messages, 1) }
+    ...relayFigure(outcome, spent(0), spent(2)),
+    ...(db !== undefined && outcome.messages > 0
+      ? { db_cpu_us_per_msg: round((db * 1e6) / outcome.messages, 1) }
       : {}),
   };
   ctx.progress.done(
@@ -309,31 +223,6 @@ async function pgRelay(
     }`,
   );
   return fig;
-}
-
-/** Starts `n` server nodes on `database`, runs `fn`, stops them (also on failure). */
-async function withNodes<T>(
-  ctx: Ctx,
-  store: PgStore,
-  database: string,
-  n: number,
-  fn: (nodes: Under[]) => Promise<T>,
-): Promise<T> {
-  const url = storeUrlText({ ...store.location, database });
-  const storeArgs = [
-    "--store",
-    url,
-    ...(store.passwordFile !== undefined ? ["--store-password-file", store.passwordFile] : []),
-  ];
-  const nodes: Under[] = [];
-  try {
-    // One at a time: the first creates the schema, the others find it (it is safe at once
-    // too, under the advisory lock, but the load tool wants a clean start, not a race).
-    for (let i = 0; i < n; i++) nodes.push(await spawnUnder(ctx, "postgres", { storeArgs }));
-    return await fn(nodes);
-  } finally {
-    for (const u of nodes) await stopUnder(ctx, u);
-  }
 }
 
 /**
@@ -351,62 +240,70 @@ export async function phasePostgres(ctx: Ctx): Promise<void> {
   );
   const store = await openPgStore(target);
   try {
-    const admin = await openAdmin(ctx, store);
+    const notes = ctx.results.meta.notes;
+    const server = await aboutServer(store, notes);
     const results: PostgresResults = {
       store: storeUrlText(store.location),
       throwaway: store.throwawayDir !== undefined,
-      ...(admin.version !== undefined ? { server_version: admin.version } : {}),
+      ...(server !== undefined ? { server_version: server.version } : {}),
       nodes: ctx.opts.nodes,
       db_cpu_us_per_msg: null,
     };
     ctx.results.postgres = results;
     ctx.progress.done(
-      `PostgreSQL ${admin.version ?? "(version unknown)"} at ${results.store}${
+      `PostgreSQL ${server?.version ?? "(version unknown)"} at ${results.store}${
         results.throwaway ? " (throwaway cluster)" : ""
-      }, postmaster ${admin.postmaster ?? "not on this machine"}`,
+      }, postmaster ${server?.postmaster ?? "not on this machine"}`,
     );
     const pairs = ctx.opts.pairs;
-    const counts = ctx.opts.nodes > 1 ? [1, ctx.opts.nodes] : [1];
-    for (const n of counts) {
-      const db = await admin.database(n);
+    // A fresh database per node count (the given one if the tool may not create any).
+    let own = server !== undefined;
+    for (const n of ctx.opts.nodes > 1 ? [1, ctx.opts.nodes] : [1]) {
+      const name = `netsec_load_${Deno.pid}_${n}`;
+      own &&= await createDatabase(store, name, notes);
+      const figures: Record<string, PgRelayFigure> = {};
+      results[`nodes${n}`] = figures;
+      // [key, window, recipient's node offset, label suffix]: pairs cross nodes (with one
+      // node: the same node); with several, the 50x1 once more with each pair on one node.
+      const cross = n > 1 ? " cross-node" : "";
+      const runs: [string, number, number, string][] = [
+        [relayKey(pairs, 20), 20, 1, cross],
+        [relayKey(pairs, 1), 1, 1, cross],
+      ];
+      if (n > 1) runs.push([sameNodeKey(pairs, 1), 1, 0, " same-node"]);
+      const storeArgs = [
+        ...["--store", storeUrlText(own ? { ...store.location, database: name } : store.location)],
+        ...(store.passwordFile !== undefined ? ["--store-password-file", store.passwordFile] : []),
+      ];
+      const nodes: Under[] = [];
       try {
-        const figures: Record<string, PgRelayFigure> = {};
-        results[`nodes${n}`] = figures;
-        await withNodes(ctx, store, db.name, n, async (nodes) => {
-          // Pair i: sender on node i, recipient on node i+1 (with one node: the same node).
-          const cross = (i: number): [number, number] => [i, i + 1];
-          const same = (i: number): [number, number] => [i, i];
-          const tag = n === 1 ? "1 node" : `${n} nodes`;
-          for (const w of [20, 1]) {
-            const key = relayKey(pairs, w);
-            figures[key] = await pgRelay(
-              ctx,
-              nodes,
-              w,
-              cross,
-              admin.postmaster,
-              `PG ${tag} relay ${key}${n > 1 ? " cross-node" : ""}`,
-            );
-          }
-          if (n > 1) {
-            figures[sameNodeKey(pairs, 1)] = await pgRelay(
-              ctx,
-              nodes,
-              1,
-              same,
-              admin.postmaster,
-              `PG ${tag} relay ${relayKey(pairs, 1)} same-node`,
-            );
-          }
-        });
+        // One at a time: the first creates the schema, the others find it (safe at once too,
+        // under the advisory lock, but the load tool wants a clean start, not a race).
+        for (let i = 0; i < n; i++) nodes.push(await spawnUnder(ctx, "postgres", { storeArgs }));
+        for (const [key, window, offset, where] of runs) {
+          const label = `PG ${n === 1 ? "1 node" : `${n} nodes`} relay ${relayKey(pairs, window)}`;
+          figures[key] = await pgRelay(
+            ctx,
+            nodes,
+            window,
+            offset,
+            server?.postmaster,
+            label + where,
+          );
+        }
       } finally {
-        await db.drop();
+        for (const u of nodes) await stopUnder(ctx, u);
+        if (own) {
+          await withSql(store, (sql) => sql.unsafe(dropSql(name))).catch((err) =>
+            notes.push(`PostgreSQL: could not drop ${name}: ${why(err, store)}`)
+          );
+        }
       }
     }
   } finally {
     if (store.throwawayDir !== undefined) {
       ctx.progress.update("stopping the throwaway PostgreSQL cluster");
-      await stopThrowaway(store.throwawayDir);
+      stopThrowaway(store.throwawayDir);
       ctx.progress.done("throwaway PostgreSQL cluster stopped and removed");
     }
   }
