@@ -175,6 +175,6 @@ try {
   await stats?.end();
   await admin.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
   await admin.end();
-  if (store.throwawayDir !== undefined) await stopThrowaway(store.throwawayDir);
+  if (store.throwawayDir !== undefined) stopThrowaway(store.throwawayDir);
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }

@@ -69,7 +69,7 @@ export async function openLoadPki(
 }
 
 /** Turns a relay outcome (and the server CPU it cost) into the JSON figure. */
-export function relayFigure(
+function relayFigure(
   o: RelayOutcome,
   serverCpuSeconds?: number,
   clientCpuSeconds?: number,
@@ -104,6 +104,8 @@ export interface RelayMeasure {
   readonly prefix?: string;
   /** Messages in flight per sender, how to open a channel, and any overrides. */
   readonly params: Pick<RelayParams, "window" | "open"> & Partial<RelayParams>;
+  /** More for the figure's progress line, e.g. the database's CPU. */
+  readonly note?: (outcome: RelayOutcome) => string;
 }
 
 /**
@@ -155,15 +157,15 @@ export async function measureRelay(
     server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
     self1 - self0,
   );
-  ctx.progress.done(
-    `${m.label}: ${figure.msgs_per_s} msgs/s, p50 ${figure.p50_ms} ms (OK ${figure.ok_p50_ms}, delivery ${figure.delivery_p50_ms}), p99 ${figure.p99_ms} ms, server CPU ${
-      figure.server_cpu_ms_per_msg ?? "n/a"
-    } ms/msg, load-tool CPU ${
-      figure.client_cpu_ms_per_msg ?? "n/a"
-    } ms/msg, errors ${figure.errors}${
-      outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""
-    }`,
-  );
+  const notes = [
+    `p50 ${figure.p50_ms} ms (OK ${figure.ok_p50_ms}, delivery ${figure.delivery_p50_ms})`,
+    `p99 ${figure.p99_ms} ms`,
+    `server CPU ${figure.server_cpu_ms_per_msg ?? "n/a"} ms/msg`,
+    `load-tool CPU ${figure.client_cpu_ms_per_msg ?? "n/a"} ms/msg`,
+    ...(m.note === undefined ? [] : [m.note(outcome)]),
+    `errors ${figure.errors}${outcome.errorSamples[0] ? ` (${outcome.errorSamples[0]})` : ""}`,
+  ];
+  ctx.progress.done(`${m.label}: ${figure.msgs_per_s} msgs/s, ${notes.join(", ")}`);
   return { figure, outcome };
 }
 

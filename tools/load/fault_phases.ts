@@ -5,10 +5,9 @@
 // it is a test, tests/server_crash_test.ts.
 
 import { openAsl } from "./asl_client.ts";
-import { type Ctx, relayFigure, type Under, withServer } from "./context.ts";
+import { type Ctx, measureRelay, type Under, withServer } from "./context.ts";
 import { stalledReader, stallHandshakes } from "./faults.ts";
 import { hostileCertificate, hostileHandshakes } from "./hostile_m3.ts";
-import { runRelay } from "./relay.ts";
 import { round } from "./stats.ts";
 
 /** Runs the three robustness phases. */
@@ -24,21 +23,19 @@ export async function phaseFaults(ctx: Ctx): Promise<void> {
     probe: () => Promise<T>,
   ) => {
     let running: Promise<T> | undefined;
-    const relay = async (seconds: number, what: string, onMeasureStart = () => {}) => {
-      ctx.progress.update(`faults: relay ${what}`);
-      return relayFigure(
-        await runRelay({
-          senders: Array.from({ length: o.pairs }, (_, i) => `fs${i}`),
-          recipients: Array.from({ length: o.pairs }, (_, i) => `fr${i}`),
+    const relay = async (seconds: number, what: string, onMeasureStart = () => {}) =>
+      (await measureRelay(ctx, {
+        label: `faults: relay ${what}`,
+        serverPids: [u.pid],
+        prefix: "f",
+        params: {
           window: 20,
           warmupSeconds: 0.5,
           seconds,
-          payloadBytes: o.payloadBytes,
           open: (user) => openAsl(u.target, user),
           onMeasureStart,
-        }),
-      );
-    };
+        },
+      })).figure;
     const clean = cleanSeconds > 0 ? (await relay(cleanSeconds, `without ${what}`)).msgs_per_s : 0;
     const fig = await relay(seconds, `with ${what}`, () => void (running = probe()));
     return { out: await running!, fig, clean, ratio: clean > 0 ? fig.msgs_per_s / clean : 0 };

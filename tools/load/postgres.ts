@@ -15,9 +15,8 @@ import {
 import { REPO_ROOT } from "../harness.ts";
 import type { PgStoreTarget } from "./args.ts";
 import { openAsl } from "./asl_client.ts";
-import { cpuOf, type Ctx, relayFigure, spawnUnder, stopUnder, type Under } from "./context.ts";
-import { parseStatPpid, readChildrenCpuSeconds, readCpuSeconds, readProcText } from "./proc.ts";
-import { runRelay } from "./relay.ts";
+import { type Ctx, measureRelay, spawnUnder, stopUnder, type Under } from "./context.ts";
+import { parseStatPpid, readChildrenCpuSeconds, readProcText } from "./proc.ts";
 import { type PgRelayFigure, type PostgresResults, relayKey, sameNodeKey } from "./results.ts";
 import { round } from "./stats.ts";
 
@@ -77,7 +76,7 @@ export async function openPgStore(target: PgStoreTarget): Promise<PgStore> {
 }
 
 /** Stops and removes a throwaway cluster (`tools/pg/cluster.sh stop DIR`; synchronous). */
-function stopThrowaway(dir: string): void {
+export function stopThrowaway(dir: string): void {
   new Deno.Command("bash", { args: [CLUSTER_SH, "stop", dir], stdout: "null", stderr: "null" })
     .outputSync();
   started.delete(dir);
@@ -178,51 +177,26 @@ async function pgRelay(
   postmaster: number | undefined,
   label: string,
 ): Promise<PgRelayFigure> {
-  const o = ctx.opts;
   const nodeOf = (user: string) =>
     nodes[(Number(user.slice(1)) + (user[0] === "r" ? offset : 0)) % nodes.length] as Under;
-  // [server (all nodes), database, load tool] CPU seconds, read around the measured window.
-  const sample = () => [
-    nodes.reduce<number | undefined>((sum, n) => {
-      const c = cpuOf(n.pid);
-      return sum === undefined || c === undefined ? undefined : sum + c;
-    }, 0),
-    dbCpu(postmaster),
-    readCpuSeconds("self"),
-  ];
-  let start: (number | undefined)[] = [];
-  let end: (number | undefined)[] = [];
-  const spent = (k: number) => {
-    const [a, b] = [start[k], end[k]];
-    return a !== undefined && b !== undefined ? b - a : undefined;
-  };
-  const outcome = await runRelay({
-    senders: Array.from({ length: o.pairs }, (_, i) => `s${i}`),
-    recipients: Array.from({ length: o.pairs }, (_, i) => `r${i}`),
-    window,
-    warmupSeconds: o.quick ? 0.5 : 2,
-    seconds: o.relaySeconds,
-    payloadBytes: o.payloadBytes,
-    open: (user) => openAsl(nodeOf(user).target, user),
-    onMeasureStart: () => (start = sample()),
-    onMeasureEnd: () => (end = sample()),
-    onProgress: (n) => ctx.progress.update(`${label}: ${n} messages`),
+  let db0: number | undefined;
+  let db1: number | undefined;
+  const perMsg = (messages: number) =>
+    db0 !== undefined && db1 !== undefined && messages > 0
+      ? { db_cpu_us_per_msg: round(((db1 - db0) * 1e6) / messages, 1) }
+      : {};
+  const { figure } = await measureRelay(ctx, {
+    label,
+    serverPids: nodes.map((n) => n.pid),
+    params: {
+      window,
+      open: (user) => openAsl(nodeOf(user).target, user),
+      onMeasureStart: () => (db0 = dbCpu(postmaster)),
+      onMeasureEnd: () => (db1 = dbCpu(postmaster)),
+    },
+    note: (o) => `database CPU ${perMsg(o.messages).db_cpu_us_per_msg ?? "n/a"} µs/msg`,
   });
-  const db = spent(1);
-  const fig: PgRelayFigure = {
-    ...relayFigure(outcome, spent(0), spent(2)),
-    ...(db !== undefined && outcome.messages > 0
-      ? { db_cpu_us_per_msg: round((db * 1e6) / outcome.messages, 1) }
-      : {}),
-  };
-  ctx.progress.done(
-    `${label}: ${fig.msgs_per_s} msgs/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms, server CPU ${
-      fig.server_cpu_ms_per_msg ?? "n/a"
-    } ms/msg, database CPU ${fig.db_cpu_us_per_msg ?? "n/a"} µs/msg, errors ${fig.errors}${
-      outcome.errorSamples.length > 0 ? ` (${outcome.errorSamples[0]})` : ""
-    }`,
-  );
-  return fig;
+  return { ...figure, ...perMsg(figure.messages) };
 }
 
 /**
