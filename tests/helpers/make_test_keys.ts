@@ -17,7 +17,9 @@ if (import.meta.main) {
   for (const [bits, slots] of Object.entries(SLOTS)) {
     const url = storedRsaKeysUrl(Number(bits));
     const text = await Deno.readTextFile(url).catch(() => "");
-    const pems = text.match(/-----BEGIN PRIVATE KEY-----[^-]+-----END PRIVATE KEY-----\n/g) ?? [];
+    const pems: string[] = [
+      ...(text.match(/-----BEGIN PRIVATE KEY-----[^-]+-----END PRIVATE KEY-----\n/g) ?? []),
+    ];
     for (let i = pems.length; i < slots; i++) {
       pems.push(await exportPrivateKeyPem((await generateRsaKeys(Number(bits))).privateKey));
     }
