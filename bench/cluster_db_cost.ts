@@ -9,7 +9,8 @@
 //   deno run -A bench/cluster_db_cost.ts [MESSAGES]
 // Built from lib/ and tools/ (the load tool's PKI, PostgreSQL and ASL clients), not tests/.
 
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connectPostgres } from "../lib/server/pg_connect.ts";
 import { parseStoreUrl, storeUrlText } from "../lib/server/store_url.ts";
 import { spawnServerTs } from "../tools/harness.ts";
 import { openAsl } from "../tools/load/asl_client.ts";
@@ -37,15 +38,7 @@ const store = await openPgStore(
     : { kind: "url", location, ...(passwordFile !== undefined ? { passwordFile } : {}) },
 );
 const sql = (database: string, max = 1) =>
-  postgres({
-    host: store.location.host,
-    port: store.location.port,
-    database,
-    username: store.location.user,
-    ...(store.password !== undefined ? { password: store.password } : {}),
-    max,
-    onnotice: false,
-  });
+  connectPostgres(store.location, { password: store.password, database, max });
 const database = `netsec_dbcost_${Deno.pid}`;
 const admin = sql(store.location.database);
 const dir = await Deno.makeTempDir({ prefix: "netsec-dbcost-" });

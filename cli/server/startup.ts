@@ -19,7 +19,7 @@ import { ServerError } from "../../lib/server/errors.ts";
 import { serve, type ServerHandle } from "../../lib/server/serve.ts";
 import type { Store } from "../../lib/server/store.ts";
 import { MemoryStore } from "../../lib/server/store_memory.ts";
-import { redact } from "../../lib/server/store_url.ts";
+import { type PostgresLocation, redact } from "../../lib/server/store_url.ts";
 
 /** A started server and what `server.ts` prints about it. */
 export interface Started {
@@ -128,20 +128,7 @@ async function startWith(
   }
   const fingerprint = await sha256Fingerprint(leaf);
 
-  const store = config.store.kind === "memory" ? new MemoryStore() : await openPostgres(config);
-  if (config.store.kind === "memory") {
-    logger.warn("store_not_durable", { store: "memory:", lost_at_exit: "every queued message" });
-  }
-  if (store === undefined) {
-    try {
-      await Deno.mkdir(dirname(config.data), { recursive: true });
-    } catch (err) {
-      throw new ServerError(
-        "FILE",
-        `cannot create the directory of ${config.data}: ${(err as Error).message}`,
-      );
-    }
-  }
+  const store = await openStore(config, logger);
   let server: ServerHandle;
   try {
     server = await serveWith(config, logger, signal, credentials, trust, watcher, store);
@@ -189,13 +176,35 @@ function serveWith(
 }
 
 /**
- * Opens the PostgreSQL store of a `postgres://` config (undefined for SQLite, which `serve`
- * opens): the password from the password file, else PGPASSWORD; the schema is created or
- * migrated. A database that cannot be reached is a ServerError("STORE"), password redacted.
+ * The store of `--store`: for SQLite undefined (`serve` opens `config.data`; its directory is
+ * made here), the in-memory store (with a warning that it is not durable), or PostgreSQL.
  */
-async function openPostgres(config: ServerConfig): Promise<Store | undefined> {
-  const location = config.store;
-  if (location.kind !== "postgres") return undefined;
+async function openStore(config: ServerConfig, logger: Logger): Promise<Store | undefined> {
+  switch (config.store.kind) {
+    case "memory":
+      logger.warn("store_not_durable", { store: "memory:", lost_at_exit: "every queued message" });
+      return new MemoryStore();
+    case "postgres":
+      return await openPostgres(config, config.store);
+    case "sqlite":
+      try {
+        await Deno.mkdir(dirname(config.data), { recursive: true });
+      } catch (err) {
+        throw new ServerError(
+          "FILE",
+          `cannot create the directory of ${config.data}: ${(err as Error).message}`,
+        );
+      }
+      return undefined;
+  }
+}
+
+/**
+ * Opens the PostgreSQL store at `location`: the password from the password file, else
+ * PGPASSWORD; the schema is created or migrated. A database that cannot be reached is a
+ * ServerError("STORE"), password redacted.
+ */
+async function openPostgres(config: ServerConfig, location: PostgresLocation): Promise<Store> {
   let password = config.storePassword;
   if (config.storePasswordFile !== undefined) {
     password = await readStorePassword(config.storePasswordFile);

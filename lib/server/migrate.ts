@@ -8,7 +8,8 @@
 // opened read-only.
 
 import { DatabaseSync } from "node:sqlite";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connectPostgres } from "./pg_connect.ts";
 import { StoreError } from "./errors.ts";
 import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres_schema.ts";
 import { decodeChain, SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "./store_sqlite.ts";
@@ -130,16 +131,10 @@ async function copyInto(source: DatabaseSync, options: MigrateOptions): Promise<
   const where = storeUrlText(options.to);
   const chunk = options.chunkRows ?? 500;
   const hasChains = Number(source.prepare("PRAGMA user_version").get()?.user_version) >= 2;
-  const sql = postgres({
-    host: options.to.host,
-    port: options.to.port,
-    database: options.to.database,
-    username: options.to.user,
-    ...(options.password !== undefined ? { password: options.password } : {}),
-    max: 1,
-    connect_timeout: options.connectTimeoutSec ?? 10,
-    onnotice: false,
-    connection: { application_name: "netsec-msg migrate" },
+  const sql = connectPostgres(options.to, {
+    password: options.password,
+    connectTimeoutSec: options.connectTimeoutSec ?? 10,
+    applicationName: "netsec-msg migrate",
   });
   try {
     return await sql.begin(async (tx) => {

@@ -10,7 +10,8 @@
 import { StoreError } from "./errors.ts";
 import { createOrMigrateSchema, SID_BLOCK } from "./store_postgres_schema.ts";
 import { QUEUE_CHANNEL, type Row, SESSION_CHANNEL, statement } from "./store_postgres_sql.ts";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connectPostgres } from "./pg_connect.ts";
 import {
   type AcceptOp,
   type AcceptOutcome,
@@ -123,17 +124,12 @@ export class PostgresStore implements SharedStore {
   /** Connects, then creates or migrates the schema under an advisory lock. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const { location } = options;
-    const sql = postgres({
-      host: location.host,
-      port: location.port,
-      database: location.database,
-      username: location.user,
-      ...(options.password !== undefined ? { password: options.password } : {}),
+    const sql = connectPostgres(location, {
+      password: options.password,
       max: 4,
-      connect_timeout: options.connectTimeoutSec ?? 10,
-      query_timeout: options.queryTimeoutSec ?? 30,
-      onnotice: false,
-      connection: { application_name: "netsec-msg" },
+      connectTimeoutSec: options.connectTimeoutSec ?? 10,
+      queryTimeoutSec: options.queryTimeoutSec ?? 30,
+      applicationName: "netsec-msg",
     });
     const store = new PostgresStore(sql, storeUrlText(location), options.password);
     try {

@@ -5,7 +5,8 @@
 // created empty and dropped afterwards. Without the URL the tests are skipped, saying why;
 // under CI=true that is a failure.
 
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connectPostgres } from "../../lib/server/pg_connect.ts";
 import { parseStoreUrl, type PostgresLocation } from "../../lib/server/store_url.ts";
 
 /** The test PostgreSQL server, or why there is none. */
@@ -74,15 +75,7 @@ export function adminSql(
   env: PgTestEnv & { available: true },
   database = env.location.database,
 ): postgres.Sql {
-  return postgres({
-    host: env.location.host,
-    port: env.location.port,
-    database,
-    username: env.location.user,
-    ...(env.password !== undefined ? { password: env.password } : {}),
-    max: 1,
-    onnotice: false,
-  });
+  return connectPostgres(env.location, { password: env.password, database });
 }
 
 /** Creates an empty database with a name unique to this run and test. */

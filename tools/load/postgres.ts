@@ -5,7 +5,8 @@
 // message (utime + stime of the postmaster's children, from /proc). The database is given by
 // URL or is a throwaway cluster started here with tools/pg/cluster.sh and always stopped.
 
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connectPostgres } from "../../lib/server/pg_connect.ts";
 import {
   parseStoreUrl,
   type PostgresLocation,
@@ -89,16 +90,7 @@ export function stopThrowawayClustersSync(): void {
 
 /** Runs `fn` on a one-connection client of the store's database, closed after. */
 async function withSql<T>(store: PgStore, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres({
-    host: store.location.host,
-    port: store.location.port,
-    database: store.location.database,
-    username: store.location.user,
-    ...(store.password !== undefined ? { password: store.password } : {}),
-    max: 1,
-    connect_timeout: 10,
-    onnotice: () => {},
-  });
+  const sql = connectPostgres(store.location, { password: store.password });
   try {
     return await fn(sql);
   } finally {
