@@ -7,8 +7,8 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { parseCredentials, parseTrustStore } from "../lib/pki/credentials.ts";
 import type { KeyPair } from "../lib/pki/keys.ts";
-import { createCertificate } from "../lib/pki/profiles.ts";
 import type { Credentials, TrustStore } from "../lib/pki/types.ts";
+import { selfSignedWith } from "../tools/load/hostile_m3.ts";
 
 const VECTORS = new URL("../tests/fixtures/asl-vectors/", import.meta.url);
 
@@ -47,21 +47,6 @@ function filler(size: number, dense: boolean): Uint8Array<ArrayBuffer> {
   return new Uint8Array([dense ? 0x30 : 0x04, ...header, ...content]);
 }
 
-/** A self-signed RSA certificate (`CN=evil`) with `extensions`, DER. */
-async function selfSigned(keys: KeyPair, extensions: x509.Extension[]): Promise<Uint8Array> {
-  const cert = await createCertificate({
-    subject: "CN=evil",
-    publicKey: keys.publicKey,
-    signingKey: keys.privateKey,
-    signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 86_400_000),
-    serialHex: "01",
-    extensions,
-  });
-  return new Uint8Array(cert.rawData);
-}
-
 /**
  * A self-signed certificate of exactly `bytes` DER bytes with `count` extensions, the last
  * sized to hit the target; `dense` packs its padding with as many ASN.1 elements as fit.
@@ -79,7 +64,7 @@ export async function selfSignedOfSize(
   let size = 16;
   for (let attempt = 0; attempt < 6; attempt++) {
     const pad = new x509.Extension("1.3.6.1.4.1.55555.999", false, filler(size, dense));
-    const der = await selfSigned(keys, [...fixed, pad]);
+    const der = await selfSignedWith(keys, "CN=evil", [...fixed, pad]);
     if (der.length === bytes) return der;
     size += bytes - der.length;
   }

@@ -9,7 +9,7 @@ import * as x509 from "@peculiar/x509";
 import { FrameReader } from "../../lib/asl/framing.ts";
 import { serializeM1, serializeM3 } from "../../lib/asl/messages.ts";
 import { closeQuietly, dial, writeAll } from "../../lib/asl/transport.ts";
-import { generateRsaKeys } from "../../lib/pki/keys.ts";
+import { generateRsaKeys, type KeyPair } from "../../lib/pki/keys.ts";
 import { createCertificate } from "../../lib/pki/profiles.ts";
 import { errorReply } from "./faults.ts";
 import { sleep } from "./relay.ts";
@@ -18,23 +18,35 @@ import { round } from "./stats.ts";
 /** Extensions in the hostile certificate (the spec allows 24). */
 export const HOSTILE_EXTENSIONS = 1_500;
 
-/** A self-signed RSA certificate with `HOSTILE_EXTENSIONS` one-byte private extensions. */
-export async function hostileCertificate(): Promise<Uint8Array> {
-  const keys = await generateRsaKeys(2048);
-  const extensions = Array.from(
-    { length: HOSTILE_EXTENSIONS },
-    (_, i) => new x509.Extension(`1.2.${i}`, false, new Uint8Array([0x05, 0x00])),
-  );
+/**
+ * A self-signed RSA certificate (one day, SHA-256, serial 01: its size depends only on the
+ * rest) of `subject` with `extensions`, DER.
+ */
+export async function selfSignedWith(
+  keys: KeyPair,
+  subject: string,
+  extensions: x509.Extension[],
+): Promise<Uint8Array> {
   const cert = await createCertificate({
-    subject: "CN=alice",
+    subject,
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
     signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
+    serialHex: "01",
     extensions,
   });
   return new Uint8Array(cert.rawData);
+}
+
+/** A self-signed RSA certificate with `HOSTILE_EXTENSIONS` one-byte private extensions. */
+export async function hostileCertificate(): Promise<Uint8Array> {
+  const extensions = Array.from(
+    { length: HOSTILE_EXTENSIONS },
+    (_, i) => new x509.Extension(`1.2.${i}`, false, new Uint8Array([0x05, 0x00])),
+  );
+  return await selfSignedWith(await generateRsaKeys(2048), "CN=alice", extensions);
 }
 
 /** What the hostile clients saw. */
