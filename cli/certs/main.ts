@@ -165,20 +165,32 @@ async function readFile(path: string): Promise<string> {
   }
 }
 
-const BITS = {
+const KEY_FLAGS = {
+  dir: { type: "string" },
   bits: { type: "string" },
   days: { type: "string" },
   force: { type: "boolean" },
 } as const;
 
+/** The options `init`, `user` and `server` share: --dir, --force, --bits, --days. */
+function keyOptions(command: string, values: Flags) {
+  const bits = rsaBits(command, values);
+  const days = int(command, values, "days");
+  return {
+    dir: str(values, "dir") ?? "certs",
+    force: values.force === true,
+    ...(bits === undefined ? {} : { bits }),
+    ...(days === undefined ? {} : { days }),
+  };
+}
+
 async function run(command: string, args: string[], io: CertsIo): Promise<number> {
   switch (command) {
     case "init": {
       const { values, positionals } = parse(command, args, {
-        dir: { type: "string" },
         host: { type: "string", multiple: true },
         "ca-alg": { type: "string" },
-        ...BITS,
+        ...KEY_FLAGS,
       });
       if (values.help) return help(command, io);
       none(command, positionals);
@@ -188,42 +200,28 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
           `certs init: --ca-alg must be rsa or ecdsa, not ${JSON.stringify(caAlg)}`,
         );
       }
-      const bits = rsaBits(command, values);
-      const days = int(command, values, "days");
       const out = await initPki({
-        dir: str(values, "dir") ?? "certs",
+        ...keyOptions(command, values),
         hosts: strs(values, "host"),
         caAlg,
-        force: values.force === true,
-        ...(bits === undefined ? {} : { bits }),
-        ...(days === undefined ? {} : { days }),
       });
       for (const path of Object.values(out)) io.stdout(`wrote ${path}`);
       return 0;
     }
     case "user": {
-      const { values, positionals } = parse(command, args, { dir: { type: "string" }, ...BITS });
+      const { values, positionals } = parse(command, args, KEY_FLAGS);
       if (values.help) return help(command, io);
       const userId = positional(command, positionals, "USERID");
-      const bits = rsaBits(command, values);
-      const days = int(command, values, "days");
-      const out = await issueUser({
-        dir: str(values, "dir") ?? "certs",
-        userId,
-        force: values.force === true,
-        ...(bits === undefined ? {} : { bits }),
-        ...(days === undefined ? {} : { days }),
-      });
+      const out = await issueUser({ ...keyOptions(command, values), userId });
       io.stdout(`wrote ${out.cert}`);
       io.stdout(`wrote ${out.key}`);
       return 0;
     }
     case "server": {
       const { values, positionals } = parse(command, args, {
-        dir: { type: "string" },
         name: { type: "string" },
         host: { type: "string", multiple: true },
-        ...BITS,
+        ...KEY_FLAGS,
       });
       if (values.help) return help(command, io);
       none(command, positionals);
@@ -231,16 +229,7 @@ async function run(command: string, args: string[], io: CertsIo): Promise<number
       if (name === undefined) throw new UsageError("certs server: --name FILE is required");
       const hosts = strs(values, "host");
       if (hosts.length === 0) throw new UsageError("certs server: at least one --host is required");
-      const bits = rsaBits(command, values);
-      const days = int(command, values, "days");
-      const out = await issueServer({
-        dir: str(values, "dir") ?? "certs",
-        name,
-        hosts,
-        force: values.force === true,
-        ...(bits === undefined ? {} : { bits }),
-        ...(days === undefined ? {} : { days }),
-      });
+      const out = await issueServer({ ...keyOptions(command, values), name, hosts });
       io.stdout(`wrote ${out.cert}`);
       io.stdout(`wrote ${out.key}`);
       return 0;
